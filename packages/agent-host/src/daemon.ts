@@ -1,0 +1,100 @@
+import { Server } from '@grpc/grpc-js';
+import { join } from 'node:path';
+import {
+  adaptService,
+  addIntrospection,
+  AdminServiceService,
+  MAX_MESSAGE_BYTES,
+  readTlsFiles,
+  serverCredentials,
+  TargetServiceService,
+  type HostConfig,
+  type Logger,
+} from '@binhost/shared';
+import { EventHub } from './events/event-hub.js';
+import { TargetRegistry } from './registry/target-registry.js';
+import { TargetStore } from './registry/target-store.js';
+import { targetServiceHandlers } from './services/target-service.js';
+import { adminServiceHandlers } from './services/admin-service.js';
+
+/** Options for {@link HostDaemon}. */
+export interface HostDaemonOptions {
+  config: HostConfig;
+  log: Logger;
+  /** Overrides `config.listen` (tests bind 127.0.0.1:0). */
+  listen?: string;
+  /** Time allowed for calls to finish on stop before they are cut. @default 5000 */
+  shutdownGraceMs?: number;
+}
+
+/**
+ * The host agent: wires the registry, the event hub and the services onto one mutual-TLS gRPC
+ * server, and takes them down again in order.
+ */
+export class HostDaemon {
+  readonly hub = new EventHub();
+  readonly registry: TargetRegistry;
+  private server: Server | undefined;
+  private readonly shutdown = new AbortController();
+  private readonly log: Logger;
+
+  constructor(private readonly options: HostDaemonOptions) {
+    this.log = options.log.child({ component: 'host' });
+    this.registry = new TargetRegistry(new TargetStore(join(options.config.stateDir, 'targets')), this.hub, options.log.child({ component: 'registry' }));
+  }
+
+  /** Loads state, binds and serves. Resolves to the bound port. */
+  async start(): Promise<number> {
+    const { config } = this.options;
+    const tls = await readTlsFiles(config.tls, config.configFile);
+    await this.registry.load();
+    const server = new Server({
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      'grpc.keepalive_time_ms': 60_000,
+      'grpc.keepalive_timeout_ms': 20_000,
+      // targets ping every 30 s to keep NAT mappings open; allow it
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+      'grpc.max_connection_idle_ms': 0x7fffffff,
+    });
+    const publishedSnapshotId = () => 0;
+    const adapt = { log: this.options.log.child({ component: 'rpc' }), shutdown: this.shutdown.signal };
+    server.addService(
+      TargetServiceService,
+      adaptService(TargetServiceService, targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId }), { ...adapt, role: 'target' }),
+    );
+    server.addService(
+      AdminServiceService,
+      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId }), { ...adapt, role: 'admin' }),
+    );
+    addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
+    const address = this.options.listen ?? config.listen;
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, serverCredentials(tls), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    this.server = server;
+    this.log.info({ address, port }, 'listening');
+    return port;
+  }
+
+  /** Ends event streams, lets calls finish for the grace period, then cuts what is left. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    this.shutdown.abort();
+    this.hub.closeAll();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, this.options.shutdownGraceMs ?? 5000);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.log.info('stopped');
+  }
+}

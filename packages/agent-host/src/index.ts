@@ -1,0 +1,4 @@
+/** @binhost/agent-host: the host agent, for main.ts, tests and benchmarks. */
+export { HostDaemon, type HostDaemonOptions } from './daemon.js';
+export { EventHub } from './events/event-hub.js';
+export { TargetRegistry } from './registry/target-registry.js';

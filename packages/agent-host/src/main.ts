@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/**
+ * binhost-host: the host agent. The only place that reads argv, handles signals and exits.
+ *
+ *   binhost-host [--config /etc/binhost/host.toml] [--check-config]
+ *
+ * Exit codes: 0 stopped cleanly, 2 bad usage, 78 (EX_CONFIG) misconfigured, 1 anything else.
+ */
+import { parseArgs } from 'node:util';
+import { createLogger, DEFAULT_PATHS, EXIT, loadHostConfig, runMain, UsageError, waitForStopSignal, errorMessage } from '@binhost/shared';
+import { HostDaemon } from './daemon.js';
+
+runMain('binhost-host', async () => {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: { config: { type: 'string', default: DEFAULT_PATHS.hostConfig }, 'check-config': { type: 'boolean' }, help: { type: 'boolean' } },
+    }));
+  } catch (err) {
+    throw new UsageError(errorMessage(err));
+  }
+  if (values.help) {
+    process.stdout.write('usage: binhost-host [--config FILE] [--check-config]\n');
+    return EXIT.OK;
+  }
+  const config = await loadHostConfig(values.config);
+  if (values['check-config']) {
+    process.stdout.write(`${config.configFile}: ok\n`);
+    return EXIT.OK;
+  }
+  const log = createLogger({ level: config.logLevel, base: { agent: 'host' } });
+  const daemon = new HostDaemon({ config, log });
+  await daemon.start();
+  const signal = await waitForStopSignal();
+  log.info({ signal }, 'stopping');
+  await daemon.stop();
+  return EXIT.OK;
+});

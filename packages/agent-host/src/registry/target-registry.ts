@@ -1,0 +1,118 @@
+import { EventEmitter } from 'node:events';
+import {
+  assertSafeRelativePath,
+  assertValidName,
+  InvalidArgumentError,
+  NotFoundError,
+  stateDigest,
+  type Logger,
+  type TargetState,
+} from '@binhost/shared';
+import { TargetStore, emptyRecord, type TargetRecord } from './target-store.js';
+import type { EventHub } from '../events/event-hub.js';
+
+/** Emitted as 'state' when a target reports a state whose digest is new. */
+export interface StateChange {
+  target: string;
+  state: TargetState;
+  previousDigest: string | undefined;
+}
+
+/**
+ * Every target the host knows: records and states kept durably by {@link TargetStore}, with the
+ * live part (connected or not) read from the {@link EventHub}. Targets come into being when a
+ * certificate of role "target" first registers, or by `binhostctl target add`.
+ */
+export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
+  private readonly records = new Map<string, TargetRecord>();
+  private readonly digests = new Map<string, string>();
+
+  constructor(
+    readonly store: TargetStore,
+    private readonly hub: EventHub,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  /** Loads every stored target. */
+  async load(): Promise<void> {
+    await this.store.ensureDir();
+    for (const name of await this.store.list()) {
+      const record = await this.store.readRecord(name);
+      if (!record) continue;
+      this.records.set(name, record);
+      const history = await this.store.readHistory(name);
+      const last = history.at(-1);
+      if (last) this.digests.set(name, last.digest);
+    }
+    this.log.info({ targets: this.records.size }, 'targets loaded');
+  }
+
+  names(): string[] {
+    return [...this.records.keys()].sort();
+  }
+
+  has(name: string): boolean {
+    return this.records.has(name);
+  }
+
+  get(name: string): TargetRecord {
+    const record = this.records.get(name);
+    if (!record) throw new NotFoundError(`no target named "${name}"`);
+    return record;
+  }
+
+  isConnected(name: string): boolean {
+    return this.hub.streams(name) > 0;
+  }
+
+  currentDigest(name: string): string | undefined {
+    return this.digests.get(name);
+  }
+
+  /** Creates the record if needed and applies `change` to it, durably. */
+  async update(name: string, change: (r: TargetRecord) => void): Promise<TargetRecord> {
+    assertValidName(name, 'target name');
+    const record = { ...(this.records.get(name) ?? emptyRecord(name)) };
+    change(record);
+    await this.store.writeRecord(record);
+    this.records.set(name, record);
+    return record;
+  }
+
+  /** Marks the target as seen now. */
+  async touch(name: string, hostname?: string): Promise<TargetRecord> {
+    return this.update(name, (r) => {
+      r.lastSeen = new Date().toISOString();
+      if (hostname) r.hostname = hostname;
+    });
+  }
+
+  /**
+   * Validates and stores a reported state. The digest is recomputed here: the host never trusts
+   * the sender's. Returns whether it was new.
+   */
+  async acceptState(name: string, state: TargetState): Promise<{ digest: string; changed: boolean }> {
+    for (const f of state.files) assertSafeRelativePath(f.path, 'state path');
+    const digest = stateDigest(state.files);
+    if (state.digest !== digest) {
+      throw new InvalidArgumentError(`state digest ${state.digest} does not match its files (${digest})`);
+    }
+    await this.touch(name, state.hostname);
+    const previousDigest = this.digests.get(name);
+    if (previousDigest === digest) return { digest, changed: false };
+    await this.store.writeState(name, state, new Date());
+    this.digests.set(name, digest);
+    this.log.info({ target: name, digest, previousDigest }, 'state stored');
+    this.emit('state', { target: name, state, previousDigest });
+    return { digest, changed: true };
+  }
+
+  async remove(name: string): Promise<void> {
+    this.get(name);
+    await this.store.remove(name);
+    this.records.delete(name);
+    this.digests.delete(name);
+  }
+}

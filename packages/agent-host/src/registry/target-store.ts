@@ -1,0 +1,115 @@
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { atomicWrite, errnoCode, TargetState, type DigestRecord, assertValidName } from '@binhost/shared';
+
+/** What the host remembers about a target besides its state. */
+export interface TargetRecord {
+  name: string;
+  hostname: string;
+  lastSeen: string | undefined;
+  /** 'auto' | 'confirm' | 'off', or undefined to use the target's own config. */
+  installPolicy: string | undefined;
+  installedSnapshotId: number;
+  lastError: string;
+  /** Name of the root this target builds in (usually its own name). */
+  root: string | undefined;
+}
+
+/** How many digests of history (and their states, for diffs) are kept per target. */
+export const HISTORY_LIMIT = 50;
+
+/**
+ * The durable part of the target registry: one directory per target under
+ * `<state_dir>/targets/NAME/`, every file written atomically, so a host restart finds the latest
+ * state and its history.
+ *
+ * - `record.json`  — {@link TargetRecord}
+ * - `state.bin`    — the latest TargetState (protobuf)
+ * - `history.json` — the digests reported, oldest first
+ * - `states/<hex>.bin` — the state of each digest still in the history, for `target diff`
+ */
+export class TargetStore {
+  constructor(private readonly dir: string) {}
+
+  private targetDir(name: string): string {
+    assertValidName(name, 'target name');
+    return join(this.dir, name);
+  }
+
+  async list(): Promise<string[]> {
+    try {
+      return (await readdir(this.dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  async readRecord(name: string): Promise<TargetRecord | undefined> {
+    const text = await readOptional(join(this.targetDir(name), 'record.json'));
+    if (!text) return undefined;
+    return { ...emptyRecord(name), ...(JSON.parse(text.toString('utf8')) as Partial<TargetRecord>) };
+  }
+
+  async writeRecord(record: TargetRecord): Promise<void> {
+    await atomicWrite(join(this.targetDir(record.name), 'record.json'), JSON.stringify(record, null, 2) + '\n', { mkdirs: true });
+  }
+
+  async readState(name: string, digest?: string): Promise<TargetState | undefined> {
+    const file = digest ? join(this.targetDir(name), 'states', `${hexOf(digest)}.bin`) : join(this.targetDir(name), 'state.bin');
+    const bytes = await readOptional(file);
+    return bytes ? TargetState.decode(bytes) : undefined;
+  }
+
+  async readHistory(name: string): Promise<DigestRecord[]> {
+    const text = await readOptional(join(this.targetDir(name), 'history.json'));
+    if (!text) return [];
+    return (JSON.parse(text.toString('utf8')) as { digest: string; reportedAt: string }[]).map((h) => ({
+      digest: h.digest,
+      reportedAt: new Date(h.reportedAt),
+    }));
+  }
+
+  /**
+   * Stores a new latest state: first its copy by digest, then the history, then `state.bin`; a
+   * crash in between leaves the previous latest state whole.
+   */
+  async writeState(name: string, state: TargetState, at: Date): Promise<void> {
+    const dir = this.targetDir(name);
+    const bytes = TargetState.encode(state).finish();
+    await atomicWrite(join(dir, 'states', `${hexOf(state.digest)}.bin`), bytes, { mkdirs: true });
+    const history = [...(await this.readHistory(name)), { digest: state.digest, reportedAt: at }];
+    const kept = history.slice(-HISTORY_LIMIT);
+    await atomicWrite(join(dir, 'history.json'), JSON.stringify(kept, null, 2) + '\n');
+    await atomicWrite(join(dir, 'state.bin'), bytes);
+    const keep = new Set(kept.map((h) => `${hexOf(h.digest)}.bin`));
+    for (const f of await readdir(join(dir, 'states'))) if (!keep.has(f)) await rm(join(dir, 'states', f), { force: true });
+  }
+
+  async remove(name: string): Promise<void> {
+    await rm(this.targetDir(name), { recursive: true, force: true });
+  }
+
+  async ensureDir(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o750 });
+  }
+}
+
+export function emptyRecord(name: string): TargetRecord {
+  return { name, hostname: '', lastSeen: undefined, installPolicy: undefined, installedSnapshotId: 0, lastError: '', root: undefined };
+}
+
+function hexOf(digest: string): string {
+  const hex = digest.replace(/^sha256:/, '');
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`not a digest: ${digest}`);
+  return hex;
+}
+
+async function readOptional(file: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,93 @@
+import {
+  InvalidArgumentError,
+  installPolicyFromJSON,
+  InstallPolicy,
+  type Handlers,
+  type TargetServiceService,
+  type OpenEventsResponse,
+} from '@binhost/shared';
+import type { TargetRegistry } from '../registry/target-registry.js';
+import type { EventHub } from '../events/event-hub.js';
+import { notImplemented } from './not-implemented.js';
+
+/** The version this host reports to targets. */
+export const HOST_VERSION = '0.1.0';
+
+/** What the target-facing service needs from the rest of the host. */
+export interface TargetServiceDeps {
+  registry: TargetRegistry;
+  hub: EventHub;
+  /** The snapshot published for a target, 0 if none. */
+  publishedSnapshotId(target: string): number;
+}
+
+/**
+ * TargetService handlers. The caller's name always comes from its certificate (`ctx.identity`),
+ * never from the request, so a target can only ever act on its own record.
+ */
+export function targetServiceHandlers(deps: TargetServiceDeps): Handlers<typeof TargetServiceService> {
+  const { registry, hub } = deps;
+  return {
+    async register(req, ctx) {
+      const name = ctx.identity.name;
+      const record = await registry.update(name, (r) => {
+        r.lastSeen = new Date().toISOString();
+        r.hostname = req.hostname.slice(0, 255);
+        r.installedSnapshotId = req.installedSnapshotId;
+      });
+      ctx.log.info({ target: name, hostname: record.hostname }, 'target registered');
+      return {
+        targetName: name,
+        hostVersion: HOST_VERSION,
+        storedDigest: registry.currentDigest(name) ?? '',
+        installPolicy: record.installPolicy ? installPolicyFromJSON(`INSTALL_POLICY_${record.installPolicy.toUpperCase()}`) : InstallPolicy.INSTALL_POLICY_UNSPECIFIED,
+        publishedSnapshotId: deps.publishedSnapshotId(name),
+      };
+    },
+
+    async reportState(req, ctx) {
+      if (!req.state) throw new InvalidArgumentError('ReportState needs a state');
+      const result = await registry.acceptState(ctx.identity.name, req.state);
+      if (result.changed) hub.publish(ctx.identity.name, { $case: 'stateAccepted', value: { digest: result.digest } });
+      return result;
+    },
+
+    async *openEvents(_req, ctx): AsyncGenerator<OpenEventsResponse> {
+      const name = ctx.identity.name;
+      const sub = hub.subscribe(name);
+      await registry.touch(name);
+      ctx.log.info({ target: name }, 'event stream opened');
+      try {
+        yield {
+          sequence: 0,
+          at: new Date(),
+          event: { $case: 'hello', value: { targetName: name, publishedSnapshotId: deps.publishedSnapshotId(name) } },
+        };
+        yield* sub.drain(ctx.signal);
+      } finally {
+        sub.unsubscribe();
+        await registry.touch(name).catch(() => undefined);
+        ctx.log.info({ target: name }, 'event stream closed');
+      }
+    },
+
+    async getPublication() {
+      throw notImplemented('GetPublication');
+    },
+    async *fetchFile() {
+      throw notImplemented('FetchFile');
+    },
+    async getSigningKey() {
+      throw notImplemented('GetSigningKey');
+    },
+    async streamActivity(requests) {
+      for await (const _ of requests) {
+        // accepted and dropped until install relaying exists
+      }
+      return {};
+    },
+    async reportInstall() {
+      throw notImplemented('ReportInstall');
+    },
+  };
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/**
+ * binhost-target: the target agent. The only place that reads argv, handles signals and exits.
+ *
+ *   binhost-target [--config /etc/binhost/target.toml] [--check-config]
+ *
+ * Exit codes: 0 stopped cleanly, 2 bad usage, 78 (EX_CONFIG) misconfigured, 1 anything else.
+ */
+import { parseArgs } from 'node:util';
+import { createLogger, DEFAULT_PATHS, EXIT, loadTargetConfig, runMain, UsageError, waitForStopSignal, errorMessage } from '@binhost/shared';
+import { TargetDaemon } from './daemon.js';
+
+runMain('binhost-target', async () => {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: { config: { type: 'string', default: DEFAULT_PATHS.targetConfig }, 'check-config': { type: 'boolean' }, help: { type: 'boolean' } },
+    }));
+  } catch (err) {
+    throw new UsageError(errorMessage(err));
+  }
+  if (values.help) {
+    process.stdout.write('usage: binhost-target [--config FILE] [--check-config]\n');
+    return EXIT.OK;
+  }
+  const config = await loadTargetConfig(values.config);
+  if (values['check-config']) {
+    process.stdout.write(`${config.configFile}: ok\n`);
+    return EXIT.OK;
+  }
+  const log = createLogger({ level: config.logLevel, base: { agent: 'target' } });
+  const daemon = new TargetDaemon({ config, log });
+  await daemon.start();
+  const signal = await waitForStopSignal();
+  log.info({ signal }, 'stopping');
+  await daemon.stop();
+  return EXIT.OK;
+});

@@ -1,0 +1,56 @@
+import { parseArgs } from 'node:util';
+import { status } from '@grpc/grpc-js';
+import { errnoCode, errorMessage, EXIT, isServiceError, UsageError } from '@binhost/shared';
+import { createContext, type CommandContext } from './context.js';
+import * as pki from './commands/pki.js';
+import * as targets from './commands/targets.js';
+
+/** A CLI verb: parses its own arguments, prints, returns an exit code. */
+export type Command = (args: string[], ctx: CommandContext) => Promise<number>;
+
+/** Every verb `binhostctl` has, with its one-line help. */
+export const COMMANDS: Record<string, { run: Command; help: string }> = {
+  pki: { run: pki.run, help: 'create the CA and issue host, target and admin certificates' },
+  targets: { run: targets.run, help: 'list targets: connected or not, last seen, digest, root' },
+};
+
+export const USAGE = `usage: binhostctl [--config FILE] [--json] COMMAND [ARGS]
+
+commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.help}`)
+  .join('\n')}
+
+--config defaults to $BINHOST_ADMIN_CONFIG or /etc/binhost/admin.toml.
+exit codes: 0 ok, 1 failed, 2 usage, 69 host unreachable, 78 configuration error`;
+
+/** Parses global flags, runs the verb, and turns host errors into exit codes. */
+export async function dispatch(argv: string[], io: Partial<Pick<CommandContext, 'stdout' | 'stderr'>> = {}): Promise<number> {
+  const split = argv.findIndex((a) => !a.startsWith('-') || a === '--');
+  const globals = split < 0 ? argv : argv.slice(0, split);
+  const rest = split < 0 ? [] : argv.slice(split);
+  const { values } = parseArgs({
+    args: globals,
+    options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [verb, ...args] = rest;
+  const ctx = createContext({ json: values.json, configFile: values.config, ...io });
+  if (values.help || !verb || verb === 'help') {
+    ctx.stdout.write(USAGE + '\n');
+    return verb || values.help ? EXIT.OK : EXIT.USAGE;
+  }
+  const command = COMMANDS[verb];
+  if (!command) throw new UsageError(`unknown command "${verb}"\n${USAGE}`);
+  try {
+    return await command.run(args, ctx);
+  } catch (err) {
+    if (errnoCode(err)?.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`${verb}: ${errorMessage(err)}`);
+    if (isServiceError(err)) {
+      ctx.stderr.write(`binhostctl: ${verb}: ${err.details || err.message}\n`);
+      return err.code === status.UNAVAILABLE ? EXIT.UNAVAILABLE : EXIT.FAILURE;
+    }
+    throw err;
+  } finally {
+    ctx.close();
+  }
+}

@@ -1,0 +1,111 @@
+import { ConfigError } from '../errors.js';
+
+type Table = Record<string, unknown>;
+
+/**
+ * Reads one TOML table with types checked and every key accounted for. Each getter records the
+ * key as known; {@link ConfigReader.finish} then rejects whatever the file has that no getter
+ * asked for, naming the key path (`tls.cert: expected string, got integer`).
+ */
+export class ConfigReader {
+  private readonly seen = new Set<string>();
+
+  constructor(
+    readonly file: string,
+    private readonly table: Table,
+    private readonly prefix = '',
+  ) {}
+
+  private path(key: string): string {
+    return this.prefix ? `${this.prefix}.${key}` : key;
+  }
+
+  private fail(key: string, detail: string): never {
+    throw new ConfigError(this.file, this.path(key), detail);
+  }
+
+  private get(key: string): unknown {
+    this.seen.add(key);
+    return this.table[key];
+  }
+
+  /** A string, or `fallback` when absent. */
+  string(key: string, fallback: string): string;
+  string(key: string): string | undefined;
+  string(key: string, fallback?: string): string | undefined {
+    const v = this.get(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string') this.fail(key, `expected string, got ${describe(v)}`);
+    if (v === '') this.fail(key, 'expected a non-empty string');
+    return v;
+  }
+
+  /** A string that must be present. */
+  requiredString(key: string): string {
+    const v = this.string(key);
+    if (v === undefined) this.fail(key, 'missing (required)');
+    return v;
+  }
+
+  /** An integer within [min, max], or `fallback` when absent. */
+  integer(key: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const v = this.get(key);
+    if (v === undefined) return fallback;
+    const n = typeof v === 'bigint' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n)) this.fail(key, `expected integer, got ${describe(v)}`);
+    if (n < min || n > max) this.fail(key, `expected an integer from ${min} to ${max}, got ${n}`);
+    return n;
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const v = this.get(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') this.fail(key, `expected boolean (true or false), got ${describe(v)}`);
+    return v;
+  }
+
+  /** One of `choices`, or `fallback` when absent. */
+  choice<T extends string>(key: string, choices: readonly T[], fallback: T): T {
+    const v = this.string(key);
+    if (v === undefined) return fallback;
+    if (!(choices as readonly string[]).includes(v)) this.fail(key, `expected one of ${choices.join(', ')}, got "${v}"`);
+    return v as T;
+  }
+
+  /** An array of non-empty strings, or `fallback` when absent. */
+  stringArray(key: string, fallback: readonly string[]): readonly string[] {
+    const v = this.get(key);
+    if (v === undefined) return fallback;
+    if (!Array.isArray(v)) this.fail(key, `expected array of strings, got ${describe(v)}`);
+    v.forEach((item, i) => {
+      if (typeof item !== 'string' || item === '') this.fail(`${key}[${i}]`, `expected non-empty string, got ${describe(item)}`);
+    });
+    return v as string[];
+  }
+
+  /** A sub-table as its own reader (an empty one when absent). Call its finish() too. */
+  section(key: string): ConfigReader {
+    const v = this.get(key);
+    if (v !== undefined && !isTable(v)) this.fail(key, `expected a table ([${this.path(key)}]), got ${describe(v)}`);
+    return new ConfigReader(this.file, (v as Table | undefined) ?? {}, this.path(key));
+  }
+
+  /** Rejects keys that no getter asked for. */
+  finish(): void {
+    for (const key of Object.keys(this.table)) {
+      if (!this.seen.has(key)) this.fail(key, 'unknown key');
+    }
+  }
+}
+
+function isTable(v: unknown): v is Table {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (v instanceof Date) return 'date';
+  if (typeof v === 'number' || typeof v === 'bigint') return Number.isInteger(Number(v)) ? 'integer' : 'float';
+  if (isTable(v)) return 'table';
+  return typeof v;
+}

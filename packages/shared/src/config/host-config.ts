@@ -1,0 +1,93 @@
+import { resolve } from 'node:path';
+import { loadToml } from './load-toml.js';
+import type { ConfigReader } from './config-reader.js';
+import { DEFAULT_PATHS, DEFAULT_PORT } from './paths.js';
+import type { TlsFiles } from '../grpc/tls-files.js';
+import { ConfigError } from '../errors.js';
+
+/** The host agent's configuration (`/etc/binhost/host.toml`), parsed and validated. */
+export interface HostConfig {
+  readonly configFile: string;
+  /** `host:port` to listen on. @default '[::]:7453' */
+  readonly listen: string;
+  /** Targets' state, roots, builds and snapshots. @default '/var/lib/binhost' */
+  readonly stateDir: string;
+  /** @default 'info' */
+  readonly logLevel: string;
+  readonly tls: TlsFiles;
+  readonly build: {
+    /** The emerge command: a program and leading arguments. @default ['emerge'] */
+    readonly emerge: readonly string[];
+    /** Arguments of automatic builds. @default ['--update', '--deep', '--newuse', '--usepkg', '@world'] */
+    readonly autoArgs: readonly string[];
+    /** Seconds between SIGTERM and SIGKILL when a build is cancelled. @default 30 */
+    readonly cancelGraceSeconds: number;
+    /** Published snapshots kept per root besides those a target still uses. @default 3 */
+    readonly keepSnapshots: number;
+    /** The host's C compiler, used to validate target flags. @default 'gcc' */
+    readonly compiler: string;
+    /** The host's Portage repository that target profiles are resolved in. @default '/var/db/repos/gentoo' */
+    readonly repository: string;
+  };
+  readonly signing: {
+    /** @default 'gpg' */
+    readonly gpg: string;
+    /** Sign binary packages (Portage ≥ 3.0.78 refuses unsigned ones by default). @default true */
+    readonly enabled: boolean;
+  };
+}
+
+export const HOST_DEFAULTS = {
+  listen: `[::]:${DEFAULT_PORT}`,
+  stateDir: DEFAULT_PATHS.hostStateDir,
+  logLevel: 'info',
+  emerge: ['emerge'],
+  autoArgs: ['--update', '--deep', '--newuse', '--usepkg', '@world'],
+  cancelGraceSeconds: 30,
+  keepSnapshots: 3,
+  compiler: 'gcc',
+  repository: '/var/db/repos/gentoo',
+  gpg: 'gpg',
+} as const;
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+/** Loads and validates a host config file; relative paths are resolved against the file's directory. */
+export async function loadHostConfig(file: string): Promise<HostConfig> {
+  const r = await loadToml(file);
+  return parseHostConfig(r, resolve(file, '..'));
+}
+
+/** Validates an already parsed config (see {@link ConfigReader}). */
+export function parseHostConfig(r: ConfigReader, baseDir: string): HostConfig {
+  const abs = (p: string) => resolve(baseDir, p);
+  const listen = r.string('listen', HOST_DEFAULTS.listen);
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(listen)) {
+    throw new ConfigError(r.file, 'listen', `expected "address:port", got "${listen}"`);
+  }
+  const stateDir = abs(r.string('state_dir', HOST_DEFAULTS.stateDir));
+  const logLevel = r.choice('log_level', LOG_LEVELS, 'info');
+  const tls = readTls(r.section('tls'), abs);
+  const b = r.section('build');
+  const build = {
+    emerge: b.stringArray('emerge', HOST_DEFAULTS.emerge),
+    autoArgs: b.stringArray('auto_args', HOST_DEFAULTS.autoArgs),
+    cancelGraceSeconds: b.integer('cancel_grace_seconds', HOST_DEFAULTS.cancelGraceSeconds, 1, 3600),
+    keepSnapshots: b.integer('keep_snapshots', HOST_DEFAULTS.keepSnapshots, 1, 1000),
+    compiler: b.string('compiler', HOST_DEFAULTS.compiler),
+    repository: abs(b.string('repository', HOST_DEFAULTS.repository)),
+  };
+  b.finish();
+  const s = r.section('signing');
+  const signing = { gpg: s.string('gpg', HOST_DEFAULTS.gpg), enabled: s.boolean('enabled', true) };
+  s.finish();
+  r.finish();
+  return { configFile: r.file, listen, stateDir, logLevel, tls, build, signing };
+}
+
+/** The `[tls]` table shared by every config file: ca, cert and key, all required. */
+export function readTls(t: ConfigReader, abs: (p: string) => string): TlsFiles {
+  const tls = { ca: abs(t.requiredString('ca')), cert: abs(t.requiredString('cert')), key: abs(t.requiredString('key')) };
+  t.finish();
+  return tls;
+}

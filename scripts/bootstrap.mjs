@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// Installs the workspace's dependencies with the pinned pnpm, so a fresh machine needs only Node
+// and npm: `npm test` and `npm run demo` call this first. Fast when nothing changed.
+import { spawnSync } from 'node:child_process';
+
+const PNPM = 'pnpm@10.34.9';
+const have = spawnSync('pnpm', ['--version'], { encoding: 'utf8' });
+const [cmd, args] = have.status === 0 && have.stdout.trim() === PNPM.split('@')[1]
+  ? ['pnpm', []]
+  : ['npx', ['-y', PNPM]];
+const res = spawnSync(cmd, [...args, 'install', '--frozen-lockfile', '--reporter=silent'], { stdio: 'inherit' });
+if (res.status !== 0) {
+  console.error(`bootstrap: ${cmd} ${[...args, 'install'].join(' ')} failed (exit ${res.status})`);
+  process.exit(res.status ?? 1);
+}

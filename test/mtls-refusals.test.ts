@@ -1,0 +1,152 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { status, credentials } from '@grpc/grpc-js';
+import {
+  AdminServiceClient,
+  callServerStream,
+  callUnary,
+  clientChannelOptions,
+  clientCredentials,
+  createCa,
+  issueCertificate,
+  type ServiceError,
+} from '@binhost/shared';
+import { tmpTree } from './helpers/tmp-tree.js';
+import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
+import { startHost, type StartedHost } from './helpers/start-host.js';
+import { clientsFor } from './helpers/clients.js';
+import { captureLog } from './helpers/capture-log.js';
+import { treeSnapshot } from './helpers/tree-snapshot.js';
+
+const opts = clientChannelOptions({ serverName: TEST_SERVER_NAME });
+
+async function codeOf(p: Promise<unknown>): Promise<{ code: number; details: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as ServiceError;
+    return { code: e.code, details: e.details };
+  }
+  throw new Error('call succeeded but should have been refused');
+}
+
+describe('mutual TLS and authorization', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let pki: TestPki;
+  let host: StartedHost;
+  let logs: ReturnType<typeof captureLog>;
+  let before: Record<string, string>;
+
+  beforeEach(async () => {
+    tmp = await tmpTree();
+    pki = await makePki(`${tmp.dir}/pki`);
+    logs = captureLog();
+    host = await startHost({ dir: `${tmp.dir}/host`, pki, log: logs.log });
+    // a known target with stored state, so "nothing changed" has something to compare
+    const alpha = await clientsFor(pki, host.address, 'target', 'alpha');
+    await callUnary(alpha.target.register.bind(alpha.target), { agentVersion: 't', hostname: 'alpha', lastReportedDigest: '', installedSnapshotId: 0 });
+    alpha.close();
+    before = await treeSnapshot(host.stateDir);
+  });
+  afterEach(async () => {
+    await host.stop();
+    await tmp.cleanup();
+  });
+
+  async function expectHostUnchanged() {
+    expect(await treeSnapshot(host.stateDir)).toEqual(before);
+  }
+
+  async function refusedHandshake(creds: ReturnType<typeof credentials.createSsl>) {
+    const client = new AdminServiceClient(host.address, creds, opts);
+    try {
+      const { code } = await codeOf(callUnary(client.listTargets.bind(client), {}, { deadlineMs: 5000 }));
+      expect(code).toBe(status.UNAVAILABLE);
+    } finally {
+      client.close();
+    }
+    await expectHostUnchanged();
+  }
+
+  it('refuses a client without a certificate', async () => {
+    await refusedHandshake(credentials.createSsl(await readFile(`${pki.dir}/ca.pem`)));
+  });
+
+  it('refuses a certificate from another CA', async () => {
+    const otherCa = await createCa({ commonName: 'someone else' });
+    const cert = await issueCertificate({ ca: otherCa, role: 'admin', name: 'mallory' });
+    await refusedHandshake(clientCredentials({ ca: Buffer.from(pki.ca.certPem), cert: Buffer.from(cert.certPem), key: Buffer.from(cert.keyPem) }));
+  });
+
+  it('refuses an expired certificate', async () => {
+    const day = 86_400_000;
+    const cert = await issueCertificate({ ca: pki.ca, role: 'admin', name: 'old', notBefore: new Date(Date.now() - 10 * day), notAfter: new Date(Date.now() - day) });
+    await refusedHandshake(clientCredentials({ ca: Buffer.from(pki.ca.certPem), cert: Buffer.from(cert.certPem), key: Buffer.from(cert.keyPem) }));
+  });
+
+  it('refuses a certificate that is not yet valid', async () => {
+    const day = 86_400_000;
+    const cert = await issueCertificate({ ca: pki.ca, role: 'admin', name: 'future', notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 10 * day) });
+    await refusedHandshake(clientCredentials({ ca: Buffer.from(pki.ca.certPem), cert: Buffer.from(cert.certPem), key: Buffer.from(cert.keyPem) }));
+  });
+
+  it('refuses a host certificate used as a client (no clientAuth usage)', async () => {
+    const f = await pki.files('host', 'other-host');
+    await refusedHandshake(clientCredentials({ ca: await readFile(f.ca), cert: await readFile(f.cert), key: await readFile(f.key) }));
+  });
+
+  it('denies admin RPCs to a target certificate and logs who tried what', async () => {
+    const beta = await clientsFor(pki, host.address, 'target', 'beta');
+    try {
+      const listed = await codeOf(callUnary(beta.admin.listTargets.bind(beta.admin), {}));
+      expect(listed.code).toBe(status.PERMISSION_DENIED);
+      const read = await codeOf(callUnary(beta.admin.getTarget.bind(beta.admin), { name: 'alpha' }));
+      expect(read.code).toBe(status.PERMISSION_DENIED);
+      expect(read.details).toContain('target/beta');
+    } finally {
+      beta.close();
+    }
+    const denial = logs.lines().find((l) => l['msg'] === 'permission denied' && l['method'] === 'AdminService/GetTarget');
+    expect(denial).toMatchObject({ caller: 'target/beta', required: 'admin' });
+    await expectHostUnchanged();
+  });
+
+  it('denies target RPCs to an admin certificate', async () => {
+    const admin = await clientsFor(pki, host.address, 'admin', 'root');
+    try {
+      const { code } = await codeOf(callUnary(admin.target.reportState.bind(admin.target), { state: undefined }));
+      expect(code).toBe(status.PERMISSION_DENIED);
+    } finally {
+      admin.close();
+    }
+    await expectHostUnchanged();
+  });
+
+  it('gives a target only its own event stream, named by its certificate', async () => {
+    const beta = await clientsFor(pki, host.address, 'target', 'beta');
+    try {
+      const events = callServerStream(beta.target.openEvents.bind(beta.target), {}, { deadlineMs: 5000 });
+      const first = await events.next();
+      expect(first.value?.event).toMatchObject({ $case: 'hello', value: { targetName: 'beta' } });
+      // an event for alpha never reaches beta's stream
+      host.daemon.hub.publish('alpha', { $case: 'stateAccepted', value: { digest: 'sha256:alpha' } });
+      host.daemon.hub.publish('beta', { $case: 'stateAccepted', value: { digest: 'sha256:beta' } });
+      const second = await events.next();
+      expect(second.value?.event).toEqual({ $case: 'stateAccepted', value: { digest: 'sha256:beta' } });
+      await events.return(undefined);
+    } finally {
+      beta.close();
+    }
+  });
+
+  it('accepts a valid admin certificate (the control case)', async () => {
+    const admin = await clientsFor(pki, host.address, 'admin', 'root');
+    try {
+      const res = await callUnary(admin.admin.listTargets.bind(admin.admin), {});
+      expect(res.targets.map((t) => t.name)).toEqual(['alpha']);
+    } finally {
+      admin.close();
+    }
+  });
+});
+
