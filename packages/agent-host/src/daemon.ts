@@ -1,5 +1,5 @@
 import { Server } from '@grpc/grpc-js';
-import { join } from 'node:path';
+import { HostLayout } from './layout.js';
 import {
   adaptService,
   addIntrospection,
@@ -40,7 +40,7 @@ export class HostDaemon {
 
   constructor(private readonly options: HostDaemonOptions) {
     this.log = options.log.child({ component: 'host' });
-    this.registry = new TargetRegistry(new TargetStore(join(options.config.stateDir, 'targets')), this.hub, options.log.child({ component: 'registry' }));
+    this.registry = new TargetRegistry(new TargetStore(new HostLayout(options.config.stateDir).targetsDir()), this.hub, options.log.child({ component: 'registry' }));
   }
 
   /** Loads state, binds and serves. Resolves to the bound port. */

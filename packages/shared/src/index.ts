@@ -23,3 +23,4 @@ export * from './state/digest.js';
 export * from './grpc/introspection.js';
 export * from './fs/safe-path.js';
 export * from './lifecycle.js';
+export * from './portage/packages-index.js';

@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { assertValidName } from '@binhost/shared';
+
+/**
+ * Where the host keeps everything under its `state_dir`. The one place these paths are spelled
+ * out; every module asks here.
+ *
+ * ```
+ * <state_dir>/targets/<target>/          registry record, states, history (TargetStore)
+ * <state_dir>/targets/<target>/published.json   {"root","snapshotId"}: what this target is served
+ * <state_dir>/roots/<root>/              a binhost root: ROOT = PORTAGE_CONFIGROOT = this dir
+ * <state_dir>/roots/<root>/var/cache/binpkgs/   PKGDIR, rewritten by emerge: never served
+ * <state_dir>/roots/<root>/../<root>.meta/      host-side data about the root (not inside it):
+ *     applied.json            the AppliedConfig of the last successful apply
+ *     builds/<id>.json        one Build each; builds/<id>.log its log
+ *     snapshots/<n>/          an immutable publication: Packages, the files it names (hard links),
+ *                             snapshot.json (Snapshot.toJSON)
+ * <state_dir>/signing/                   the host's OpenPGP signing keyring (GNUPGHOME)
+ * ```
+ */
+export class HostLayout {
+  constructor(readonly stateDir: string) {}
+
+  targetsDir(): string {
+    return join(this.stateDir, 'targets');
+  }
+  targetDir(target: string): string {
+    assertValidName(target, 'target name');
+    return join(this.stateDir, 'targets', target);
+  }
+  publishedFile(target: string): string {
+    return join(this.targetDir(target), 'published.json');
+  }
+  rootsDir(): string {
+    return join(this.stateDir, 'roots');
+  }
+  rootDir(root: string): string {
+    assertValidName(root, 'root name');
+    return join(this.stateDir, 'roots', root);
+  }
+  pkgDir(root: string): string {
+    return join(this.rootDir(root), 'var', 'cache', 'binpkgs');
+  }
+  metaDir(root: string): string {
+    assertValidName(root, 'root name');
+    return join(this.stateDir, 'roots', `${root}.meta`);
+  }
+  appliedFile(root: string): string {
+    return join(this.metaDir(root), 'applied.json');
+  }
+  buildsDir(root: string): string {
+    return join(this.metaDir(root), 'builds');
+  }
+  snapshotsDir(root: string): string {
+    return join(this.metaDir(root), 'snapshots');
+  }
+  snapshotDir(root: string, id: number): string {
+    if (!Number.isInteger(id) || id <= 0) throw new Error(`invalid snapshot id ${id}`);
+    return join(this.snapshotsDir(root), String(id));
+  }
+  signingDir(): string {
+    return join(this.stateDir, 'signing');
+  }
+}
