@@ -1,0 +1,7 @@
+import type { CommandContext } from '../context.js';
+
+/** `binhostctl target add` (not built yet). */
+export async function run(_args: string[], ctx: CommandContext): Promise<number> {
+  ctx.stderr.write('binhostctl: target add is not implemented yet\n');
+  return 1;
+}
