@@ -1,4 +1,5 @@
 import { Server } from '@grpc/grpc-js';
+import { setMaxListeners } from 'node:events';
 import { HostLayout } from './layout.js';
 import {
   adaptService,
@@ -40,6 +41,8 @@ export class HostDaemon {
 
   constructor(private readonly options: HostDaemonOptions) {
     this.log = options.log.child({ component: 'host' });
+    // every open call listens for shutdown; hundreds of targets hold event streams open at once
+    setMaxListeners(0, this.shutdown.signal);
     this.registry = new TargetRegistry(new TargetStore(new HostLayout(options.config.stateDir).targetsDir()), this.hub, options.log.child({ component: 'registry' }));
   }
 
