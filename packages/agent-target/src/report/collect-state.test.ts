@@ -108,11 +108,13 @@ describe('collectTargetState', () => {
 
   it('skips an unreadable file with a warning and keeps the rest', async () => {
     await put('etc/portage/package.mask/secret', 'x\n');
-    let readFile: ((p: string) => Promise<Buffer>) | undefined;
+    let readFile: ((p: string) => Buffer) | undefined;
     if (process.getuid?.() === 0) {
       // root reads mode-000 files, so make the read fail the way it fails for a normal user
-      const { readFile: real } = await import('node:fs/promises');
-      readFile = (p) => (p.endsWith('/secret') ? Promise.reject(Object.assign(new Error(`EACCES: permission denied, open '${p}'`), { code: 'EACCES' })) : real(p));
+      readFile = (p) => {
+        if (p.endsWith('/secret')) throw Object.assign(new Error(`EACCES: permission denied, open '${p}'`), { code: 'EACCES' });
+        return readFileSync(p);
+      };
     } else {
       await chmod(join(root, 'etc/portage/package.mask/secret'), 0);
     }

@@ -16,7 +16,7 @@ export interface CollectOptions {
   /** Seams for tests; the defaults run the real compiler and read the real CPU. */
   runCompiler?: CompilerRunner;
   cpuinfoFile?: string;
-  readFile?: (absPath: string) => Promise<Buffer>;
+  readFile?: (absPath: string) => Buffer;
 }
 
 /** The files of a target's state besides the etc/portage tree. */
