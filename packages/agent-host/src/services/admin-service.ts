@@ -9,6 +9,7 @@ import {
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import { notImplemented } from './not-implemented.js';
+import { diffTarget } from './diff-target.js';
 
 /** What the admin service needs from the rest of the host. */
 export interface AdminServiceDeps {
@@ -53,9 +54,7 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
         lastInstall: undefined,
       };
     },
-    async diffTarget() {
-      throw notImplemented('DiffTarget');
-    },
+    diffTarget: (req) => diffTarget(deps, req),
     async addTarget() {
       throw notImplemented('AddTarget');
     },
