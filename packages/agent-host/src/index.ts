@@ -2,3 +2,5 @@
 export { HostDaemon, type HostDaemonOptions } from './daemon.js';
 export { EventHub } from './events/event-hub.js';
 export { TargetRegistry } from './registry/target-registry.js';
+export { RootManager, type RootManagerOptions, type Stage3Source, type CreatedRoot } from './root/root-manager.js';
+export * from './root/root-errors.js';
