@@ -17,7 +17,8 @@ export interface ResolvedNative {
  * undefined when there is no cc1 line with `-march=`.
  */
 export function parseCc1Line(output: string): ResolvedNative | undefined {
-  const line = output.split('\n').find((l) => /\/cc1(plus)?\s/.test(l) && /\s-march=/.test(l));
+  // The line whose program is cc1 (not a shell transcript that mentions it).
+  const line = output.split('\n').find((l) => /^\s*\S*\/cc1(plus)?\s/.test(l) && /\s-march=(?!native)/.test(l));
   if (!line) return undefined;
   const words = line.trim().split(/\s+/);
   const r: ResolvedNative = { march: '', mtune: '', featureFlags: [], params: [] };
