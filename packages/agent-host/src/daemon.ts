@@ -16,6 +16,7 @@ import { TargetRegistry } from './registry/target-registry.js';
 import { TargetStore } from './registry/target-store.js';
 import { targetServiceHandlers } from './services/target-service.js';
 import { adminServiceHandlers } from './services/admin-service.js';
+import { RootManager } from './root/root-manager.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -34,13 +35,19 @@ export interface HostDaemonOptions {
 export class HostDaemon {
   readonly hub = new EventHub();
   readonly registry: TargetRegistry;
+  /** The binhost roots: created by `target add`, configured by apply. */
+  readonly roots: RootManager;
+  readonly layout: HostLayout;
   private server: Server | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
 
   constructor(private readonly options: HostDaemonOptions) {
     this.log = options.log.child({ component: 'host' });
-    this.registry = new TargetRegistry(new TargetStore(new HostLayout(options.config.stateDir).targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    this.layout = new HostLayout(options.config.stateDir);
+    this.registry = new TargetRegistry(new TargetStore(this.layout.targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    const { compiler, repository } = options.config.build;
+    this.roots = new RootManager({ layout: this.layout, log: options.log, compiler, repository });
   }
 
   /** Loads state, binds and serves. Resolves to the bound port. */
@@ -66,7 +73,7 @@ export class HostDaemon {
     );
     server.addService(
       AdminServiceService,
-      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId }), { ...adapt, role: 'admin' }),
+      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId, roots: this.roots, layout: this.layout }), { ...adapt, role: 'admin' }),
     );
     addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
     const address = this.options.listen ?? config.listen;
