@@ -17,6 +17,7 @@ import { TargetRegistry } from './registry/target-registry.js';
 import { TargetStore } from './registry/target-store.js';
 import { targetServiceHandlers } from './services/target-service.js';
 import { adminServiceHandlers } from './services/admin-service.js';
+import { RootManager } from './root/root-manager.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -35,6 +36,9 @@ export interface HostDaemonOptions {
 export class HostDaemon {
   readonly hub = new EventHub();
   readonly registry: TargetRegistry;
+  /** The binhost roots: created by `target add`, configured by apply. */
+  readonly roots: RootManager;
+  readonly layout: HostLayout;
   private server: Server | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
@@ -43,7 +47,10 @@ export class HostDaemon {
     this.log = options.log.child({ component: 'host' });
     // every open call listens for shutdown; hundreds of targets hold event streams open at once
     setMaxListeners(0, this.shutdown.signal);
-    this.registry = new TargetRegistry(new TargetStore(new HostLayout(options.config.stateDir).targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    this.layout = new HostLayout(options.config.stateDir);
+    this.registry = new TargetRegistry(new TargetStore(this.layout.targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    const { compiler, repository } = options.config.build;
+    this.roots = new RootManager({ layout: this.layout, log: options.log, compiler, repository });
   }
 
   /** Loads state, binds and serves. Resolves to the bound port. */
@@ -69,7 +76,7 @@ export class HostDaemon {
     );
     server.addService(
       AdminServiceService,
-      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId }), { ...adapt, role: 'admin' }),
+      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId, roots: this.roots, layout: this.layout }), { ...adapt, role: 'admin' }),
     );
     addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
     const address = this.options.listen ?? config.listen;
