@@ -67,6 +67,7 @@ export class SigningKeys {
    * new one.
    */
   async close(): Promise<void> {
+    if (!this.current) return;
     for (const home of [this.options.dir, this.verifyHome]) {
       await new Promise<void>((resolve) => execFile('gpgconf', ['--homedir', home, '--kill', 'all'], () => resolve()));
     }
