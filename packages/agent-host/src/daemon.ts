@@ -16,6 +16,10 @@ import { TargetRegistry } from './registry/target-registry.js';
 import { TargetStore } from './registry/target-store.js';
 import { targetServiceHandlers } from './services/target-service.js';
 import { adminServiceHandlers } from './services/admin-service.js';
+import { FsPublicationSource, type PublicationSource } from './serve/publication-source.js';
+import { ActivityHub } from './serve/activity-hub.js';
+import { InstallReports } from './serve/install-reports.js';
+import type { EmergeBuilder } from './serve/emerge-relay.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -25,6 +29,8 @@ export interface HostDaemonOptions {
   listen?: string;
   /** Time allowed for calls to finish on stop before they are cut. @default 5000 */
   shutdownGraceMs?: number;
+  /** The build step of `binhostctl emerge` (the build queue); Emerge is unavailable without it. */
+  emergeBuilder?: EmergeBuilder;
 }
 
 /**
@@ -34,13 +40,20 @@ export interface HostDaemonOptions {
 export class HostDaemon {
   readonly hub = new EventHub();
   readonly registry: TargetRegistry;
+  readonly layout: HostLayout;
+  readonly publications: PublicationSource;
+  readonly activity = new ActivityHub();
+  readonly installs: InstallReports;
   private server: Server | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
 
   constructor(private readonly options: HostDaemonOptions) {
     this.log = options.log.child({ component: 'host' });
-    this.registry = new TargetRegistry(new TargetStore(new HostLayout(options.config.stateDir).targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    this.layout = new HostLayout(options.config.stateDir);
+    this.registry = new TargetRegistry(new TargetStore(this.layout.targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    this.publications = new FsPublicationSource(this.layout);
+    this.installs = new InstallReports({ registry: this.registry, layout: this.layout, activity: this.activity, publications: this.publications });
   }
 
   /** Loads state, binds and serves. Resolves to the bound port. */
@@ -58,15 +71,16 @@ export class HostDaemon {
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
       'grpc.max_connection_idle_ms': 0x7fffffff,
     });
-    const publishedSnapshotId = () => 0;
+    const publishedSnapshotId = (target: string) => this.publications.publishedId(target);
+    const delivery = { publications: this.publications, activity: this.activity, installs: this.installs };
     const adapt = { log: this.options.log.child({ component: 'rpc' }), shutdown: this.shutdown.signal };
     server.addService(
       TargetServiceService,
-      adaptService(TargetServiceService, targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId }), { ...adapt, role: 'target' }),
+      adaptService(TargetServiceService, targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, ...delivery }), { ...adapt, role: 'target' }),
     );
     server.addService(
       AdminServiceService,
-      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId }), { ...adapt, role: 'admin' }),
+      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, ...delivery, builder: this.options.emergeBuilder }), { ...adapt, role: 'admin' }),
     );
     addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
     const address = this.options.listen ?? config.listen;

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { readTlsFiles, type Logger, type TargetConfig, type TargetState } from '@binhost/shared';
 import { HostConnection } from './connection/host-connection.js';
 import { StateReporter } from './connection/state-reporter.js';
+import { Delivery, type DeliveryOptions } from './sync/delivery.js';
 
 /** The version this agent reports to its host. */
 export const AGENT_VERSION = '0.1.0';
@@ -14,12 +15,15 @@ export interface TargetDaemonOptions {
   collectState?: () => Promise<TargetState>;
   /** Reconnect backoff bounds (tests shorten them). */
   backoff?: { initialMs: number; maxMs: number };
+  /** Delivery hooks (command runner for emerge/gpg, test sources and writers). */
+  delivery?: Omit<DeliveryOptions, 'config' | 'log'>;
 }
 
 /** The target agent: one outgoing connection to the host, and what it reports over it. */
 export class TargetDaemon {
   connection: HostConnection | undefined;
   reporter: StateReporter | undefined;
+  delivery: Delivery | undefined;
   private readonly log: Logger;
 
   constructor(private readonly options: TargetDaemonOptions) {
@@ -29,6 +33,16 @@ export class TargetDaemon {
   async start(): Promise<void> {
     const { config } = this.options;
     const tls = await readTlsFiles(config.tls, config.configFile);
+    const collect = this.options.collectState;
+    const delivery = new Delivery({
+      config,
+      log: this.options.log.child({ component: 'delivery' }),
+      ...(collect ? { currentDigest: async () => (await collect()).digest } : {}),
+      ...this.options.delivery,
+    });
+    this.delivery = delivery;
+    // the mirror endpoint serves what is mirrored even while the host is unreachable
+    await delivery.start();
     const connection = new HostConnection({
       address: config.host,
       serverName: config.serverName,
@@ -37,16 +51,19 @@ export class TargetDaemon {
       agentVersion: AGENT_VERSION,
       hostname: hostname(),
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
-      registerInfo: () => ({ lastReportedDigest: this.reporter?.acknowledgedDigest ?? '', installedSnapshotId: 0 }),
+      registerInfo: () => ({ lastReportedDigest: this.reporter?.acknowledgedDigest ?? '', installedSnapshotId: delivery.installedSnapshotId }),
     });
     this.connection = connection;
     this.reporter = new StateReporter(connection, this.options.log.child({ component: 'reporter' }));
+    delivery.attach(connection);
     if (this.options.collectState) this.reporter.offer(await this.options.collectState());
     connection.start();
     this.log.info({ host: config.host }, 'started');
   }
 
   async stop(): Promise<void> {
+    // the sync stops first (an install in progress is finished), then the connection
+    await this.delivery?.stop();
     await this.connection?.stop();
     this.log.info('stopped');
   }

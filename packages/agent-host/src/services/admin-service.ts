@@ -9,11 +9,23 @@ import {
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import { notImplemented } from './not-implemented.js';
+import type { EventHub } from '../events/event-hub.js';
+import type { PublicationSource } from '../serve/publication-source.js';
+import type { ActivityHub } from '../serve/activity-hub.js';
+import type { InstallReports } from '../serve/install-reports.js';
+import { setInstallPolicy, triggerSync } from '../serve/sync-admin.js';
+import { emergeRelay, type EmergeBuilder } from '../serve/emerge-relay.js';
 
 /** What the admin service needs from the rest of the host. */
 export interface AdminServiceDeps {
   registry: TargetRegistry;
   publishedSnapshotId(target: string): number;
+  hub: EventHub;
+  publications: PublicationSource;
+  activity: ActivityHub;
+  installs: InstallReports;
+  /** The build step of Emerge; undefined until the host has a build queue. */
+  builder: EmergeBuilder | undefined;
 }
 
 /** The summary line `binhostctl targets` and `status` show for one target. */
@@ -24,7 +36,7 @@ export function summarize(deps: AdminServiceDeps, name: string): TargetSummary {
     connected: deps.registry.isConnected(name),
     lastSeen: r.lastSeen ? new Date(r.lastSeen) : undefined,
     configDigest: deps.registry.currentDigest(name) ?? '',
-    builtDigest: '',
+    builtDigest: deps.publications.builtDigest(name),
     publishedSnapshotId: deps.publishedSnapshotId(name),
     installedSnapshotId: r.installedSnapshotId,
     lastError: r.lastError,
@@ -50,7 +62,7 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
         state: await registry.store.readState(req.name),
         applied: undefined,
         history: await registry.store.readHistory(req.name),
-        lastInstall: undefined,
+        lastInstall: await deps.installs.last(req.name),
       };
     },
     async diffTarget() {
@@ -63,8 +75,9 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
       await registry.remove(req.name);
       return {};
     },
-    async setInstallPolicy() {
-      throw notImplemented('SetInstallPolicy');
+    async setInstallPolicy(req) {
+      await setInstallPolicy(deps, req);
+      return {};
     },
     async listBuilds() {
       throw notImplemented('ListBuilds');
@@ -84,12 +97,8 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
     async publishSnapshot() {
       throw notImplemented('PublishSnapshot');
     },
-    async triggerSync() {
-      throw notImplemented('TriggerSync');
-    },
-    async *emerge() {
-      throw notImplemented('Emerge');
-    },
+    triggerSync: async (req) => triggerSync(deps, req),
+    emerge: (req, ctx) => emergeRelay(deps, req, ctx.signal),
     async getSigningKey() {
       throw notImplemented('GetSigningKey');
     },

@@ -9,6 +9,11 @@ import {
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
 import { notImplemented } from './not-implemented.js';
+import type { PublicationSource } from '../serve/publication-source.js';
+import type { ActivityHub } from '../serve/activity-hub.js';
+import type { InstallReports } from '../serve/install-reports.js';
+import { getPublication } from '../serve/get-publication.js';
+import { fetchFile } from '../serve/fetch-file.js';
 
 /** The version this host reports to targets. */
 export const HOST_VERSION = '0.1.0';
@@ -19,6 +24,12 @@ export interface TargetServiceDeps {
   hub: EventHub;
   /** The snapshot published for a target, 0 if none. */
   publishedSnapshotId(target: string): number;
+  /** Published snapshots (serving). */
+  publications: PublicationSource;
+  /** Relays target activity to watchers. */
+  activity: ActivityHub;
+  /** Stores install results. */
+  installs: InstallReports;
 }
 
 /**
@@ -71,23 +82,18 @@ export function targetServiceHandlers(deps: TargetServiceDeps): Handlers<typeof 
       }
     },
 
-    async getPublication() {
-      throw notImplemented('GetPublication');
-    },
-    async *fetchFile() {
-      throw notImplemented('FetchFile');
-    },
+    getPublication: (req, ctx) => getPublication(deps.publications, ctx.identity.name, req),
+    fetchFile: (req, ctx) => fetchFile(deps.publications, ctx.identity.name, req, ctx.signal),
     async getSigningKey() {
       throw notImplemented('GetSigningKey');
     },
-    async streamActivity(requests) {
-      for await (const _ of requests) {
-        // accepted and dropped until install relaying exists
-      }
+    async streamActivity(requests, ctx) {
+      for await (const request of requests) deps.activity.publish(ctx.identity.name, { kind: 'activity', request });
       return {};
     },
-    async reportInstall() {
-      throw notImplemented('ReportInstall');
+    async reportInstall(req, ctx) {
+      await deps.installs.report(ctx.identity.name, req.result);
+      return {};
     },
   };
 }
