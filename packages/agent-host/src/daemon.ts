@@ -1,4 +1,5 @@
 import { Server } from '@grpc/grpc-js';
+import { setMaxListeners } from 'node:events';
 import { HostLayout } from './layout.js';
 import {
   adaptService,
@@ -50,6 +51,8 @@ export class HostDaemon {
 
   constructor(private readonly options: HostDaemonOptions) {
     this.log = options.log.child({ component: 'host' });
+    // every open call listens for shutdown; hundreds of targets hold event streams open at once
+    setMaxListeners(0, this.shutdown.signal);
     this.layout = new HostLayout(options.config.stateDir);
     this.registry = new TargetRegistry(new TargetStore(this.layout.targetsDir()), this.hub, options.log.child({ component: 'registry' }));
     this.publications = new FsPublicationSource(this.layout);
