@@ -56,6 +56,8 @@ export interface FetchOnceOptions {
   signal: AbortSignal;
   /** Called with the bytes of this file held so far. */
   onBytes(done: number): void;
+  /** Called when a kept part file is resumed, with its length. */
+  onResume?(offset: number): void;
 }
 
 /**
@@ -73,6 +75,7 @@ export async function fetchOnce(o: FetchOnceOptions): Promise<void> {
     await rm(part, { force: true });
     offset = 0;
   }
+  if (offset > 0) o.onResume?.(offset);
   if (offset > 0) for await (const chunk of createReadStream(part, { end: offset - 1 })) digests.update(chunk as Buffer);
   o.onBytes(offset);
   const writer = await o.openWriter(part).catch((err) => rethrowDisk(err, entry.path));

@@ -80,6 +80,7 @@ export class Mirror {
             openWriter: this.options.openWriter ?? openAppendWriter,
             signal,
             onBytes: report,
+            onResume: (offset) => this.options.log.info({ path: entry.path, offset }, 'resuming download'),
           }),
         );
         return;
