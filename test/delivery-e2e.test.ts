@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { callUnary, FileKind, InstallOutcome, stateDigest, TargetState, type FileEntry } from '@binhost/shared';
-import { openAppendWriter, type OpenWriter } from '@binhost/agent-target';
+import { openAppendWriter, spawnRunner, type OpenWriter } from '@binhost/agent-target';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePki, type TestPki } from './helpers/pki.js';
 import { startHost, type StartedHost } from './helpers/start-host.js';
@@ -168,5 +168,39 @@ describe('delivery end to end (in-process agents on loopback)', () => {
     expect(await vdbMd5('app-misc/big-1.0')).toMatch(/^[0-9a-f]{32}$/);
     const objects = join(tmp.dir, 'alpha/target-state/mirror/objects');
     expect((await stat(join(objects, (await readdir(objects))[0]!))).size).toBe(big.data.length);
+  });
+
+  it('refuses a package tampered with on the host disk: nothing is mirrored as current, nothing installed', async () => {
+    await publish(1, [hello, greet]);
+    const file = join(host!.stateDir, 'roots/alpha.meta/snapshots/1', greet.path);
+    const bytes = await readFile(file);
+    bytes[100] = bytes[100]! ^ 0x01; // same size, one bit flipped, index unchanged
+    await writeFile(file, bytes);
+    target = await start('auto');
+    const result = await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_MIRROR_FAILED && lastInstall(), {
+      what: 'mirror refusal',
+    });
+    expect(result.error).toMatch(/app-misc\/greet\/greet-1\.0-1\.gpkg\.tar failed verification \((MD5|SHA1) /);
+    expect(await vdbMd5('app-misc/hello-1.0')).toBe('');
+    const res = await fetch(`http://127.0.0.1:${target.daemon.delivery!.port}/Packages`);
+    expect(res.status).toBe(404); // no index was ever made visible
+  });
+
+  it('keeps serving the installed snapshot to a local emerge while the host is down', async () => {
+    await publish(1, [hello]);
+    target = await start('auto');
+    await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, { what: 'installed' });
+    await host!.stop();
+    host = undefined;
+    await waitFor(() => !target!.daemon.connection?.connected, { what: 'target noticed' });
+    // a local, human-run emerge on the target: reads the mirror through binrepos.conf, no lock held by the agent
+    const local = await spawnRunner.run({
+      argv: [process.execPath, FAKE_EMERGE, '--pretend', '--getbinpkgonly', 'app-misc/hello'],
+      env: { ...process.env, ROOT: target.root, PORTAGE_CONFIGROOT: target.root },
+    });
+    expect(local.exitCode).toBe(0);
+    expect(local.tail.join('\n')).toContain('These are the packages that would be merged');
+    const res = await fetch(`http://127.0.0.1:${target.daemon.delivery!.port}/${hello.path}`);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(hello.data);
   });
 });
