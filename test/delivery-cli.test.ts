@@ -68,7 +68,7 @@ describe('binhostctl status, sync, emerge, policy', () => {
       collectState: async () => state,
       extra: `[install]\npolicy = "confirm"\nemerge = ${JSON.stringify([process.execPath, FAKE_EMERGE])}\n`,
     });
-    await waitFor(() => host.daemon.registry.isConnected('alpha'), { what: 'alpha connected' });
+    await waitFor(() => host.daemon.registry.isConnected('alpha'), { timeoutMs: 30_000, what: 'alpha connected' });
   });
   afterEach(async () => {
     await target.stop();
@@ -108,12 +108,12 @@ describe('binhostctl status, sync, emerge, policy', () => {
   });
 
   it('status shows digests and snapshots; policy reaches the target; sync --yes is delivered', async () => {
-    await waitFor(async () => (await host.daemon.installs.last('alpha'))?.outcome === InstallOutcome.INSTALL_OUTCOME_UP_TO_DATE, { what: 'first sync' });
+    await waitFor(async () => (await host.daemon.installs.last('alpha'))?.outcome === InstallOutcome.INSTALL_OUTCOME_UP_TO_DATE, { timeoutMs: 30_000, what: 'first sync' });
     const table = await cli('status');
     expect(table.out).toMatch(/^TARGET\s+STATE\s+CONFIG\s+BUILT\s+PUBLISHED\s+INSTALLED\s+POLICY\s+LAST ERROR\n/);
     expect(table.out).toMatch(/alpha\s+connected\s+[0-9a-f]{12}\s+[0-9a-f]{12}\s+#1\s+#1\s+\(target\)\s+-/);
     expect((await cli('policy', 'alpha', 'off')).code).toBe(0);
-    await waitFor(() => target.daemon.delivery?.policy === 'off', { what: 'policy relayed' });
+    await waitFor(() => target.daemon.delivery?.policy === 'off', { timeoutMs: 30_000, what: 'policy relayed' });
     expect((await cli('status')).out).toMatch(/alpha .* off /);
     const sync = await cli('sync', 'alpha', '--yes');
     expect(sync.out).toMatch(/^sync requested for alpha \(request [0-9a-f-]{36}\), install confirmed\n$/);

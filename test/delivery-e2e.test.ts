@@ -63,8 +63,7 @@ describe('delivery end to end (in-process agents on loopback)', () => {
   it('installs a published snapshot with no human step (auto), through the loopback endpoint, and reports it', async () => {
     await publish(1, [hello, greet]);
     target = await start('auto');
-    const result = await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED && lastInstall(), {
-      what: 'install reported',
+    const result = await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED && lastInstall(), { timeoutMs: 30_000, what: 'install reported',
     });
     expect(result.snapshotId).toBe(1);
     expect(result.plan?.packages.map((p) => p.cpv)).toEqual(['app-misc/hello-1.0', 'app-misc/greet-1.0']);
@@ -79,7 +78,7 @@ describe('delivery end to end (in-process agents on loopback)', () => {
     const hello2 = { path: 'app-misc/hello/hello-1.0-2.gpkg.tar', data: randomBytes(30000), cpv: 'app-misc/hello-1.0' };
     const snap = await publish(2, [hello2, greet]);
     host!.daemon.hub.publish('alpha', { $case: 'snapshotPublished', value: snap });
-    await waitFor(async () => (await lastInstall())?.snapshotId === 2, { what: 'snapshot 2 installed' });
+    await waitFor(async () => (await lastInstall())?.snapshotId === 2, { timeoutMs: 30_000, what: 'snapshot 2 installed' });
     expect(await vdbMd5('app-misc/hello-1.0')).not.toBe('');
     const mirrorDir = join(tmp.dir, 'alpha/target-state/mirror');
     expect(await readdir(join(mirrorDir, 'snapshots'))).toEqual(['2']);
@@ -99,15 +98,14 @@ describe('delivery end to end (in-process agents on loopback)', () => {
   it('under confirm, reports the plan and installs only on sync --yes', async () => {
     await publish(1, [hello]);
     target = await start('confirm');
-    await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_AWAITING_CONFIRMATION, { what: 'plan reported' });
+    await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_AWAITING_CONFIRMATION, { timeoutMs: 30_000, what: 'plan reported' });
     expect((await lastInstall())?.plan?.binaryOnly).toBe(true);
     expect(await vdbMd5('app-misc/hello-1.0')).toBe('');
     const admin = await clientsFor(pki, host!.address, 'admin', 'root');
     try {
       const res = await callUnary(admin.admin.triggerSync.bind(admin.admin), { target: 'alpha', confirmed: true, args: [] });
       expect(res.delivered).toBe(true);
-      await waitFor(async () => (await lastInstall())?.requestId === res.requestId && (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, {
-        what: 'confirmed install',
+      await waitFor(async () => (await lastInstall())?.requestId === res.requestId && (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, { timeoutMs: 30_000, what: 'confirmed install',
       });
       expect(await vdbMd5('app-misc/hello-1.0')).not.toBe('');
     } finally {
@@ -120,8 +118,7 @@ describe('delivery end to end (in-process agents on loopback)', () => {
     await host!.daemon.registry.acceptState('alpha', built); // the state the snapshot was built from
     await publish(1, [hello], built.digest);
     target = await start('auto'); // reports `state`, whose make.conf differs
-    const result = await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_REFUSED_DRIFT && lastInstall(), {
-      what: 'drift refusal',
+    const result = await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_REFUSED_DRIFT && lastInstall(), { timeoutMs: 30_000, what: 'drift refusal',
     });
     expect(result.error).toContain(built.digest);
     expect(result.differingFiles).toEqual(['etc/portage/make.conf']);
@@ -153,15 +150,15 @@ describe('delivery end to end (in-process agents on loopback)', () => {
     const cap = captureLog('info');
     const port = host!.port;
     target = await start('auto', { log: cap.log, delivery: { mirror: { openWriter: slow, backoff: { initialMs: 20, maxMs: 100 } } } });
-    await waitFor(() => stalled, { what: 'transfer under way' });
+    await waitFor(() => stalled, { timeoutMs: 30_000, what: 'transfer under way' });
     await host!.stop();
     host = undefined;
     release();
-    await waitFor(() => cap.lines().some((l) => l['msg'] === 'transfer interrupted, resuming'), { what: 'interruption noticed' });
+    await waitFor(() => cap.lines().some((l) => l['msg'] === 'transfer interrupted, resuming'), { timeoutMs: 30_000, what: 'interruption noticed' });
     host = await startHost({ dir: `${tmp.dir}/host`, pki, port });
     await waitFor(async () => (await host!.daemon.installs.last('alpha'))?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, {
       what: 'installed after restart',
-      timeoutMs: 20_000,
+      timeoutMs: 30_000,
     });
     const resumed = cap.lines().find((l) => l['msg'] === 'resuming download');
     expect(Number(resumed?.['offset'])).toBeGreaterThan(2 * 1024 * 1024);
@@ -177,8 +174,7 @@ describe('delivery end to end (in-process agents on loopback)', () => {
     bytes[100] = bytes[100]! ^ 0x01; // same size, one bit flipped, index unchanged
     await writeFile(file, bytes);
     target = await start('auto');
-    const result = await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_MIRROR_FAILED && lastInstall(), {
-      what: 'mirror refusal',
+    const result = await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_MIRROR_FAILED && lastInstall(), { timeoutMs: 30_000, what: 'mirror refusal',
     });
     expect(result.error).toMatch(/app-misc\/greet\/greet-1\.0-1\.gpkg\.tar failed verification \((MD5|SHA1) /);
     expect(await vdbMd5('app-misc/hello-1.0')).toBe('');
@@ -189,10 +185,10 @@ describe('delivery end to end (in-process agents on loopback)', () => {
   it('keeps serving the installed snapshot to a local emerge while the host is down', async () => {
     await publish(1, [hello]);
     target = await start('auto');
-    await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, { what: 'installed' });
+    await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, { timeoutMs: 30_000, what: 'installed' });
     await host!.stop();
     host = undefined;
-    await waitFor(() => !target!.daemon.connection?.connected, { what: 'target noticed' });
+    await waitFor(() => !target!.daemon.connection?.connected, { timeoutMs: 30_000, what: 'target noticed' });
     // a local, human-run emerge on the target: reads the mirror through binrepos.conf, no lock held by the agent
     const local = await spawnRunner.run({
       argv: [process.execPath, FAKE_EMERGE, '--pretend', '--getbinpkgonly', 'app-misc/hello'],

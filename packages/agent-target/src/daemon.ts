@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { readTlsFiles, type Logger, type TargetConfig, type TargetState } from '@binhost/shared';
 import { HostConnection } from './connection/host-connection.js';
 import { StateReporter } from './connection/state-reporter.js';
+import { collectTargetState } from './report/collect-state.js';
+import { StateMonitor } from './watch/state-monitor.js';
 import { Delivery, type DeliveryOptions } from './sync/delivery.js';
 
 /** The version this agent reports to its host. */
@@ -11,7 +13,7 @@ export const AGENT_VERSION = '0.1.0';
 export interface TargetDaemonOptions {
   config: TargetConfig;
   log: Logger;
-  /** Collects the target's current state (the report module). */
+  /** Collects the target's current state. @default collectTargetState of config.root */
   collectState?: () => Promise<TargetState>;
   /** Reconnect backoff bounds (tests shorten them). */
   backoff?: { initialMs: number; maxMs: number };
@@ -23,6 +25,7 @@ export interface TargetDaemonOptions {
 export class TargetDaemon {
   connection: HostConnection | undefined;
   reporter: StateReporter | undefined;
+  monitor: StateMonitor | undefined;
   delivery: Delivery | undefined;
   private readonly log: Logger;
 
@@ -33,11 +36,18 @@ export class TargetDaemon {
   async start(): Promise<void> {
     const { config } = this.options;
     const tls = await readTlsFiles(config.tls, config.configFile);
-    const collect = this.options.collectState;
+    const log = this.options.log.child({ component: 'state' });
+    const { root, report } = config;
+    const collect = this.options.collectState ?? (() => collectTargetState({ root, maxFileBytes: report.maxFileBytes, log }));
     const delivery = new Delivery({
       config,
       log: this.options.log.child({ component: 'delivery' }),
-      ...(collect ? { currentDigest: async () => (await collect()).digest } : {}),
+      // the drift check compares what the target has now with what the snapshot was built from
+      currentDigest: async () => (await collect()).digest,
+      syncState: async () => {
+        this.reporter?.offer(await collect());
+        await this.reporter?.idle();
+      },
       ...this.options.delivery,
     });
     this.delivery = delivery;
@@ -55,14 +65,23 @@ export class TargetDaemon {
     });
     this.connection = connection;
     this.reporter = new StateReporter(connection, this.options.log.child({ component: 'reporter' }));
+    const reporter = this.reporter;
     delivery.attach(connection);
-    if (this.options.collectState) this.reporter.offer(await this.options.collectState());
+    this.monitor = new StateMonitor({
+      root,
+      debounceMs: report.debounceMs,
+      log,
+      collect,
+      offer: (state) => reporter.offer(state),
+    });
+    await this.monitor.start();
     connection.start();
     this.log.info({ host: config.host }, 'started');
   }
 
   async stop(): Promise<void> {
-    // the sync stops first (an install in progress is finished), then the connection
+    await this.monitor?.stop();
+    // the sync stops before the connection (an install in progress is finished first)
     await this.delivery?.stop();
     await this.connection?.stop();
     this.log.info('stopped');

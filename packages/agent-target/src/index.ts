@@ -14,3 +14,11 @@ export { spawnRunner, type CommandRunner, type CommandSpec, type CommandResult }
 export { writeBinreposEntry, binreposSection } from './sync/binrepos-entry.js';
 export { installSigningKey } from './sync/keyring.js';
 export { parsePlan } from './sync/plan.js';
+export { collectTargetState, profileOf, type CollectOptions } from './report/collect-state.js';
+export { walkTree, type WalkOptions, type WalkResult } from './report/tree-walk.js';
+export { parseNativeFlags, resolveNativeFlags, parseCompilerInfo, NATIVE_ARGS, type CompilerFacts } from './report/native-flags.js';
+export { cpuFlagsX86, readCpuFlagsX86 } from './report/cpu-flags.js';
+export { parseMakeConf, makeConfVars } from './report/make-conf.js';
+export { spawnCompiler, type CompilerRunner, type CompilerOutput } from './report/run-compiler.js';
+export { ConfigWatcher, type ConfigWatcherOptions } from './watch/config-watcher.js';
+export { StateMonitor, type StateMonitorOptions } from './watch/state-monitor.js';

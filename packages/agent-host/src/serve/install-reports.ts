@@ -43,7 +43,6 @@ export class InstallReports {
     if (stored.outcome === InstallOutcome.INSTALL_OUTCOME_REFUSED_DRIFT && stored.differingFiles.length === 0) {
       stored.differingFiles = await this.driftFiles(target, stored.snapshotId);
     }
-    await atomicWrite(this.file(target), JSON.stringify(InstallResult.toJSON(stored), null, 2) + '\n', { mkdirs: true });
     const failed = [
       InstallOutcome.INSTALL_OUTCOME_FAILED,
       InstallOutcome.INSTALL_OUTCOME_REFUSED_DRIFT,
@@ -57,6 +56,8 @@ export class InstallReports {
         r.lastError = `install of snapshot ${stored.snapshotId}: ${installOutcomeToJSON(stored.outcome)}${stored.error ? `: ${stored.error}` : ''}`;
       }
     });
+    // after the record, so whoever sees the result file also sees the record it moved
+    await atomicWrite(this.file(target), JSON.stringify(InstallResult.toJSON(stored), null, 2) + '\n', { mkdirs: true });
     this.deps.activity.publish(target, { kind: 'install', result: stored });
     return stored;
   }

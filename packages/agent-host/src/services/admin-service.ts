@@ -15,6 +15,7 @@ import type { ActivityHub } from '../serve/activity-hub.js';
 import type { InstallReports } from '../serve/install-reports.js';
 import { setInstallPolicy, triggerSync } from '../serve/sync-admin.js';
 import { emergeRelay, type EmergeBuilder } from '../serve/emerge-relay.js';
+import { diffTarget } from './diff-target.js';
 
 /** What the admin service needs from the rest of the host. */
 export interface AdminServiceDeps {
@@ -65,9 +66,7 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
         lastInstall: await deps.installs.last(req.name),
       };
     },
-    async diffTarget() {
-      throw notImplemented('DiffTarget');
-    },
+    diffTarget: (req) => diffTarget(deps, req),
     async addTarget() {
       throw notImplemented('AddTarget');
     },

@@ -33,6 +33,8 @@ export interface DeliveryOptions {
   runner?: CommandRunner;
   /** The target's current state digest (drift check). */
   currentDigest?: () => Promise<string>;
+  /** Reports the current state to the host and waits for it (before a drift refusal). */
+  syncState?: () => Promise<void>;
   /** Test hooks: a different source or writer, shorter backoff. */
   mirror?: Partial<Pick<MirrorOptions, 'openWriter' | 'backoff' | 'maxTransportRetries'>>;
   source?: SnapshotSource;
@@ -169,7 +171,7 @@ export class Delivery {
       let result: InstallResult;
       try {
         result = await runSync(
-          { mirror: this.mirror!, store: this.store, installer: this.installer, log, currentDigest: this.options.currentDigest },
+          { mirror: this.mirror!, store: this.store, installer: this.installer, log, currentDigest: this.options.currentDigest, syncState: this.options.syncState },
           req,
           this.policy,
           activity,

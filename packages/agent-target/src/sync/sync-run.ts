@@ -20,6 +20,11 @@ export interface SyncRunDeps {
   log: Logger;
   /** The target's current state digest, for the drift check; undefined skips the check. */
   currentDigest: (() => Promise<string>) | undefined;
+  /**
+   * Makes sure the host holds the target's current state before a drift refusal is reported:
+   * the host names the differing files from the two states it holds.
+   */
+  syncState: (() => Promise<void>) | undefined;
 }
 
 /** Lines of emerge output sent with an install report. */
@@ -72,6 +77,7 @@ export async function runSync(
   if (deps.currentDigest && builtDigest) {
     const current = await deps.currentDigest();
     if (current !== builtDigest) {
+      await deps.syncState?.().catch((err: unknown) => deps.log.warn({ err: errorMessage(err) }, 'could not report the current state'));
       return done(InstallOutcome.INSTALL_OUTCOME_REFUSED_DRIFT, {
         error: `the target's config (${current}) differs from the config snapshot ${snapshotId} was built from (${builtDigest}); rebuild first`,
       });
