@@ -2,8 +2,7 @@ import { hostname } from 'node:os';
 import { readTlsFiles, type Logger, type TargetConfig, type TargetState } from '@binhost/shared';
 import { HostConnection } from './connection/host-connection.js';
 import { StateReporter } from './connection/state-reporter.js';
-import { collectTargetState } from './report/collect-state.js';
-import { StateMonitor } from './watch/state-monitor.js';
+import { createStateMonitor, type StateMonitor } from './watch/state-monitor.js';
 
 /** The version this agent reports to its host. */
 export const AGENT_VERSION = '0.1.0';
@@ -45,15 +44,7 @@ export class TargetDaemon {
     this.connection = connection;
     this.reporter = new StateReporter(connection, this.options.log.child({ component: 'reporter' }));
     const reporter = this.reporter;
-    const log = this.options.log.child({ component: 'state' });
-    const { root, report } = config;
-    this.monitor = new StateMonitor({
-      root,
-      debounceMs: report.debounceMs,
-      log,
-      collect: this.options.collectState ?? (() => collectTargetState({ root, maxFileBytes: report.maxFileBytes, log })),
-      offer: (state) => reporter.offer(state),
-    });
+    this.monitor = createStateMonitor(config, this.options.log, (state) => reporter.offer(state), this.options.collectState);
     await this.monitor.start();
     connection.start();
     this.log.info({ host: config.host }, 'started');
