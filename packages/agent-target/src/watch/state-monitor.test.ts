@@ -116,6 +116,21 @@ describe('StateMonitor', () => {
     await offeredWhere((s) => text(s, 'etc/portage/make.conf') === 'CFLAGS="-O1"\n', 'make.conf edited after recreation');
   });
 
+  it('reports during a writer that never pauses, after ten debounce periods at most', async () => {
+    let n = 0;
+    let reported: TargetState | undefined;
+    const seen = offeredWhere((s) => /N=\d+/.test(text(s, 'etc/portage/make.conf') ?? ''), 'a report during the writes').then((s) => (reported = s));
+    const started = Date.now();
+    // The stimulus: a save every 20 ms (well inside the 100 ms debounce) for up to 4 s.
+    while (!reported && Date.now() - started < 4000) {
+      await editorSave('etc/portage/make.conf', `N=${++n}\n`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await seen;
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(n).toBeGreaterThan(10);
+  });
+
   it('turns a burst of edits into one report, and ignores changes that leave the digest alone', async () => {
     for (let i = 0; i < 20; i++) await editorSave('etc/portage/make.conf', `CFLAGS="-O${i % 4}"\nN=${i}\n`);
     const burst = await offeredWhere((s) => text(s, 'etc/portage/make.conf')?.includes('N=19') ?? false, 'the last edit of the burst');
