@@ -24,3 +24,5 @@ export * from './grpc/introspection.js';
 export * from './fs/safe-path.js';
 export * from './lifecycle.js';
 export * from './portage/packages-index.js';
+export * from './config/config-changes.js';
+export * from './config/config-reloader.js';
