@@ -5,6 +5,7 @@ import { createContext, type CommandContext } from './context.js';
 import * as pki from './commands/pki.js';
 import * as targets from './commands/targets.js';
 import * as target from './commands/target.js';
+import * as completion from './commands/completion.js';
 
 /** A CLI verb: parses its own arguments, prints, returns an exit code. */
 export type Command = (args: string[], ctx: CommandContext) => Promise<number>;
@@ -14,6 +15,7 @@ export const COMMANDS: Record<string, { run: Command; help: string }> = {
   pki: { run: pki.run, help: 'create the CA and issue host, target and admin certificates' },
   targets: { run: targets.run, help: 'list targets: connected or not, last seen, digest, root' },
   target: { run: target.run, help: 'show, diff, add a target; show its applied config' },
+  completion: { run: (args, ctx) => completion.run(args, ctx, COMMANDS), help: 'print a bash or zsh completion script' },
 };
 
 export const USAGE = `usage: binhostctl [--config FILE] [--json] COMMAND [ARGS]
