@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lstat, readFile, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePki } from './helpers/pki.js';
@@ -34,7 +34,7 @@ describe('deploy/install.sh', () => {
     const installed = sh(['deploy/install.sh', '--lib', lib], { DESTDIR: dest });
     expect(installed.stderr).toBe('');
     expect(installed.status).toBe(0);
-  }, 120_000);
+  }, 300_000);
   afterAll(() => tmp.cleanup());
 
   async function mode(path: string): Promise<string> {
@@ -125,4 +125,48 @@ describe('deploy/install.sh', () => {
     expect(nothing.stderr).toContain("run 'sh deploy/stage.sh' in a built checkout first");
     expect(existsSync(dry)).toBe(false);
   });
+
+  it('release.sh makes the tarball the ebuild unpacks; the ebuild and install.sh install the same tree', async () => {
+    const rel = sh(['deploy/release.sh', '--lib', lib, join(tmp.dir, 'release')]);
+    expect(rel.stderr).toBe('');
+    const tarball = join(tmp.dir, 'release', 'binhost-agents-0.1.0.tar.gz');
+    expect(rel.stdout.trim()).toBe(tarball);
+    const work = join(tmp.dir, 'work');
+    expect(spawnSync('sh', ['-c', `mkdir -p "${work}" && tar -C "${work}" -xzf "${tarball}"`]).status).toBe(0);
+    const S = join(work, 'binhost-agents-0.1.0');
+
+    // install.sh from the unpacked tarball finds the programs in its own build/lib.
+    const viaScript = join(tmp.dir, 'via-install-sh');
+    expect(spawnSync('sh', [join(S, 'deploy/install.sh'), '--destdir', viaScript, '--init', 'both'], { encoding: 'utf8' }).status).toBe(0);
+
+    // The ebuild's src_compile and src_install, under test/fixtures/ebuild-helpers.sh.
+    const viaEbuild = join(tmp.dir, 'via-ebuild');
+    const ebuild = join(S, 'deploy/gentoo/app-admin/binhost-agents/binhost-agents-0.1.0.ebuild');
+    const run = spawnSync('bash', [join(REPO, 'test/fixtures/ebuild-helpers.sh'), ebuild], {
+      encoding: 'utf8',
+      env: { ...process.env, S, D: viaEbuild, CATEGORY: 'app-admin', PN: 'binhost-agents', PV: '0.1.0' },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+
+    const a = await listTree(viaScript);
+    const b = await listTree(viaEbuild, (p) => p.replace('usr/share/doc/binhost-agents-0.1.0', 'usr/share/doc/binhost-agents'));
+    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+    const outsideLib = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).filter(([p]) => !p.startsWith('usr/lib/binhost-agents/')));
+    expect(outsideLib(b)).toEqual(outsideLib(a));
+    const execLine = async (root: string) => (await readFile(join(root, 'usr/bin/binhost-target'), 'utf8')).split('\n').find((l) => l.startsWith('exec '));
+    expect(await execLine(viaEbuild)).toBe(await execLine(viaScript));
+  }, 300_000);
 });
+
+/** Every path under `root` with its type and mode, leaving out Portage's .keep files. */
+async function listTree(root: string, rename: (p: string) => string = (p) => p): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(root, { recursive: true })) {
+    if (/(^|\/)\.keep_/.test(entry)) continue;
+    const st = await lstat(join(root, entry));
+    const kind = st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'dir' : 'file';
+    out[rename(entry)] = kind === 'link' ? kind : `${kind} ${(st.mode & 0o7777).toString(8)}`;
+  }
+  return out;
+}
