@@ -5,7 +5,7 @@ EAPI=8
 
 inherit bash-completion-r1 systemd
 
-DESCRIPTION="Build binary packages for other Gentoo machines (their -march, USE, world) and install them"
+DESCRIPTION="Build Gentoo binary packages for other machines and install them automatically"
 HOMEPAGE="https://github.com/binhost-agents/binhost-agents"
 # The release tarball from deploy/release.sh: the built programs with their production
 # node_modules already inside (build/lib), so nothing is fetched from npm during the build.
