@@ -36,8 +36,10 @@ runMain('binhost-host', async () => {
   const daemon = new HostDaemon({ config, log });
   const reloader = createConfigReloader({ file: config.configFile, load: loadHostConfig, current: config, liveKeys: HOST_LIVE_KEYS, log });
   const stopReloads = onReloadSignal(() => void reloader.reload());
+  // Handlers go in before start: until Node has a listener, SIGTERM's default action kills outright.
+  const stopSignal = waitForStopSignal();
   await daemon.start();
-  const signal = await waitForStopSignal();
+  const signal = await stopSignal;
   stopReloads();
   log.info({ signal }, 'stopping');
   await daemon.stop();

@@ -36,8 +36,10 @@ runMain('binhost-target', async () => {
   const daemon = new TargetDaemon({ config, log });
   const reloader = createConfigReloader({ file: config.configFile, load: loadTargetConfig, current: config, liveKeys: TARGET_LIVE_KEYS, log, apply: (next) => (daemon.config = next) });
   const stopReloads = onReloadSignal(() => void reloader.reload());
+  // Handlers go in before start: until Node has a listener, SIGTERM's default action kills outright.
+  const stopSignal = waitForStopSignal();
   await daemon.start();
-  const signal = await waitForStopSignal();
+  const signal = await stopSignal;
   stopReloads();
   log.info({ signal }, 'stopping');
   await daemon.stop();
