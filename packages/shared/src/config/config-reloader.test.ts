@@ -84,4 +84,17 @@ describe('createConfigReloader', () => {
     // The same restart-only change is reported again on the next reload: it is still not in effect.
     expect((await reloader.reload()).restartRequired).toEqual(['host', 'server_name']);
   });
+
+  it('keeps the running config and log level when applying fails', async () => {
+    await write('host = "h.lan:7453"\n');
+    const log = createLogger({ level: 'info', destination: sink });
+    const current = await loadTargetConfig(file);
+    const reloader = createConfigReloader({ file, load: loadTargetConfig, current, liveKeys: ['install.policy'], log, apply: () => {
+      throw new Error('installer busy');
+    } });
+    await write('host = "h.lan:7453"\nlog_level = "debug"\n[install]\npolicy = "off"\n');
+    expect(await reloader.reload()).toEqual({ ok: false, applied: [], restartRequired: [], error: 'installer busy' });
+    expect(reloader.current).toBe(current);
+    expect(log.level).toBe('info');
+  });
 });

@@ -63,9 +63,16 @@ export function createConfigReloader<C extends { readonly logLevel: string }>(op
     const applied = changed.filter((p) => live.has(p));
     const restart = changed.filter((p) => !live.has(p));
     if (applied.length > 0) {
-      current = takePaths(current, next, applied);
+      const effective = takePaths(current, next, applied);
+      try {
+        options.apply?.(effective, applied.map(fileKey));
+      } catch (err) {
+        // Reloads run from a signal handler: a failure is logged, never an unhandled rejection.
+        log.error({ err, file: options.file }, 'config reload failed to apply, keeping the running config');
+        return { ok: false, applied: [], restartRequired: [], error: errorMessage(err) };
+      }
+      current = effective;
       options.log.level = current.logLevel;
-      options.apply?.(current, applied.map(fileKey));
     }
     const outcome = { ok: true, applied: applied.map(fileKey), restartRequired: restart.map(fileKey) };
     log.info({ file: options.file, applied: outcome.applied }, 'config reloaded');
