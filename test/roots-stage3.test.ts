@@ -4,7 +4,7 @@ import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { HostLayout, RootManager, RootExistsError, UnsafeArchiveEntryError, DigestMismatchError } from '@binhost/agent-host';
-import { InvalidArgumentError, silentLogger } from '@binhost/shared';
+import { InvalidArgumentError, silentLogger, SpawnCommandRunner, type CommandRunner, type CommandSpec } from '@binhost/shared';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { buildTar, sha256Hex, syntheticStage3, type TarMember } from './helpers/tar-builder.js';
 
@@ -106,6 +106,51 @@ describe('RootManager.create', () => {
     const err = await roots.create('bad', { file }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnsafeArchiveEntryError);
     expect(await rootsDirEntries()).toEqual([]);
+  });
+
+  it('refuses a member below an absolute symlink', async () => {
+    const file = await stage3File([...base, { path: './lib', type: 'symlink', linkpath: '/usr/lib' }, { path: './lib/x', content: 'x' }]);
+    const err = await roots.create('bad', { file }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeArchiveEntryError);
+    expect((err as Error).message).toContain('lies below the absolute symlink lib -> /usr/lib');
+    expect(await rootsDirEntries()).toEqual([]);
+  });
+
+  it('restores SCHILY.xattr pax records byte for byte with one setfattr call', async () => {
+    // A file capability (cap_net_raw+ep) as GNU tar --xattrs stores it: binary, not UTF-8.
+    const cap = Buffer.from('0100000200200000000000000000000000000000', 'hex');
+    const seen: CommandSpec[] = [];
+    const runner: CommandRunner = {
+      async run(spec) {
+        seen.push(spec);
+        return { exitCode: 0, signal: null, tail: [], stderrTail: [], pid: 1 };
+      },
+    };
+    roots = new RootManager({ layout, log: silentLogger(), compiler: 'gcc', repository: '/nonexistent', runner });
+    const file = await stage3File([
+      ...base,
+      { path: './bin/', type: 'dir' },
+      { path: './bin/ping', content: 'ping', mode: 0o755, xattrs: { 'security.capability': cap, 'user.note': Buffer.from('a b') } },
+      { path: './bin/plain', content: 'x' },
+    ]);
+    const r = await roots.create('caps', { file });
+    expect(r.warnings).toEqual([]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.file).toBe('setfattr');
+    expect(seen[0]!.args).toEqual(['-h', '--restore=-']);
+    // Run in the temp dir, before the root is renamed into place.
+    expect(seen[0]!.cwd).toMatch(/\/roots\/\.caps\.[0-9a-f]+\.tmp$/);
+    expect(seen[0]!.input).toBe(`# file: bin/ping\nsecurity.capability=0x${cap.toString('hex')}\nuser.note=0x612062\n`);
+  });
+
+  it('keeps the root and warns when setfattr is missing', async () => {
+    const missing = new SpawnCommandRunner();
+    const runner: CommandRunner = { run: (spec) => missing.run({ ...spec, file: spec.file === 'setfattr' ? '/nonexistent/setfattr' : spec.file }) };
+    roots = new RootManager({ layout, log: silentLogger(), compiler: 'gcc', repository: '/nonexistent', runner });
+    const file = await stage3File([...base, { path: './etc/x', content: 'x', xattrs: { 'user.a': Buffer.from('1') } }]);
+    const r = await roots.create('nox', { file });
+    expect(r.warnings).toEqual(['extended attributes of 1 entries not restored: setfattr (sys-apps/attr) is not installed']);
+    expect(await roots.exists('nox')).toBe(true);
   });
 
   it('checks the sha256 before extracting', async () => {

@@ -27,7 +27,7 @@ export interface RootManagerOptions {
   compiler: string;
   /** The host's Portage repository, where target profiles are resolved (config build.repository). */
   repository: string;
-  /** Runs gcc. @default a SpawnCommandRunner */
+  /** Runs gcc and setfattr. @default a SpawnCommandRunner */
   runner?: CommandRunner;
   /** Tests only: called before each step of an apply's swap; throwing there injects a failure. */
   applyHook?: StepHook;
@@ -89,7 +89,7 @@ export class RootManager {
       const file = download ?? ('file' in stage3 ? stage3.file : '');
       if (opts.sha256) await verifySha256(file, opts.sha256);
       await mkdir(tmp, { mode: 0o755 });
-      const extracted = await extractStage3(file, tmp, opts.signal);
+      const extracted = await extractStage3(file, tmp, { runner: this.runner, signal: opts.signal });
       const disabledBinhosts = await disableStage3Binhosts(tmp);
       await rename(tmp, rootPath);
       await mkdir(layout.metaDir(name), { recursive: true, mode: 0o755 });
