@@ -96,6 +96,15 @@ describe('RootManager.create', () => {
     await expect(lstat(join(dir, 'escaped'))).rejects.toThrow();
   });
 
+  it('refuses a bad entry inside an xz stream the same way', async () => {
+    const file = join(dir, 'evil.tar.xz');
+    // Enough good data after the bad entry that xz is still writing when extraction stops.
+    const filler = Array.from({ length: 200 }, (_, i) => ({ path: `./etc/f${i}`, content: 'z'.repeat(20_000 + i) }));
+    await writeFile(file, spawnSync('xz', ['-c', '-0'], { input: buildTar([...base, { path: './../x', content: 'x' }, ...filler]) }).stdout);
+    await expect(roots.create('bad', { file })).rejects.toBeInstanceOf(UnsafeArchiveEntryError);
+    expect(await rootsDirEntries()).toEqual([]);
+  });
+
   it('refuses writing through a symlink placed by an earlier entry', async () => {
     const file = await stage3File([
       ...base,
@@ -105,6 +114,14 @@ describe('RootManager.create', () => {
     ]);
     const err = await roots.create('bad', { file }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnsafeArchiveEntryError);
+    expect(await rootsDirEntries()).toEqual([]);
+  });
+
+  it('refuses a corrupt xz stage3 with the decompressor\'s message and leaves nothing', async () => {
+    const good = spawnSync('xz', ['-c'], { input: buildTar(syntheticStage3()) }).stdout;
+    const file = join(dir, 'stage3.tar.xz');
+    await writeFile(file, good.subarray(0, Math.floor(good.length / 2)));
+    await expect(roots.create('cut', { file })).rejects.toThrow(/xz -dc .* exited with 1: .*(Unexpected end of input|unexpected end)/i);
     expect(await rootsDirEntries()).toEqual([]);
   });
 

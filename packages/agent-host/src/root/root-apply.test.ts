@@ -149,6 +149,20 @@ describe('RootManager.apply', () => {
     expect(await readFile(join(root, 'etc/portage/make.conf'), 'utf8')).not.toContain('-mfoo-bar');
   });
 
+  it('rewrites every file of a make.conf directory', async () => {
+    const files = [
+      dir('etc/portage/make.conf'),
+      file('etc/portage/make.conf/10-flags', 'COMMON_FLAGS="-march=native -O2"\n'),
+      file('etc/portage/make.conf/20-paths', 'CFLAGS="${COMMON_FLAGS}"\nDISTDIR="/mnt/distfiles"\n'),
+    ];
+    const applied = await manager().apply('r1', state({ files }));
+    expect(await readFile(join(root, 'etc/portage/make.conf/10-flags'), 'utf8')).toContain('COMMON_FLAGS="-march=znver3 ');
+    expect(await readFile(join(root, 'etc/portage/make.conf/20-paths'), 'utf8')).toBe(
+      'CFLAGS="${COMMON_FLAGS}"\n# binhost: removed DISTDIR="/mnt/distfiles"\n',
+    );
+    expect(applied.makeConf).toMatch(/^# ==> etc\/portage\/make\.conf\/10-flags\n.*\n# ==> etc\/portage\/make\.conf\/20-paths\n/s);
+  });
+
   it('keeps CPU_FLAGS_X86 the target set itself', async () => {
     await manager().apply('r1', state({ makeConf: 'CFLAGS="-O2"\nCPU_FLAGS_X86="mmx sse"\n' }));
     await expect(lstat(join(root, 'etc/portage/package.use/00cpu-flags'))).rejects.toThrow();

@@ -7,7 +7,7 @@ import { UnsafeArchiveEntryError } from './root-errors.js';
 import { detectCompression, openTarStream } from './stage3-stream.js';
 import { TarXattrScanner } from './tar-xattr-scan.js';
 import { restoreXattrs } from './xattr-restore.js';
-import type { CommandRunner } from '@binhost/shared';
+import { InvalidArgumentError, type CommandRunner } from '@binhost/shared';
 
 /** What {@link extractStage3} did. */
 export interface ExtractResult {
@@ -89,12 +89,15 @@ export async function extractStage3(file: string, dest: string, options: Extract
       return true;
     },
   });
-  try {
-    await Promise.all([pipeline(src.stream, scanner, unpack), src.done]);
-  } catch (err) {
-    if (refused === undefined) throw asEntryError(err, dest);
-  }
+  const piping = pipeline(src.stream, scanner, unpack).catch((err: unknown) => {
+    src.stop();
+    throw err;
+  });
+  const [piped, decompressed] = await Promise.allSettled([piping, src.done]);
   if (refused !== undefined) throw refused;
+  // A failing decompressor (corrupt or truncated input) explains whatever node-tar saw after it.
+  if (decompressed.status === 'rejected') throw decompressed.reason;
+  if (piped.status === 'rejected') throw asEntryError(piped.reason, dest);
   // Attributes before the deferred links exist, so no path can lead through one of them.
   const xattrWarning = await restoreXattrs(options.runner, dest, scanner.members.filter((m) => extracted.has(m.path)));
   if (xattrWarning) skipped.push(xattrWarning);
@@ -151,6 +154,11 @@ async function placeAbsoluteSymlink(dest: string, path: string, target: string):
 function asEntryError(err: unknown, dest: string): unknown {
   if (typeof err !== 'object' || err === null || !('tarCode' in err)) return err;
   const e = err as { tarCode: unknown; message: string; path?: unknown; entry?: { path?: unknown } };
+  if (e.tarCode !== 'TAR_ENTRY_ERROR' && e.tarCode !== 'TAR_SYMLINK_ERROR') {
+    const bad = new InvalidArgumentError(`the stage3 is not a valid tar archive: ${String(e.tarCode)}: ${e.message}`);
+    bad.cause = err;
+    return bad;
+  }
   const where = typeof e.entry?.path === 'string' ? e.entry.path : typeof e.path === 'string' ? e.path.replace(`${dest}/`, '') : '?';
   const u = new UnsafeArchiveEntryError(where, `${String(e.tarCode)}: ${e.message.replace(`${dest}/`, '')}`);
   u.cause = err;
