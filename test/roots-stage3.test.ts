@@ -170,6 +170,22 @@ describe('RootManager.create', () => {
     expect(await roots.exists('nox')).toBe(true);
   });
 
+  it('fetches an https stage3, verifies it, and removes the download', async () => {
+    const data = buildTar(syntheticStage3());
+    const asked: string[] = [];
+    const fetchStub = (async (url: URL | string) => {
+      asked.push(String(url));
+      return String(url).endsWith('/missing.tar') ? new Response('gone', { status: 404 }) : new Response(data);
+    }) as typeof fetch;
+    roots = new RootManager({ layout, log: silentLogger(), compiler: 'gcc', repository: '/nonexistent', fetch: fetchStub });
+    const r = await roots.create('web', { url: 'https://mirror.example/stage3.tar' }, { sha256: sha256Hex(data) });
+    expect(r.entriesExtracted).toBe(22);
+    await expect(roots.create('web2', { url: 'https://mirror.example/stage3.tar' }, { sha256: '0'.repeat(64) })).rejects.toBeInstanceOf(DigestMismatchError);
+    await expect(roots.create('web3', { url: 'https://mirror.example/missing.tar' })).rejects.toThrow(/HTTP 404/);
+    expect(asked).toEqual(['https://mirror.example/stage3.tar', 'https://mirror.example/stage3.tar', 'https://mirror.example/missing.tar']);
+    expect((await rootsDirEntries()).sort()).toEqual(['web', 'web.meta']);
+  });
+
   it('checks the sha256 before extracting', async () => {
     const file = await stage3File(syntheticStage3());
     const err = await roots.create('x', { file }, { sha256: 'ab'.repeat(32) }).catch((e: unknown) => e);

@@ -163,6 +163,15 @@ describe('RootManager.apply', () => {
     expect(applied.makeConf).toMatch(/^# ==> etc\/portage\/make\.conf\/10-flags\n.*\n# ==> etc\/portage\/make\.conf\/20-paths\n/s);
   });
 
+  it('rewrites the file a make.conf symlink names', async () => {
+    const files = [link('etc/portage/make.conf', 'make.conf.amd64'), file('etc/portage/make.conf.amd64', 'CFLAGS="-march=native"\n')];
+    const applied = await manager().apply('r1', state({ files }));
+    const st = await lstat(join(root, 'etc/portage/make.conf'));
+    expect(st.isFile()).toBe(true);
+    expect(await readFile(join(root, 'etc/portage/make.conf'), 'utf8')).toContain('CFLAGS="-march=znver3 ');
+    expect(applied.warnings).toContain('etc/portage/make.conf: a symlink to make.conf.amd64, copied as a file');
+  });
+
   it('keeps CPU_FLAGS_X86 the target set itself', async () => {
     await manager().apply('r1', state({ makeConf: 'CFLAGS="-O2"\nCPU_FLAGS_X86="mmx sse"\n' }));
     await expect(lstat(join(root, 'etc/portage/package.use/00cpu-flags'))).rejects.toThrow();

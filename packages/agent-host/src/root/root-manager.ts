@@ -29,6 +29,8 @@ export interface RootManagerOptions {
   repository: string;
   /** Runs gcc and setfattr. @default a SpawnCommandRunner */
   runner?: CommandRunner;
+  /** Fetches stage3 URLs. @default globalThis.fetch */
+  fetch?: typeof fetch;
   /** Tests only: called before each step of an apply's swap; throwing there injects a failure. */
   applyHook?: StepHook;
 }
@@ -85,7 +87,7 @@ export class RootManager {
     const download = 'url' in stage3 ? join(layout.rootsDir(), `.${tag}.stage3`) : undefined;
     try {
       await mkdir(layout.rootsDir(), { recursive: true, mode: 0o755 });
-      if (download !== undefined && 'url' in stage3) await downloadStage3(stage3.url, download, opts.signal);
+      if (download !== undefined && 'url' in stage3) await downloadStage3(stage3.url, download, opts.signal, this.options.fetch);
       const file = download ?? ('file' in stage3 ? stage3.file : '');
       if (opts.sha256) await verifySha256(file, opts.sha256);
       await mkdir(tmp, { mode: 0o755 });
