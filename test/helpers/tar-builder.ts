@@ -67,7 +67,7 @@ export function buildTar(members: readonly TarMember[]): Buffer {
     const mode = m.mode ?? (type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644);
     if (m.xattrs && Object.keys(m.xattrs).length > 0) {
       const pax = Buffer.concat(Object.entries(m.xattrs).map(([k, v]) => paxRecord(`SCHILY.xattr.${k}`, v)));
-      parts.push(header(`PaxHeaders/${m.path.slice(-80)}`, 'x', pax.length, {}, 0o644), pad(pax));
+      parts.push(header(`PaxHeaders/${m.path.slice(-80)}`, 'x', pax.length, { path: '' }, 0o644), pad(pax));
     }
     parts.push(header(m.path, TYPEFLAG[type], content.length, m, mode));
     if (content.length > 0) parts.push(pad(content));

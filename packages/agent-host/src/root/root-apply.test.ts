@@ -172,6 +172,16 @@ describe('RootManager.apply', () => {
     expect(applied.warnings).toContain('etc/portage/make.conf: a symlink to make.conf.amd64, copied as a file');
   });
 
+  it("drops a -march the host's older gcc does not know, keeping the feature flags", async () => {
+    const s = state({ features: ['-mavx2', '-mavx10.1'] });
+    s.nativeFlags!.march = 'znver5';
+    s.nativeFlags!.mtune = 'znver5';
+    const applied = await manager().apply('r1', s);
+    expect(applied.warnings).toContainEqual(expect.stringContaining('rejects -march=znver5 -mavx10.1 -mtune=znver5: dropped'));
+    const makeConf = await readFile(join(root, 'etc/portage/make.conf'), 'utf8');
+    expect(makeConf).toContain('\nCOMMON_FLAGS="-mavx2 --param=l1-cache-size=48 --param=l1-cache-line-size=64 --param=l2-cache-size=1024 -O2 -pipe"\n');
+  });
+
   it('keeps CPU_FLAGS_X86 the target set itself', async () => {
     await manager().apply('r1', state({ makeConf: 'CFLAGS="-O2"\nCPU_FLAGS_X86="mmx sse"\n' }));
     await expect(lstat(join(root, 'etc/portage/package.use/00cpu-flags'))).rejects.toThrow();
