@@ -149,6 +149,8 @@ describe('RootManager.create', () => {
       { path: './bin/', type: 'dir' },
       { path: './bin/ping', content: 'ping', mode: 0o755, xattrs: { 'security.capability': cap, 'user.note': Buffer.from('a b') } },
       { path: './bin/plain', content: 'x' },
+      { path: `./usr/${'long-directory-name/'.repeat(6)}`, type: 'dir' },
+      { path: `./usr/${'long-directory-name/'.repeat(6)}tool`, content: 't', xattrs: { 'user.pax': Buffer.from([0, 0xff]) } },
     ]);
     const r = await roots.create('caps', { file });
     expect(r.warnings).toEqual([]);
@@ -157,7 +159,10 @@ describe('RootManager.create', () => {
     expect(seen[0]!.args).toEqual(['-h', '--restore=-']);
     // Run in the temp dir, before the root is renamed into place.
     expect(seen[0]!.cwd).toMatch(/\/roots\/\.caps\.[0-9a-f]+\.tmp$/);
-    expect(seen[0]!.input).toBe(`# file: bin/ping\nsecurity.capability=0x${cap.toString('hex')}\nuser.note=0x612062\n`);
+    expect(seen[0]!.input).toBe(
+      `# file: bin/ping\nsecurity.capability=0x${cap.toString('hex')}\nuser.note=0x612062\n\n` +
+        `# file: usr/${'long-directory-name/'.repeat(6)}tool\nuser.pax=0x00ff\n`,
+    );
   });
 
   it('keeps the root and warns when setfattr is missing', async () => {
