@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FailedPreconditionError, FileKind, SpawnCommandRunner, silentLogger, TargetState, type FileEntry } from '@binhost/shared';
+import { FailedPreconditionError, FileKind, MakeConfSyntaxError, SpawnCommandRunner, silentLogger, TargetState, type FileEntry } from '@binhost/shared';
 import { HostLayout } from '../layout.js';
 import { RootManager } from './root-manager.js';
-import { MakeConfSyntaxError, ProfileMissingError } from './root-errors.js';
+import { ProfileMissingError } from './root-errors.js';
 import { hostNative, missingOnHost, parseCc1Line } from './native-flags.js';
 import { STAGING_PREFIX } from './config-swap.js';
 
