@@ -96,6 +96,8 @@ export async function addTarget(deps: AddTargetDeps, requests: AsyncIterable<Add
     if (policy) r.installPolicy = policy;
   });
   ctx.log.info({ target: header.name, entries: created.entriesExtracted, disabled: created.disabledBinhosts }, 'target added');
+  // AddTargetResponse has no field for these (skipped device nodes, xattrs not restored): log them.
+  if (created.warnings.length > 0) ctx.log.warn({ target: header.name, warnings: created.warnings }, 'stage3 extracted with warnings');
   await applyExistingState(deps, header.name, ctx);
   return {
     target: deps.summarize(header.name),
