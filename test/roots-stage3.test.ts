@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { HostLayout, RootManager, RootExistsError, UnsafeArchiveEntryError, DigestMismatchError } from '@binhost/agent-host';
@@ -123,6 +123,16 @@ describe('RootManager.create', () => {
     await writeFile(file, good.subarray(0, Math.floor(good.length / 2)));
     await expect(roots.create('cut', { file })).rejects.toThrow(/xz -dc .* exited with 1: .*(Unexpected end of input|unexpected end)/i);
     expect(await rootsDirEntries()).toEqual([]);
+  });
+
+  it("never changes the host's files through an absolute symlink that replaces a directory", async () => {
+    const outside = join(dir, 'outside');
+    await mkdir(outside, { mode: 0o700 });
+    await chmod(outside, 0o700);
+    const file = await stage3File([...base, { path: './x/', type: 'dir', mode: 0o777 }, { path: './x', type: 'symlink', linkpath: outside }]);
+    const r = await roots.create('swap', { file });
+    expect(await readlink(join(r.rootPath, 'x'))).toBe(outside);
+    expect((await stat(outside)).mode & 0o7777).toBe(0o700);
   });
 
   it('refuses a member below an absolute symlink', async () => {

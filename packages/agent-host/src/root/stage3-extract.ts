@@ -98,16 +98,18 @@ export async function extractStage3(file: string, dest: string, options: Extract
   // A failing decompressor (corrupt or truncated input) explains whatever node-tar saw after it.
   if (decompressed.status === 'rejected') throw decompressed.reason;
   if (piped.status === 'rejected') throw asEntryError(piped.reason, dest);
-  // Attributes before the deferred links exist, so no path can lead through one of them.
+  // Attributes and modes first, while no deferred (absolute) link exists that a path could
+  // lead through; lstat skips a path a later member turned into a link. Links come last.
   const xattrWarning = await restoreXattrs(options.runner, dest, scanner.members.filter((m) => extracted.has(m.path)));
   if (xattrWarning) skipped.push(xattrWarning);
-  for (const [path, target] of deferred) await placeAbsoluteSymlink(dest, path, target);
   // Directories are created 0700-or-more by node-tar and files through open(), which the umask
   // and a later fchown (clearing setuid/setgid) can weaken: set the archive's bits last.
   for (const { path, mode } of modes.reverse()) {
-    if (path === '') await chmod(dest, mode);
-    else await chmod(join(dest, path), mode);
+    const at = path === '' ? dest : join(dest, path);
+    if ((await lstat(at)).isSymbolicLink()) continue;
+    await chmod(at, mode);
   }
+  for (const [path, target] of deferred) await placeAbsoluteSymlink(dest, path, target);
   return { entries, skipped };
 }
 
