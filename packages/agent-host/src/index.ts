@@ -5,3 +5,4 @@ export { TargetRegistry } from './registry/target-registry.js';
 export { RootManager, type RootManagerOptions, type Stage3Source, type CreatedRoot, type CreateRootOptions } from './root/root-manager.js';
 export * from './root/root-errors.js';
 export { HostLayout } from './layout.js';
+export { assertInsideRoot } from './root/root-paths.js';

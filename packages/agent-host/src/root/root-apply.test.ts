@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -224,6 +224,17 @@ describe('RootManager.apply', () => {
         await refuse(changed, Error, new RegExp(`injected at ${step}`));
       },
     );
+  });
+
+  it("refuses to write through a root's absolute symlink to the host's filesystem", async () => {
+    const hostEtc = join(tmp, 'host-etc');
+    await mkdir(join(hostEtc, 'portage'), { recursive: true });
+    await writeFile(join(hostEtc, 'portage/make.conf'), 'HOST\n');
+    await rm(join(root, 'etc'), { recursive: true });
+    await symlink(hostEtc, join(root, 'etc'));
+    await expect(manager().apply('r1', state())).rejects.toThrow(/etc resolves outside the root/);
+    expect(await readFile(join(hostEtc, 'portage/make.conf'), 'utf8')).toBe('HOST\n');
+    expect(await readdir(hostEtc)).toEqual(['portage']);
   });
 
   it('applies a state with unknown flags when nothing asks for -march=native', async () => {
