@@ -135,6 +135,18 @@ describe('RootManager.create', () => {
     expect((await stat(outside)).mode & 0o7777).toBe(0o700);
   });
 
+  it("refuses a stage3 whose etc links outside, before touching the host's binrepos.conf", async () => {
+    const hostEtc = join(dir, 'host-etc');
+    await mkdir(join(hostEtc, 'portage/binrepos.conf'), { recursive: true });
+    await writeFile(join(hostEtc, 'portage/binrepos.conf/gentoobinhost.conf'), '[g]\n');
+    const file = await stage3File([{ path: './', type: 'dir' }, { path: './etc', type: 'symlink', linkpath: hostEtc }]);
+    const err = await roots.create('etclink', { file }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeArchiveEntryError);
+    expect((err as Error).message).toContain('etc/portage/binrepos.conf');
+    expect(await readdir(join(hostEtc, 'portage/binrepos.conf'))).toEqual(['gentoobinhost.conf']);
+    expect(await rootsDirEntries()).toEqual([]);
+  });
+
   it('refuses a member below an absolute symlink', async () => {
     const file = await stage3File([...base, { path: './lib', type: 'symlink', linkpath: '/usr/lib' }, { path: './lib/x', content: 'x' }]);
     const err = await roots.create('bad', { file }).catch((e: unknown) => e);

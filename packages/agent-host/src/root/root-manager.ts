@@ -15,7 +15,8 @@ import { applyState } from './apply-state.js';
 import { disableStage3Binhosts } from './binhost-disable.js';
 import { recoverInterruptedSwaps, type StepHook } from './config-swap.js';
 import { hostNative, type ResolvedNative } from './native-flags.js';
-import { RootExistsError } from './root-errors.js';
+import { RootExistsError, UnsafeArchiveEntryError } from './root-errors.js';
+import { assertInsideRoot, HOST_WRITTEN_PATHS } from './root-paths.js';
 import { downloadStage3, verifySha256 } from './stage3-source.js';
 import { extractStage3 } from './stage3-extract.js';
 
@@ -92,6 +93,12 @@ export class RootManager {
       if (opts.sha256) await verifySha256(file, opts.sha256);
       await mkdir(tmp, { mode: 0o755 });
       const extracted = await extractStage3(file, tmp, { runner: this.runner, signal: opts.signal });
+      // `etc -> /etc` is a valid absolute link inside a root, but the host writes below these.
+      for (const rel of HOST_WRITTEN_PATHS) {
+        await assertInsideRoot(tmp, rel).catch((err: unknown) => {
+          throw new UnsafeArchiveEntryError(rel, `a link on its path leads outside the root (${(err as Error).message.replace(`${tmp}/`, '')})`);
+        });
+      }
       const disabledBinhosts = await disableStage3Binhosts(tmp);
       await rename(tmp, rootPath);
       await mkdir(layout.metaDir(name), { recursive: true, mode: 0o755 });

@@ -2,6 +2,9 @@ import { lstat, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { FailedPreconditionError } from '@binhost/shared';
 
+/** Paths inside a root that the host itself writes (config swap, PKGDIR, the stage3's binhost). */
+export const HOST_WRITTEN_PATHS = ['etc/portage/binrepos.conf', 'var/lib/portage/world', 'var/cache/binpkgs'] as const;
+
 /**
  * Checks that `rel` (a '/'-separated path inside the root, like `etc/portage`) resolves inside
  * the root on the host's filesystem. A stage3's absolute symlinks are kept verbatim, so
