@@ -5,6 +5,12 @@ import { createContext, type CommandContext } from './context.js';
 import * as pki from './commands/pki.js';
 import * as targets from './commands/targets.js';
 import * as target from './commands/target.js';
+import * as builds from './commands/builds.js';
+import * as logs from './commands/logs.js';
+import * as build from './commands/build.js';
+import * as cancel from './commands/cancel.js';
+import * as snapshots from './commands/snapshots.js';
+import * as publish from './commands/publish.js';
 
 /** A CLI verb: parses its own arguments, prints, returns an exit code. */
 export type Command = (args: string[], ctx: CommandContext) => Promise<number>;
@@ -14,6 +20,12 @@ export const COMMANDS: Record<string, { run: Command; help: string }> = {
   pki: { run: pki.run, help: 'create the CA and issue host, target and admin certificates' },
   targets: { run: targets.run, help: 'list targets: connected or not, last seen, digest, root' },
   target: { run: target.run, help: 'show, diff, add a target; show its applied config' },
+  build: { run: build.run, help: 'build NAME [--follow] [-- ARGS]: queue a build, print its id' },
+  builds: { run: builds.run, help: 'builds [NAME]: build history and live progress' },
+  logs: { run: logs.run, help: 'logs [-f] NAME [BUILD]: a build log; -f follows it live' },
+  cancel: { run: cancel.run, help: 'cancel NAME [BUILD]: stop a running or queued build' },
+  snapshots: { run: snapshots.run, help: 'snapshots NAME: kept snapshots, * = published' },
+  publish: { run: publish.run, help: 'publish NAME --snapshot N: serve a kept snapshot (rollback)' },
 };
 
 export const USAGE = `usage: binhostctl [--config FILE] [--json] COMMAND [ARGS]
