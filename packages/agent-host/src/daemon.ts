@@ -1,4 +1,5 @@
 import { Server } from '@grpc/grpc-js';
+import { setMaxListeners } from 'node:events';
 import { HostLayout } from './layout.js';
 import {
   adaptService,
@@ -19,6 +20,7 @@ import { adminServiceHandlers } from './services/admin-service.js';
 import { BuildSystem } from './build/build-system.js';
 import type { ConfigApplier } from './build/auto-builder.js';
 import type { ProcessLauncher } from './build/emerge-process.js';
+import { RootManager } from './root/root-manager.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -28,7 +30,7 @@ export interface HostDaemonOptions {
   listen?: string;
   /** Time allowed for calls to finish on stop before they are cut. @default 5000 */
   shutdownGraceMs?: number;
-  /** Applies target states to roots. @default one that refuses (RootManager not wired yet) */
+  /** Applies target states to roots. @default the daemon's RootManager */
   applier?: ConfigApplier;
   /** Starts emerge. @default the real spawner */
   launcher?: ProcessLauncher;
@@ -42,20 +44,27 @@ export class HostDaemon {
   readonly hub = new EventHub();
   readonly registry: TargetRegistry;
   readonly builds: BuildSystem;
+  /** The binhost roots: created by `target add`, configured by apply. */
+  readonly roots: RootManager;
+  readonly layout: HostLayout;
   private server: Server | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
 
   constructor(private readonly options: HostDaemonOptions) {
     this.log = options.log.child({ component: 'host' });
-    const layout = new HostLayout(options.config.stateDir);
-    this.registry = new TargetRegistry(new TargetStore(layout.targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    // every open call listens for shutdown; hundreds of targets hold event streams open at once
+    setMaxListeners(0, this.shutdown.signal);
+    this.layout = new HostLayout(options.config.stateDir);
+    this.registry = new TargetRegistry(new TargetStore(this.layout.targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    const { compiler, repository } = options.config.build;
+    this.roots = new RootManager({ layout: this.layout, log: options.log, compiler, repository });
     this.builds = new BuildSystem({
       config: options.config,
-      layout,
+      layout: this.layout,
       registry: this.registry,
       hub: this.hub,
-      applier: options.applier ?? noApplier,
+      applier: options.applier ?? this.roots,
       ...(options.launcher ? { launcher: options.launcher } : {}),
       log: options.log,
     });
@@ -85,7 +94,7 @@ export class HostDaemon {
     );
     server.addService(
       AdminServiceService,
-      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId, builds: this.builds }), { ...adapt, role: 'admin' }),
+      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId, roots: this.roots, layout: this.layout, builds: this.builds }), { ...adapt, role: 'admin' }),
     );
     addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
     const address = this.options.listen ?? config.listen;
@@ -119,7 +128,3 @@ export class HostDaemon {
   }
 }
 
-/** Until RootManager is wired in: automatic builds fail at the apply step, saying why. */
-const noApplier: ConfigApplier = {
-  apply: () => Promise.reject(new Error('this host cannot apply target configs yet (RootManager not wired)')),
-};

@@ -24,3 +24,8 @@ export * from './grpc/introspection.js';
 export * from './fs/safe-path.js';
 export * from './lifecycle.js';
 export * from './portage/packages-index.js';
+export * from './portage/make-conf.js';
+export * from './portage/binrepos-conf.js';
+export * from './portage/gpkg.js';
+export * from './exec/exec-error.js';
+export * from './exec/run-command.js';

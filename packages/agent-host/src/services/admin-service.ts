@@ -12,12 +12,19 @@ import { notImplemented } from './not-implemented.js';
 import type { BuildSystem } from '../build/build-system.js';
 import { cancelBuild, followBuildLog, listBuilds, listSnapshots, publishSnapshot, triggerBuild } from './build-handlers.js';
 import { getSigningKey } from './signing-handlers.js';
+import { diffTarget } from './diff-target.js';
+import type { RootManager } from '../root/root-manager.js';
+import type { HostLayout } from '../layout.js';
+import { addTarget } from './add-target.js';
 
 /** What the admin service needs from the rest of the host. */
 export interface AdminServiceDeps {
   registry: TargetRegistry;
   publishedSnapshotId(target: string): number;
   builds: BuildSystem;
+  /** The binhost roots (create from a stage3, apply, applied config). */
+  roots: RootManager;
+  layout: HostLayout;
 }
 
 /** The summary line `binhostctl targets` and `status` show for one target. */
@@ -40,6 +47,12 @@ export function summarize(deps: AdminServiceDeps, name: string): TargetSummary {
   };
 }
 
+/** The config last applied to the target's root, if it has one. */
+async function readAppliedOf(deps: AdminServiceDeps, name: string) {
+  const root = deps.registry.get(name).root;
+  return root ? deps.roots.readApplied(root) : undefined;
+}
+
 /** AdminService handlers; the adapter has already required an admin certificate. */
 export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof AdminServiceService> {
   const { registry } = deps;
@@ -52,17 +65,13 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
       return {
         summary: summarize(deps, req.name),
         state: await registry.store.readState(req.name),
-        applied: undefined,
+        applied: await readAppliedOf(deps, req.name),
         history: await registry.store.readHistory(req.name),
         lastInstall: undefined,
       };
     },
-    async diffTarget() {
-      throw notImplemented('DiffTarget');
-    },
-    async addTarget() {
-      throw notImplemented('AddTarget');
-    },
+    diffTarget: (req) => diffTarget(deps, req),
+    addTarget: (requests, ctx) => addTarget({ ...deps, summarize: (n) => summarize(deps, n) }, requests, ctx),
     async removeTarget(req) {
       await registry.remove(req.name);
       return {};
