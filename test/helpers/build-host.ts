@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
@@ -19,18 +19,15 @@ import { dispatch } from '@binhost/cli';
 import { clientsFor } from './clients.js';
 import { TEST_SERVER_NAME, type TestPki } from './pki.js';
 
-/** The temporary test emerge (see build-test-emerge.mjs). */
-export const TEST_EMERGE = join(dirname(fileURLToPath(import.meta.url)), 'build-test-emerge.mjs');
+/** The stand-in emerge (test/fixtures/README.md). */
+export const STAND_IN_EMERGE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'bin', 'emerge');
 
-/** What the test emerge is told to do for the next runs. */
+/** The stand-in's test controls, passed through the host's environment to the next emerge runs. */
 export interface EmergeControl {
-  packages?: string[];
+  /** BINHOST_FAKE_EMERGE_FAIL: these packages fail their compile phase. */
   fail?: string;
+  /** BINHOST_FAKE_EMERGE_DELAY_MS: per phase. */
   delayMs?: number;
-  linesPerPhase?: number;
-  lock?: boolean;
-  ignoreTerm?: boolean;
-  grandchildPidFile?: string;
 }
 
 /** A host whose emerge is the test emerge, with a root for target "alpha" and a config applier that copies state files. */
@@ -40,9 +37,9 @@ export interface BuildHost {
   port: number;
   stateDir: string;
   applied: string[];
-  control(c: EmergeControl): Promise<void>;
-  /** Each emerge run: its argv after the control file and the Portage env it got. */
-  runs(): Promise<{ args: string[]; env: Record<string, string>; pid: number }[]>;
+  /** Sets the stand-in's controls for emerge runs started from now on. */
+  control(c: EmergeControl): void;
+  /** Stops the host and clears the controls. */
   stop(): Promise<void>;
 }
 
@@ -50,12 +47,17 @@ export interface BuildHost {
 export async function startBuildHost(options: { dir: string; pki: TestPki; extra?: string; emerge?: string[]; port?: number; daemon?: Partial<HostDaemonOptions> }): Promise<BuildHost> {
   const tls = await options.pki.files('host', 'host');
   const stateDir = join(options.dir, 'host-state');
-  const controlFile = join(options.dir, 'emerge-control.json');
-  const recordFile = join(options.dir, 'emerge-runs.jsonl');
   await mkdir(join(stateDir, 'roots', 'alpha'), { recursive: true });
-  const control = async (c: EmergeControl) => writeFile(controlFile, JSON.stringify({ ...c, record: recordFile }));
-  await control({});
-  const emerge = options.emerge ?? [process.execPath, TEST_EMERGE, controlFile];
+  // The host hands its environment (minus Portage variables) to emerge: that is how the
+  // stand-in's controls reach it.
+  const control = (c: EmergeControl) => {
+    if (c.fail) process.env['BINHOST_FAKE_EMERGE_FAIL'] = c.fail;
+    else delete process.env['BINHOST_FAKE_EMERGE_FAIL'];
+    if (c.delayMs) process.env['BINHOST_FAKE_EMERGE_DELAY_MS'] = String(c.delayMs);
+    else delete process.env['BINHOST_FAKE_EMERGE_DELAY_MS'];
+  };
+  control({});
+  const emerge = options.emerge ?? [STAND_IN_EMERGE];
   const configFile = join(options.dir, 'host.toml');
   await writeFile(
     configFile,
@@ -101,17 +103,17 @@ export async function startBuildHost(options: { dir: string; pki: TestPki; extra
     stateDir,
     applied,
     control,
-    async runs() {
-      const text = await readFile(recordFile, 'utf8').catch(() => '');
-      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { args: string[]; env: Record<string, string>; pid: number });
+    async stop() {
+      control({});
+      await daemon.stop();
     },
-    stop: () => daemon.stop(),
   };
 }
 
-/** A state with one make.conf, as a target would report it; `known: false` for unknown native flags. */
-export function makeState(makeConf: string, known = true): TargetStateT {
-  const files: FileEntry[] = [{ path: 'etc/portage/make.conf', kind: FileKind.FILE_KIND_REGULAR, mode: 0o644, content: Buffer.from(makeConf), linkTarget: '' }];
+/** A state with a make.conf and a world file, as a target would report it; `known: false` for unknown native flags. */
+export function makeState(makeConf: string, world = 'app-misc/hello\n', known = true): TargetStateT {
+  const file = (path: string, text: string): FileEntry => ({ path, kind: FileKind.FILE_KIND_REGULAR, mode: 0o644, content: Buffer.from(text), linkTarget: '' });
+  const files = [file('etc/portage/make.conf', makeConf), file('var/lib/portage/world', world)];
   return TargetState.fromPartial({
     digest: stateDigest(files),
     files,
