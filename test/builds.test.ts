@@ -9,11 +9,13 @@ import { waitFor } from './helpers/wait-for.js';
 import { treeSnapshot } from './helpers/tree-snapshot.js';
 import { cli, makeState, startBuildHost, targetClient, type BuildHost } from './helpers/build-host.js';
 
+/** Builds run real processes; on a loaded machine they take a while. */
+const waitLong = <T>(check: () => T | Promise<T>, options: { what?: string } = {}) => waitFor(check, { timeoutMs: 30_000, ...options });
 type Admin = Awaited<ReturnType<typeof clientsFor>>['admin'];
 const finishedEvents = (events: OpenEventsResponse[]): Build[] =>
   events.flatMap((e) => (e.event?.$case === 'buildFinished' ? [e.event.value] : []));
 
-describe('automatic builds', () => {
+describe('automatic builds', { timeout: 90_000 }, () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
   let pki: TestPki;
   let host: BuildHost | undefined;
@@ -45,7 +47,7 @@ describe('automatic builds', () => {
     const { host, target, admin } = await setUp();
     const state = makeState('CFLAGS="-O2 -pipe"\n', 'app-misc/hello\napp-misc/greet\n');
     await target.report(state);
-    const build = await waitFor(async () => {
+    const build = await waitLong(async () => {
       const [b] = await builds(admin);
       return ended(b) ? b : undefined;
     }, { what: 'the automatic build' });
@@ -62,7 +64,7 @@ describe('automatic builds', () => {
     expect(paths).toEqual(expect.arrayContaining(['app-misc/hello/hello-1.0-1.gpkg.tar', 'app-misc/greet/greet-1.0-1.gpkg.tar']));
     for (const p of index.packages) expect((await stat(join(snapDir, indexValue(p, 'PATH')!))).size).toBe(Number(indexValue(p, 'SIZE')));
     expect(JSON.parse(await readFile(join(host.stateDir, 'targets/alpha/published.json'), 'utf8'))).toEqual({ root: 'alpha', snapshotId: 1 });
-    await waitFor(() => target.events.some((e) => e.event?.$case === 'snapshotPublished'), { what: 'snapshot_published event' });
+    await waitLong(() => target.events.some((e) => e.event?.$case === 'snapshotPublished'), { what: 'snapshot_published event' });
     const kinds = target.events.map((e) => e.event?.$case);
     expect(kinds.indexOf('buildQueued')).toBeLessThan(kinds.indexOf('buildStarted'));
     expect(kinds.indexOf('buildStarted')).toBeLessThan(kinds.indexOf('buildFinished'));
@@ -82,12 +84,12 @@ describe('automatic builds', () => {
   it('keeps the last good publication when a build fails, and tells the target and the CLI why', async () => {
     const { host, target, admin } = await setUp();
     await target.report(makeState('A=1\n'));
-    await waitFor(async () => (await builds(admin))[0]?.status === BuildStatus.BUILD_STATUS_SUCCEEDED, { what: 'first build' });
+    await waitLong(async () => (await builds(admin))[0]?.status === BuildStatus.BUILD_STATUS_SUCCEEDED, { what: 'first build' });
     const snapshots = join(host.stateDir, 'roots', 'alpha.meta', 'snapshots');
     const before = await treeSnapshot(snapshots);
     host.control({ fail: 'app-misc/greet' });
     await target.report(makeState('A=1\n', 'app-misc/hello\napp-misc/greet\n'));
-    const failed = await waitFor(async () => {
+    const failed = await waitLong(async () => {
       const [b] = await builds(admin);
       return b?.id === 2 && ended(b) ? b : undefined;
     }, { what: 'the failing build' });
@@ -96,10 +98,10 @@ describe('automatic builds', () => {
     expect(failed.logTail.join('\n')).toContain('ERROR: app-misc/greet-1.0::gentoo failed (compile phase)');
     expect(await treeSnapshot(snapshots)).toEqual(before);
     expect(JSON.parse(await readFile(join(host.stateDir, 'targets/alpha/published.json'), 'utf8')).snapshotId).toBe(1);
-    const event = await waitFor(() => finishedEvents(target.events).find((b) => b.id === 2), { what: 'build_finished for build 2' });
+    const event = await waitLong(() => finishedEvents(target.events).find((b) => b.id === 2), { what: 'build_finished for build 2' });
     expect(event.error).toBe(failed.error);
     expect(event.logTail.length).toBeGreaterThan(0);
-    const summary = await waitFor(async () => (await callUnary(admin.listTargets.bind(admin), {})).targets.find((t) => t.name === 'alpha' && t.lastError));
+    const summary = await waitLong(async () => (await callUnary(admin.listTargets.bind(admin), {})).targets.find((t) => t.name === 'alpha' && t.lastError));
     expect(summary.lastError).toBe(`build 2 failed: ${failed.error}`);
     expect(summary.publishedSnapshotId).toBe(1);
     const shown = await cli(pki, tmp.dir, host.address, ['builds', 'alpha']);
@@ -111,7 +113,7 @@ describe('automatic builds', () => {
   it('refuses a state whose native flags are unknown, without building', async () => {
     const { host, target, admin } = await setUp();
     await target.report(makeState('A=1\n', 'app-misc/hello\n', false));
-    const summary = await waitFor(async () => (await callUnary(admin.listTargets.bind(admin), {})).targets.find((t) => t.name === 'alpha' && t.lastError));
+    const summary = await waitLong(async () => (await callUnary(admin.listTargets.bind(admin), {})).targets.find((t) => t.name === 'alpha' && t.lastError));
     expect(summary.lastError).toMatch(/^not built: the target's -march=native is unknown \(gcc: not found\)/);
     expect(await builds(admin)).toEqual([]);
     expect(host.applied).toEqual([]);
@@ -120,7 +122,7 @@ describe('automatic builds', () => {
   it('says so when emerge is not found, naming the command and build.emerge', async () => {
     const { admin } = await setUp({ emerge: ['/nonexistent/bin/emerge'] });
     await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: [] });
-    const b = await waitFor(async () => {
+    const b = await waitLong(async () => {
       const [x] = await builds(admin);
       return ended(x) ? x : undefined;
     });
@@ -135,7 +137,7 @@ describe('automatic builds', () => {
     await mkdir(dirname(lockFile), { recursive: true });
     await writeFile(lockFile, `${process.pid}\n`);
     await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: ['app-misc/hello'] });
-    const b = await waitFor(async () => {
+    const b = await waitLong(async () => {
       const [x] = await builds(admin);
       return ended(x) ? x : undefined;
     });
@@ -148,11 +150,11 @@ describe('automatic builds', () => {
     host.control({ delayMs: 60_000 });
     const first = makeState('A=1\n');
     await target.report(first);
-    await waitFor(async () => (await builds(admin))[0]?.phase === 'unpack', { what: 'first build running emerge' });
+    await waitLong(async () => (await builds(admin))[0]?.phase === 'unpack', { what: 'first build running emerge' });
     host.control({});
     const second = makeState('A=2\n');
     await target.report(second);
-    const done = await waitFor(async () => {
+    const done = await waitLong(async () => {
       const list = await builds(admin);
       return list.length === 2 && list.every(ended) ? list : undefined;
     }, { what: 'both builds ended' });
@@ -168,12 +170,12 @@ describe('automatic builds', () => {
     await writeFile(join(host.stateDir, 'roots/alpha/var/lib/portage/world'), 'app-misc/hello\n');
     host.control({ delayMs: 150 });
     const first = (await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: [] })).build!;
-    await waitFor(async () => (await builds(admin))[0]?.phase === 'unpack', { what: 'first emerge running' });
+    await waitLong(async () => (await builds(admin))[0]?.phase === 'unpack', { what: 'first emerge running' });
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push((await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: [] })).build!.id);
     expect(new Set(ids)).toEqual(new Set([first.id + 1]));
     host.control({});
-    await waitFor(async () => (await builds(admin)).every(ended), { what: 'builds ended' });
+    await waitLong(async () => (await builds(admin)).every(ended), { what: 'builds ended' });
     expect((await builds(admin)).map((b) => [b.id, b.status])).toEqual([
       [2, BuildStatus.BUILD_STATUS_SUCCEEDED],
       [1, BuildStatus.BUILD_STATUS_SUCCEEDED],

@@ -73,8 +73,9 @@ export class BuildSystem {
 
   /** Stops the loop and every running build (recorded INTERRUPTED). */
   async stop(): Promise<void> {
-    this.auto.stop();
+    await this.auto.stop();
     await this.queue.stop();
+    await this.auto.detach();
     await this.signing.close();
   }
 
