@@ -193,10 +193,12 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
     const { build, request } = job;
     const { options } = this;
     const log = options.log.child({ root: build.root, buildId: build.id });
+    // The log exists before the build shows as RUNNING, so a follower never finds a running build
+    // without a live log.
+    job.writer = new BuildLogWriter(options.store.logFile(build.root, build.id));
     build.status = BuildStatus.BUILD_STATUS_RUNNING;
     build.startedAt = new Date();
     await options.store.save(build);
-    job.writer = new BuildLogWriter(options.store.logFile(build.root, build.id));
     this.emit('started', build);
     log.info({ kind: build.kind, args: build.args }, 'build started');
     try {
