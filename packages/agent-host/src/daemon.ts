@@ -17,10 +17,10 @@ import { TargetRegistry } from './registry/target-registry.js';
 import { TargetStore } from './registry/target-store.js';
 import { targetServiceHandlers } from './services/target-service.js';
 import { adminServiceHandlers } from './services/admin-service.js';
+import { RootManager } from './root/root-manager.js';
 import { BuildSystem } from './build/build-system.js';
 import type { ConfigApplier } from './build/auto-builder.js';
 import type { ProcessLauncher } from './build/emerge-process.js';
-import { RootManager } from './root/root-manager.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -43,10 +43,10 @@ export interface HostDaemonOptions {
 export class HostDaemon {
   readonly hub = new EventHub();
   readonly registry: TargetRegistry;
-  readonly builds: BuildSystem;
   /** The binhost roots: created by `target add`, configured by apply. */
   readonly roots: RootManager;
   readonly layout: HostLayout;
+  readonly builds: BuildSystem;
   private server: Server | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
@@ -56,12 +56,13 @@ export class HostDaemon {
     // every open call listens for shutdown; hundreds of targets hold event streams open at once
     setMaxListeners(0, this.shutdown.signal);
     this.layout = new HostLayout(options.config.stateDir);
-    this.registry = new TargetRegistry(new TargetStore(this.layout.targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    const layout = this.layout;
+    this.registry = new TargetRegistry(new TargetStore(layout.targetsDir()), this.hub, options.log.child({ component: 'registry' }));
     const { compiler, repository } = options.config.build;
-    this.roots = new RootManager({ layout: this.layout, log: options.log, compiler, repository });
+    this.roots = new RootManager({ layout, log: options.log, compiler, repository });
     this.builds = new BuildSystem({
       config: options.config,
-      layout: this.layout,
+      layout,
       registry: this.registry,
       hub: this.hub,
       applier: options.applier ?? this.roots,
@@ -127,4 +128,3 @@ export class HostDaemon {
     this.log.info('stopped');
   }
 }
-

@@ -9,22 +9,22 @@ import {
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import { notImplemented } from './not-implemented.js';
-import type { BuildSystem } from '../build/build-system.js';
-import { cancelBuild, followBuildLog, listBuilds, listSnapshots, publishSnapshot, triggerBuild } from './build-handlers.js';
-import { getSigningKey } from './signing-handlers.js';
 import { diffTarget } from './diff-target.js';
 import type { RootManager } from '../root/root-manager.js';
 import type { HostLayout } from '../layout.js';
 import { addTarget } from './add-target.js';
+import type { BuildSystem } from '../build/build-system.js';
+import { cancelBuild, followBuildLog, listBuilds, listSnapshots, publishSnapshot, triggerBuild } from './build-handlers.js';
+import { getSigningKey } from './signing-handlers.js';
 
 /** What the admin service needs from the rest of the host. */
 export interface AdminServiceDeps {
   registry: TargetRegistry;
   publishedSnapshotId(target: string): number;
-  builds: BuildSystem;
   /** The binhost roots (create from a stage3, apply, applied config). */
   roots: RootManager;
   layout: HostLayout;
+  builds: BuildSystem;
 }
 
 /** The summary line `binhostctl targets` and `status` show for one target. */
