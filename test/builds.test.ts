@@ -180,7 +180,11 @@ describe('automatic builds', { timeout: 90_000 }, () => {
       [2, BuildStatus.BUILD_STATUS_SUCCEEDED],
       [1, BuildStatus.BUILD_STATUS_SUCCEEDED],
     ]);
-    expect(await readdir(join(host.stateDir, 'roots/alpha.meta/builds'))).toEqual(['1.json', '1.log', '2.json', '2.log']);
+    const files = await waitLong(async () => {
+      const names = await readdir(join(host.stateDir, 'roots/alpha.meta/builds'));
+      return names.every((n) => !n.startsWith('.')) ? names : undefined; // a record still being written
+    });
+    expect(files.sort()).toEqual(['1.json', '1.log', '2.json', '2.log']);
   });
 
   it('refuses manual arguments with NUL or newlines', async () => {
