@@ -64,10 +64,13 @@ describe('automatic builds', { timeout: 90_000 }, () => {
     expect(paths).toEqual(expect.arrayContaining(['app-misc/hello/hello-1.0-1.gpkg.tar', 'app-misc/greet/greet-1.0-1.gpkg.tar']));
     for (const p of index.packages) expect((await stat(join(snapDir, indexValue(p, 'PATH')!))).size).toBe(Number(indexValue(p, 'SIZE')));
     expect(JSON.parse(await readFile(join(host.stateDir, 'targets/alpha/published.json'), 'utf8'))).toEqual({ root: 'alpha', snapshotId: 1 });
-    await waitLong(() => target.events.some((e) => e.event?.$case === 'snapshotPublished'), { what: 'snapshot_published event' });
+    // snapshot_published is sent while the build publishes, build_finished right after.
+    await waitLong(() => target.events.some((e) => e.event?.$case === 'buildFinished'), { what: 'build_finished event' });
+    expect(target.events.find((e) => e.event?.$case === 'snapshotPublished')?.event?.value).toMatchObject({ id: 1, builtDigest: state.digest });
     const kinds = target.events.map((e) => e.event?.$case);
     expect(kinds.indexOf('buildQueued')).toBeLessThan(kinds.indexOf('buildStarted'));
-    expect(kinds.indexOf('buildStarted')).toBeLessThan(kinds.indexOf('buildFinished'));
+    expect(kinds.indexOf('buildStarted')).toBeLessThan(kinds.indexOf('snapshotPublished'));
+    expect(kinds.indexOf('snapshotPublished')).toBeLessThan(kinds.indexOf('buildFinished'));
     const summary = (await callUnary(admin.listTargets.bind(admin), {})).targets.find((t) => t.name === 'alpha');
     expect(summary).toMatchObject({ publishedSnapshotId: 1, builtDigest: state.digest, lastBuildStatus: BuildStatus.BUILD_STATUS_SUCCEEDED, lastError: '' });
   });
