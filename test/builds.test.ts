@@ -185,7 +185,8 @@ describe('automatic builds', { timeout: 90_000 }, () => {
     ]);
     const files = await waitLong(async () => {
       const names = await readdir(join(host.stateDir, 'roots/alpha.meta/builds'));
-      return names.every((n) => !n.startsWith('.')) ? names : undefined; // a record still being written
+      // a record still being written, a pid file not yet removed
+      return names.every((n) => !n.startsWith('.') && !n.endsWith('.pid')) ? names : undefined;
     });
     expect(files.sort()).toEqual(['1.json', '1.log', '2.json', '2.log']);
   });
