@@ -9,6 +9,12 @@ import * as statusCmd from './commands/status.js';
 import * as sync from './commands/sync.js';
 import * as emerge from './commands/emerge.js';
 import * as policy from './commands/policy.js';
+import * as builds from './commands/builds.js';
+import * as logs from './commands/logs.js';
+import * as build from './commands/build.js';
+import * as cancel from './commands/cancel.js';
+import * as snapshots from './commands/snapshots.js';
+import * as publish from './commands/publish.js';
 import * as completion from './commands/completion.js';
 
 /** A CLI verb: parses its own arguments, prints, returns an exit code. */
@@ -23,6 +29,12 @@ export const COMMANDS: Record<string, { run: Command; help: string }> = {
   sync: { run: sync.run, help: 'sync NAME [--yes]: mirror and install the published snapshot' },
   emerge: { run: emerge.run, help: 'emerge NAME -- ARGS: build ARGS on the host, install them on NAME' },
   policy: { run: policy.run, help: 'policy NAME auto|confirm|off|default: the install policy' },
+  build: { run: build.run, help: 'build NAME [--follow] [-- ARGS]: queue a build, print its id' },
+  builds: { run: builds.run, help: 'builds [NAME]: build history and live progress' },
+  logs: { run: logs.run, help: 'logs [-f] NAME [BUILD]: a build log; -f follows it live' },
+  cancel: { run: cancel.run, help: 'cancel NAME [BUILD]: stop a running or queued build' },
+  snapshots: { run: snapshots.run, help: 'snapshots NAME: kept snapshots, * = published' },
+  publish: { run: publish.run, help: 'publish NAME --snapshot N: serve a kept snapshot (rollback)' },
   completion: { run: (args, ctx) => completion.run(args, ctx, COMMANDS), help: 'print a bash or zsh completion script' },
 };
 

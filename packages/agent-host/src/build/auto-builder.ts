@@ -35,13 +35,16 @@ export function rootOf(registry: TargetRegistry, target: string): string {
  * as the target's lastError and sent to the target as build_finished with the error and log tail.
  */
 export class AutoBuilder {
+  /** Handlers still running; stop() waits for them so nothing writes after the host stopped. */
+  private readonly inflight = new Set<Promise<unknown>>();
+  private stopped = false;
   private readonly onState = (change: StateChange): void => {
-    void this.handle(change).catch((err: unknown) => this.options.log.error({ err, target: change.target }, 'automatic build not queued'));
+    this.track(this.handle(change).catch((err: unknown) => this.options.log.error({ err, target: change.target }, 'automatic build not queued')));
   };
   private readonly onQueued = (b: Build): void => void this.options.hub.publish(b.target, { $case: 'buildQueued', value: { ...b } });
   private readonly onStarted = (b: Build): void => void this.options.hub.publish(b.target, { $case: 'buildStarted', value: { ...b } });
   private readonly onFinished = (b: Build): void => {
-    void this.finished(b).catch((err: unknown) => this.options.log.error({ err, target: b.target }, 'build result not recorded'));
+    this.track(this.finished(b).catch((err: unknown) => this.options.log.error({ err, target: b.target }, 'build result not recorded')));
   };
 
   constructor(private readonly options: AutoBuilderOptions) {}
@@ -55,18 +58,32 @@ export class AutoBuilder {
     queue.on('finished', this.onFinished);
   }
 
-  stop(): void {
-    const { registry, queue } = this.options;
-    registry.off('state', this.onState);
+  /** Stops listening to state reports; waits for the handlers still running. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.options.registry.off('state', this.onState);
+    await Promise.all(this.inflight);
+  }
+
+  /** Stops listening to build events (after the queue has stopped, so its last results are recorded). */
+  async detach(): Promise<void> {
+    const { queue } = this.options;
     queue.off('queued', this.onQueued);
     queue.off('started', this.onStarted);
     queue.off('finished', this.onFinished);
+    await Promise.all(this.inflight);
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
   }
 
   /** Queues the automatic build of `target` (also what a state change does). */
   async handle(change: StateChange): Promise<Build | undefined> {
     const { registry, queue, log } = this.options;
     const { target, state } = change;
+    if (this.stopped) return undefined;
     const root = rootOf(registry, target);
     const native = state.nativeFlags;
     if (!native?.known) {

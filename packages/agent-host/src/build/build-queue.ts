@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { rmSync, writeFileSync } from 'node:fs';
 import { Build, BuildKind, BuildStatus, errorMessage, NotFoundError, type Logger } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
 import type { BuildStore } from './build-store.js';
@@ -193,10 +194,12 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
     const { build, request } = job;
     const { options } = this;
     const log = options.log.child({ root: build.root, buildId: build.id });
+    // The log exists before the build shows as RUNNING, so a follower never finds a running build
+    // without a live log.
+    job.writer = new BuildLogWriter(options.store.logFile(build.root, build.id));
     build.status = BuildStatus.BUILD_STATUS_RUNNING;
     build.startedAt = new Date();
     await options.store.save(build);
-    job.writer = new BuildLogWriter(options.store.logFile(build.root, build.id));
     this.emit('started', build);
     log.info({ kind: build.kind, args: build.args }, 'build started');
     try {
@@ -218,6 +221,8 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
       log: job.writer,
       signal: job.cancel.signal,
       graceMs: options.graceMs,
+      // Recorded so a host restarted after being killed can stop an emerge it left running.
+      onStart: (pid) => writeFileSync(options.store.pidFile(build.root, build.id), `${pid}\n`),
       onProgress: (p) => {
         Object.assign(build, { currentPackage: p.currentPackage, packageIndex: p.packageIndex, packageCount: p.packageCount, phase: p.phase });
         this.emit('progress', build);
@@ -244,6 +249,7 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
     const { build } = job;
     Object.assign(build, verdict, { finishedAt: new Date(), logTail: job.writer?.tail() ?? [] });
     await this.options.store.save(build);
+    rmSync(this.options.store.pidFile(build.root, build.id), { force: true });
     job.writer?.close();
     this.options.log.info({ root: build.root, buildId: build.id, status: BuildStatus[build.status], error: build.error || undefined }, 'build finished');
     this.emit('finished', build);

@@ -31,6 +31,8 @@ export class BuildStore {
         byId.set(build.id, build);
         if (build.status === BuildStatus.BUILD_STATUS_RUNNING || build.status === BuildStatus.BUILD_STATUS_QUEUED) {
           const wasRunning = build.status === BuildStatus.BUILD_STATUS_RUNNING;
+          const pid = Number((await readFile(this.pidFile(root, build.id), 'utf8').catch(() => '')).trim());
+          if (wasRunning && Number.isInteger(pid) && pid > 1) this.cutOff.push({ root, id: build.id, pid });
           build.status = BuildStatus.BUILD_STATUS_INTERRUPTED;
           build.error = wasRunning ? 'the host stopped while this build ran' : 'the host stopped before this build started';
           build.finishedAt ??= new Date();
@@ -72,6 +74,14 @@ export class BuildStore {
   /** Every root with history. */
   roots(): string[] {
     return [...this.builds.keys()].sort();
+  }
+
+  /** Builds found RUNNING at load, with the pid their emerge had (from `<id>.pid`), if recorded. */
+  readonly cutOff: { root: string; id: number; pid: number }[] = [];
+
+  /** Path of the file holding a running build's emerge pid. */
+  pidFile(root: string, id: number): string {
+    return join(this.layout.buildsDir(root), `${id}.pid`);
   }
 
   /** Path of a build's log file. */

@@ -7,6 +7,7 @@ import { BuildQueue } from './build-queue.js';
 import { AutoBuilder, rootOf, type ConfigApplier } from './auto-builder.js';
 import { spawnLauncher, type ProcessLauncher } from './emerge-process.js';
 import { validateBuildArgs } from './build-args.js';
+import { reapOrphans } from './orphans.js';
 import { SnapshotStore } from '../publish/snapshot-store.js';
 import { SigningKeys } from '../signing/signing-keys.js';
 import { signingEnv } from '../signing/signing-env.js';
@@ -68,6 +69,9 @@ export class BuildSystem {
   /** Loads history (marking cut-off builds INTERRUPTED) and publications; starts the loop. */
   async start(): Promise<void> {
     await this.store.load();
+    const { emerge, cancelGraceSeconds } = this.options.config.build;
+    const orphans = this.store.cutOff.map((c) => ({ ...c, buildId: c.id, pidFile: this.store.pidFile(c.root, c.id) }));
+    await reapOrphans(orphans, emerge, cancelGraceSeconds * 1000, this.options.log.child({ component: 'builds' }));
     await this.snapshots.load(this.options.registry.names());
     // The signing key is made on first use (the first build or GetSigningKey), so a host whose
     // gpg is broken still starts, and says why when it matters.
@@ -76,8 +80,9 @@ export class BuildSystem {
 
   /** Stops the loop and every running build (recorded INTERRUPTED). */
   async stop(): Promise<void> {
-    this.auto.stop();
+    await this.auto.stop();
     await this.queue.stop();
+    await this.auto.detach();
     await this.signing.close();
   }
 

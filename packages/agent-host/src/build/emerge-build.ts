@@ -29,6 +29,8 @@ export interface EmergeRunOptions {
   log: BuildLogWriter;
   /** Called whenever the parsed progress changes. */
   onProgress(progress: EmergeProgress): void;
+  /** Called once emerge has a pid (it leads its own process group). */
+  onStart?(pid: number): void;
   /** Aborting cancels: SIGTERM to the process group, SIGKILL after `graceMs`. */
   signal: AbortSignal;
   graceMs: number;
@@ -83,6 +85,7 @@ export async function runEmerge(options: EmergeRunOptions): Promise<EmergeOutcom
       if (progress.waitingForLock) stop();
     },
   });
+  if (proc.pid !== undefined) options.onStart?.(proc.pid);
   function stop(): void {
     if (stopping) return;
     stopping = true;

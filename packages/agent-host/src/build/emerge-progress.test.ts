@@ -38,6 +38,9 @@ describe('parseEmergeLine', () => {
     const p = emptyProgress();
     expect(parseEmergeLine(p, ' * waiting for lock on /r/var/db/.pkg.portage_lockfile ...')).toBe(true);
     expect(p.waitingForLock).toBe('/r/var/db/.pkg.portage_lockfile');
+    const q = emptyProgress();
+    parseEmergeLine(q, '!!! /q/var/db/.pkg.portage_lockfile is locked by another emerge (pid 7); refusing to run concurrently.');
+    expect(q.waitingForLock).toBe('/q/var/db/.pkg.portage_lockfile');
   });
 
   it('reads binary merges too', () => {

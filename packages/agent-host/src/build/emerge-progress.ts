@@ -38,8 +38,9 @@ const COMPLETED = /^>>> Completed \((\d+) of (\d+)\) /;
 // " * ERROR: app-misc/broken-1.0::gentoo failed (compile phase):"
 const EBUILD_ERROR = /^\s*\*\s+ERROR: (\S+?)(?:::\S+)? failed \(([a-z_]+) phase\)/;
 const FAILED_TO_EMERGE = /^>>> Failed to emerge (\S+?)(?:::\S+)?(?:,| for )/;
-// portage/locks.py: "waiting for lock on /var/db/.pkg.portage_lockfile"
-const WAITING_FOR_LOCK = /waiting for lock on (\S+)/i;
+// portage/locks.py: "waiting for lock on /var/db/.pkg.portage_lockfile" (real emerge then waits);
+// the stand-in refuses at once: "!!! /r/var/db/.pkg.portage_lockfile is locked by another emerge (pid 7); …"
+const WAITING_FOR_LOCK = /waiting for lock on (\S+)|^!!! (\S+) is locked by another emerge/i;
 
 /** Phase-start lines and the phase name each begins. */
 const PHASES: ReadonlyArray<readonly [prefix: string, phase: string]> = [
@@ -77,7 +78,7 @@ export function parseEmergeLine(progress: EmergeProgress, raw: string): boolean 
     return true;
   }
   if ((m = WAITING_FOR_LOCK.exec(line))) {
-    progress.waitingForLock = m[1] ?? '';
+    progress.waitingForLock = m[1] ?? m[2] ?? '';
     return true;
   }
   for (const [prefix, phase] of PHASES) if (line.startsWith(prefix)) return setPhase(progress, phase);

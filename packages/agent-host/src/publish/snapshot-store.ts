@@ -167,6 +167,7 @@ export class SnapshotStore {
     const index = parsePackagesIndex(bytes.toString('utf8'), join(pkgDir, 'Packages'));
     await this.fs.mkdir(tmp);
     const linked = new Set<string>();
+    const made = new Set<string>();
     let totalBytes = 0;
     for (const entry of index.packages) {
       // Without PATH (no binpkg-multi-instance) Portage stores CPV.tbz2.
@@ -181,7 +182,9 @@ export class SnapshotStore {
       if (declared !== undefined && Number(declared) !== size) {
         throw new FailedPreconditionError(`${pkgDir}/Packages says ${path} has SIZE ${declared}, the file has ${size} bytes`);
       }
-      await this.fs.mkdir(join(tmp, path, '..'));
+      const parent = join(tmp, path, '..');
+      if (!made.has(parent)) await this.fs.mkdir(parent);
+      made.add(parent);
       await this.fs.link(source, join(tmp, path));
       linked.add(path);
       totalBytes += size;

@@ -1,4 +1,5 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -67,9 +68,12 @@ export class SigningKeys {
    * new one.
    */
   async close(): Promise<void> {
+    // A key still being made would write into the home after we return.
+    await this.pending?.catch(() => undefined);
     if (!this.current) return;
     for (const home of [this.options.dir, this.verifyHome]) {
       await new Promise<void>((resolve) => execFile('gpgconf', ['--homedir', home, '--kill', 'all'], () => resolve()));
+      await agentGone(home);
     }
   }
 
@@ -100,8 +104,21 @@ export class SigningKeys {
     await writeFile(keyFile, armored);
     await writeFile(trustFile, `${fingerprint}:6:\n`);
     const verify = new Gpg(this.options.gpg, home);
-    await verify.run(['--import', keyFile]);
-    await verify.run(['--import-ownertrust', trustFile]);
-    await verify.run(['--check-trustdb']);
+    // Public keys only: no gpg-agent is needed (or left running) for this keyring.
+    await verify.run(['--no-autostart', '--import', keyFile]);
+    await verify.run(['--no-autostart', '--import-ownertrust', trustFile]);
+    await verify.run(['--no-autostart', '--check-trustdb']);
+  }
+}
+
+/**
+ * Waits (up to 2 s) until the agent has removed its sockets from `home`: `gpgconf --kill` returns
+ * before the agent has exited, and a caller removing the directory would race it.
+ */
+async function agentGone(home: string): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    const names = await readdir(home).catch(() => [] as string[]);
+    if (!names.some((n) => n.startsWith('S.gpg-agent'))) return;
+    await delay(50);
   }
 }

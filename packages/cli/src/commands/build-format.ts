@@ -1,0 +1,73 @@
+import { buildKindToJSON, buildStatusToJSON, BuildStatus, callServerStream, UsageError, type Build, type Snapshot } from '@binhost/shared';
+import type { CommandContext } from '../context.js';
+import { ago, shortDigest } from '../output.js';
+
+/** "succeeded", "running", ... */
+export function statusName(status: BuildStatus): string {
+  return buildStatusToJSON(status).replace(/^BUILD_STATUS_/, '').toLowerCase();
+}
+
+/** "auto" / "manual" */
+export function kindName(build: Build): string {
+  return buildKindToJSON(build.kind).replace(/^BUILD_KIND_/, '').toLowerCase();
+}
+
+/** "compile app-misc/hello-1.0 (2 of 4)" while running, '' otherwise. */
+export function progressText(build: Build): string {
+  if (build.status !== BuildStatus.BUILD_STATUS_RUNNING || !build.currentPackage) return '';
+  return `${build.phase} ${build.currentPackage} (${build.packageIndex} of ${build.packageCount})`;
+}
+
+/** One table row per build. */
+export function buildRow(b: Build): string[] {
+  const detail = b.status === BuildStatus.BUILD_STATUS_RUNNING ? progressText(b) : b.error || (b.snapshotId ? `snapshot ${b.snapshotId}` : '');
+  return [String(b.id), b.target, statusName(b.status), kindName(b), ago(b.startedAt ?? b.queuedAt), detail];
+}
+
+/** One table row per snapshot; `*` marks the published one. */
+export function snapshotRow(s: Snapshot, publishedId: number): string[] {
+  return [
+    `${s.id === publishedId ? '*' : ' '}${s.id}`,
+    String(s.buildId),
+    String(s.packageCount),
+    formatBytes(Number(s.totalBytes)),
+    ago(s.createdAt),
+    shortDigest(s.builtDigest),
+  ];
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+/** A positive build or snapshot number from the command line. */
+export function parseId(text: string | undefined, what: string): number {
+  if (text === undefined) return 0;
+  if (!/^[1-9]\d{0,9}$/.test(text)) throw new UsageError(`${what} must be a positive number, got "${text}"`);
+  return Number(text);
+}
+
+/**
+ * Prints a build's log (following it with `follow`) and returns the exit code: 0 when the
+ * build succeeded, 1 when it ended otherwise, 0 when it is still running and not followed.
+ */
+export async function printLog(ctx: CommandContext, target: string, buildId: number, follow: boolean): Promise<number> {
+  const client = await ctx.admin();
+  // A followed build runs as long as emerge does: no overall deadline, only the server's end.
+  const stream = callServerStream(client.followBuildLog.bind(client), { target, buildId, follow }, follow ? {} : { deadlineMs: 600_000 });
+  let finished: Build | undefined;
+  for await (const msg of stream) {
+    const item = msg.item;
+    if (item?.$case === 'line') ctx.stdout.write(item.value + '\n');
+    else if (item?.$case === 'build' && follow) ctx.stderr.write(`following build ${item.value.id} of ${item.value.target} (${statusName(item.value.status)})\n`);
+    else if (item?.$case === 'finished') finished = item.value;
+  }
+  if (!finished) return 0;
+  const ok = finished.status === BuildStatus.BUILD_STATUS_SUCCEEDED;
+  const tail = finished.error ? `: ${finished.error}` : finished.snapshotId ? `, snapshot ${finished.snapshotId} published` : '';
+  ctx.stderr.write(`build ${finished.id} ${statusName(finished.status)}${tail}\n`);
+  return ok ? 0 : 1;
+}
