@@ -21,6 +21,11 @@ import { FsPublicationSource, type PublicationSource } from './serve/publication
 import { ActivityHub } from './serve/activity-hub.js';
 import { InstallReports } from './serve/install-reports.js';
 import type { EmergeBuilder } from './serve/emerge-relay.js';
+import { buildSystemBuilder } from './serve/build-system-builder.js';
+import { RootManager } from './root/root-manager.js';
+import { BuildSystem } from './build/build-system.js';
+import type { ConfigApplier } from './build/auto-builder.js';
+import type { ProcessLauncher } from './build/emerge-process.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -32,6 +37,10 @@ export interface HostDaemonOptions {
   shutdownGraceMs?: number;
   /** The build step of `binhostctl emerge` (the build queue); Emerge is unavailable without it. */
   emergeBuilder?: EmergeBuilder;
+  /** Applies target states to roots. @default one that refuses (RootManager not wired yet) */
+  applier?: ConfigApplier;
+  /** Starts emerge. @default the real spawner */
+  launcher?: ProcessLauncher;
 }
 
 /**
@@ -45,6 +54,9 @@ export class HostDaemon {
   readonly publications: PublicationSource;
   readonly activity = new ActivityHub();
   readonly installs: InstallReports;
+  /** The binhost roots: created by `target add`, configured by apply. */
+  readonly roots: RootManager;
+  readonly builds: BuildSystem;
   private server: Server | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
@@ -54,9 +66,21 @@ export class HostDaemon {
     // every open call listens for shutdown; hundreds of targets hold event streams open at once
     setMaxListeners(0, this.shutdown.signal);
     this.layout = new HostLayout(options.config.stateDir);
-    this.registry = new TargetRegistry(new TargetStore(this.layout.targetsDir()), this.hub, options.log.child({ component: 'registry' }));
-    this.publications = new FsPublicationSource(this.layout);
-    this.installs = new InstallReports({ registry: this.registry, layout: this.layout, activity: this.activity, publications: this.publications });
+    const layout = this.layout;
+    this.registry = new TargetRegistry(new TargetStore(layout.targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    const { compiler, repository } = options.config.build;
+    this.roots = new RootManager({ layout, log: options.log, compiler, repository });
+    this.builds = new BuildSystem({
+      config: options.config,
+      layout,
+      registry: this.registry,
+      hub: this.hub,
+      applier: options.applier ?? this.roots,
+      ...(options.launcher ? { launcher: options.launcher } : {}),
+      log: options.log,
+    });
+    this.publications = new FsPublicationSource(layout);
+    this.installs = new InstallReports({ registry: this.registry, layout, activity: this.activity, publications: this.publications });
   }
 
   /** Loads state, binds and serves. Resolves to the bound port. */
@@ -64,6 +88,7 @@ export class HostDaemon {
     const { config } = this.options;
     const tls = await readTlsFiles(config.tls, config.configFile);
     await this.registry.load();
+    await this.builds.start();
     const server = new Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -74,16 +99,17 @@ export class HostDaemon {
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
       'grpc.max_connection_idle_ms': 0x7fffffff,
     });
+    // read from published.json each time: the serving side and Register must agree on it
     const publishedSnapshotId = (target: string) => this.publications.publishedId(target);
     const delivery = { publications: this.publications, activity: this.activity, installs: this.installs };
     const adapt = { log: this.options.log.child({ component: 'rpc' }), shutdown: this.shutdown.signal };
     server.addService(
       TargetServiceService,
-      adaptService(TargetServiceService, targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, ...delivery }), { ...adapt, role: 'target' }),
+      adaptService(TargetServiceService, targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signing: this.builds.signing, ...delivery }), { ...adapt, role: 'target' }),
     );
     server.addService(
       AdminServiceService,
-      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, ...delivery, builder: this.options.emergeBuilder }), { ...adapt, role: 'admin' }),
+      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId, roots: this.roots, layout: this.layout, builds: this.builds, hub: this.hub, ...delivery, builder: this.options.emergeBuilder ?? buildSystemBuilder({ registry: this.registry, builds: this.builds }) }), { ...adapt, role: 'admin' }),
     );
     addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
     const address = this.options.listen ?? config.listen;
@@ -101,6 +127,7 @@ export class HostDaemon {
     if (!server) return;
     this.server = undefined;
     this.shutdown.abort();
+    await this.builds.stop();
     this.hub.closeAll();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

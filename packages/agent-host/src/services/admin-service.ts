@@ -8,7 +8,6 @@ import {
   type TargetSummary,
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
-import { notImplemented } from './not-implemented.js';
 import type { EventHub } from '../events/event-hub.js';
 import type { PublicationSource } from '../serve/publication-source.js';
 import type { ActivityHub } from '../serve/activity-hub.js';
@@ -16,6 +15,12 @@ import type { InstallReports } from '../serve/install-reports.js';
 import { setInstallPolicy, triggerSync } from '../serve/sync-admin.js';
 import { emergeRelay, type EmergeBuilder } from '../serve/emerge-relay.js';
 import { diffTarget } from './diff-target.js';
+import type { RootManager } from '../root/root-manager.js';
+import type { HostLayout } from '../layout.js';
+import { addTarget } from './add-target.js';
+import type { BuildSystem } from '../build/build-system.js';
+import { cancelBuild, followBuildLog, listBuilds, listSnapshots, publishSnapshot, triggerBuild } from './build-handlers.js';
+import { getSigningKey } from './signing-handlers.js';
 
 /** What the admin service needs from the rest of the host. */
 export interface AdminServiceDeps {
@@ -27,6 +32,10 @@ export interface AdminServiceDeps {
   installs: InstallReports;
   /** The build step of Emerge; undefined until the host has a build queue. */
   builder: EmergeBuilder | undefined;
+  /** The binhost roots (create from a stage3, apply, applied config). */
+  roots: RootManager;
+  layout: HostLayout;
+  builds: BuildSystem;
 }
 
 /** The summary line `binhostctl targets` and `status` show for one target. */
@@ -37,16 +46,22 @@ export function summarize(deps: AdminServiceDeps, name: string): TargetSummary {
     connected: deps.registry.isConnected(name),
     lastSeen: r.lastSeen ? new Date(r.lastSeen) : undefined,
     configDigest: deps.registry.currentDigest(name) ?? '',
-    builtDigest: deps.publications.builtDigest(name),
+    builtDigest: deps.builds.builtDigest(name) || deps.publications.builtDigest(name),
     publishedSnapshotId: deps.publishedSnapshotId(name),
     installedSnapshotId: r.installedSnapshotId,
     lastError: r.lastError,
     installPolicy: r.installPolicy ? installPolicyFromJSON(`INSTALL_POLICY_${r.installPolicy.toUpperCase()}`) : InstallPolicy.INSTALL_POLICY_UNSPECIFIED,
     root: r.root ?? '',
     sharesRootWith: [],
-    lastBuildStatus: BuildStatus.BUILD_STATUS_UNSPECIFIED,
+    lastBuildStatus: deps.builds.list(name, 1)[0]?.status ?? BuildStatus.BUILD_STATUS_UNSPECIFIED,
     hostname: r.hostname,
   };
+}
+
+/** The config last applied to the target's root, if it has one. */
+async function readAppliedOf(deps: AdminServiceDeps, name: string) {
+  const root = deps.registry.get(name).root;
+  return root ? deps.roots.readApplied(root) : undefined;
 }
 
 /** AdminService handlers; the adapter has already required an admin certificate. */
@@ -61,15 +76,13 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
       return {
         summary: summarize(deps, req.name),
         state: await registry.store.readState(req.name),
-        applied: undefined,
+        applied: await readAppliedOf(deps, req.name),
         history: await registry.store.readHistory(req.name),
         lastInstall: await deps.installs.last(req.name),
       };
     },
     diffTarget: (req) => diffTarget(deps, req),
-    async addTarget() {
-      throw notImplemented('AddTarget');
-    },
+    addTarget: (requests, ctx) => addTarget({ ...deps, summarize: (n) => summarize(deps, n) }, requests, ctx),
     async removeTarget(req) {
       await registry.remove(req.name);
       return {};
@@ -78,28 +91,14 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
       await setInstallPolicy(deps, req);
       return {};
     },
-    async listBuilds() {
-      throw notImplemented('ListBuilds');
-    },
-    async triggerBuild() {
-      throw notImplemented('TriggerBuild');
-    },
-    async cancelBuild() {
-      throw notImplemented('CancelBuild');
-    },
-    async *followBuildLog() {
-      throw notImplemented('FollowBuildLog');
-    },
-    async listSnapshots() {
-      throw notImplemented('ListSnapshots');
-    },
-    async publishSnapshot() {
-      throw notImplemented('PublishSnapshot');
-    },
+    listBuilds: (req) => listBuilds(deps, req),
+    triggerBuild: (req) => triggerBuild(deps, req),
+    cancelBuild: (req) => cancelBuild(deps, req),
+    followBuildLog: (req, ctx) => followBuildLog(deps, req, ctx),
+    listSnapshots: (req) => listSnapshots(deps, req),
+    publishSnapshot: (req) => publishSnapshot(deps, req),
     triggerSync: async (req) => triggerSync(deps, req),
     emerge: (req, ctx) => emergeRelay(deps, req, ctx.signal),
-    async getSigningKey() {
-      throw notImplemented('GetSigningKey');
-    },
+    getSigningKey: () => getSigningKey(deps.builds.signing),
   };
 }

@@ -8,12 +8,13 @@ import {
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
-import { notImplemented } from './not-implemented.js';
 import type { PublicationSource } from '../serve/publication-source.js';
 import type { ActivityHub } from '../serve/activity-hub.js';
 import type { InstallReports } from '../serve/install-reports.js';
 import { getPublication } from '../serve/get-publication.js';
 import { fetchFile } from '../serve/fetch-file.js';
+import type { SigningKeys } from '../signing/signing-keys.js';
+import { getSigningKey } from './signing-handlers.js';
 
 /** The version this host reports to targets. */
 export const HOST_VERSION = '0.1.0';
@@ -30,6 +31,7 @@ export interface TargetServiceDeps {
   activity: ActivityHub;
   /** Stores install results. */
   installs: InstallReports;
+  signing: SigningKeys;
 }
 
 /**
@@ -84,9 +86,7 @@ export function targetServiceHandlers(deps: TargetServiceDeps): Handlers<typeof 
 
     getPublication: (req, ctx) => getPublication(deps.publications, ctx.identity.name, req),
     fetchFile: (req, ctx) => fetchFile(deps.publications, ctx.identity.name, req, ctx.signal),
-    async getSigningKey() {
-      throw notImplemented('GetSigningKey');
-    },
+    getSigningKey: () => getSigningKey(deps.signing),
     async streamActivity(requests, ctx) {
       for await (const request of requests) deps.activity.publish(ctx.identity.name, { kind: 'activity', request });
       return {};

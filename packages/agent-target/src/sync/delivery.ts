@@ -57,6 +57,8 @@ export class Delivery {
   private running: Promise<void> | undefined;
   private unsent: InstallResult | undefined;
   private installed = 0;
+  /** Key installations in flight, awaited on stop (they write into the target root). */
+  private readonly keyWork = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
   port = 0;
 
@@ -100,6 +102,7 @@ export class Delivery {
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.running?.catch(() => undefined);
+    await Promise.all(this.keyWork);
     await this.server.stop();
   }
 
@@ -116,7 +119,7 @@ export class Delivery {
 
   private onConnected(reg: RegisterResponse): void {
     this.setPolicy(reg.installPolicy);
-    void this.refreshKey();
+    this.track(this.refreshKey());
     if (this.unsent) void this.report(this.unsent);
     if (reg.publishedSnapshotId > 0 && reg.publishedSnapshotId !== this.installed) {
       this.request({ requestId: `connect-${reg.publishedSnapshotId}`, snapshotId: reg.publishedSnapshotId, args: [], confirmed: false, reason: 'published snapshot not installed' });
@@ -129,8 +132,13 @@ export class Delivery {
     if (ev.$case === 'snapshotPublished') {
       this.request({ requestId: `published-${ev.value.id}`, snapshotId: ev.value.id, args: [], confirmed: false, reason: 'snapshot published' });
     } else if (ev.$case === 'syncRequested') this.request(ev.value);
-    else if (ev.$case === 'keyRotated') void this.installKey(ev.value);
+    else if (ev.$case === 'keyRotated') this.track(this.installKey(ev.value));
     else if (ev.$case === 'installPolicyChanged') this.setPolicy(ev.value.policy);
+  }
+
+  private track(work: Promise<void>): void {
+    this.keyWork.add(work);
+    void work.finally(() => this.keyWork.delete(work));
   }
 
   private setPolicy(p: InstallPolicy): void {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,8 @@ describe('installSigningKey', () => {
     });
     expect(verify.exitCode).toBe(0);
     expect(verify.tail.some((l) => l.startsWith('[GNUPG:] TRUST_ULTIMATE'))).toBe(true);
+    // no gpg-agent was started in Portage's keyring (only gpg's own files are there)
+    expect((await readdir(join(root, 'etc/portage/gnupg'))).filter((f) => f.startsWith('S.'))).toEqual([]);
     // importing again (start, key_rotated) is harmless
     await installSigningKey({ root, key: { armoredPublicKey: signer.armoredPublicKey, fingerprint: signer.fingerprint }, runner: spawnRunner });
     await writeFile(payload, 'tampered');

@@ -29,7 +29,8 @@ export async function installSigningKey(o: KeyringOptions): Promise<string> {
   await chmod(home, 0o700);
   const fingerprint = o.key.fingerprint.replace(/\s+/g, '').toUpperCase();
   if (!/^[0-9A-F]{40}$|^[0-9A-F]{64}$/.test(fingerprint)) throw new AgentError(`host sent a malformed key fingerprint "${o.key.fingerprint}"`);
-  const gpg = [...(o.gpg ?? ['gpg']), '--homedir', home, '--batch', '--no-tty', '--quiet'];
+  // --no-autostart: importing a public key needs no gpg-agent, and none is left running in Portage's keyring
+  const gpg = [...(o.gpg ?? ['gpg']), '--homedir', home, '--batch', '--no-tty', '--quiet', '--no-autostart'];
   const run = async (args: string[], input: string, what: string) => {
     const r = await o.runner.run({ argv: [...gpg, ...args], input, ...(o.signal ? { signal: o.signal } : {}) });
     if (r.exitCode !== 0) throw new AgentError(`gpg ${what} into ${home} failed (exit ${r.exitCode}): ${r.tail.slice(-3).join(' / ')}`);
