@@ -46,6 +46,7 @@ describe('binhostctl status, sync, emerge, policy', () => {
         files: [{ path: 'app-misc/hello/hello-2.0-1.gpkg.tar', data: randomBytes(600_000) }],
         builtDigest: state.digest,
         publishFor: ['alpha'],
+        daemon: host.daemon,
       });
       return { build: { ...build, status: BuildStatus.BUILD_STATUS_SUCCEEDED, snapshotId: 2 }, snapshot };
     },
@@ -59,7 +60,7 @@ describe('binhostctl status, sync, emerge, policy', () => {
     const a = await pki.files('admin', 'root');
     adminToml = join(tmp.dir, 'admin.toml');
     await writeFile(adminToml, `host = "127.0.0.1:${host.port}"\nserver_name = "${TEST_SERVER_NAME}"\n[tls]\nca = "${a.ca}"\ncert = "${a.cert}"\nkey = "${a.key}"\n`);
-    await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 1, files: [], builtDigest: state.digest, publishFor: ['alpha'] });
+    await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 1, files: [], builtDigest: state.digest, publishFor: ['alpha'], daemon: host.daemon });
     target = await startTarget({
       dir: `${tmp.dir}/alpha`,
       pki,

@@ -58,7 +58,7 @@ describe('delivery end to end (in-process agents on loopback)', () => {
   const vdbMd5 = (cpv: string) => readFile(join(target!.root, 'var/db/pkg', cpv, 'BINPKGMD5'), 'utf8').then((s) => s.trim(), () => '');
   const lastInstall = () => host!.daemon.installs.last('alpha');
   const publish = (id: number, files: SnapshotFile[], builtDigest = state.digest) =>
-    writeSnapshot({ stateDir: host!.stateDir, root: 'alpha', id, files, builtDigest, publishFor: ['alpha'] });
+    writeSnapshot({ stateDir: host!.stateDir, root: 'alpha', id, files, builtDigest, publishFor: ['alpha'], daemon: host!.daemon });
 
   it('installs a published snapshot with no human step (auto), through the loopback endpoint, and reports it', async () => {
     await publish(1, [hello, greet]);

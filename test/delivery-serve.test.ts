@@ -23,7 +23,7 @@ describe('TargetService serving (GetPublication, FetchFile)', () => {
     pki = await makePki(`${tmp.dir}/pki`);
     host = await startHost({ dir: `${tmp.dir}/host`, pki });
     await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 1, files: [small] });
-    await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 2, files: [big, small], builtDigest: 'sha256:' + 'a'.repeat(64), publishFor: ['alpha'] });
+    await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 2, files: [big, small], builtDigest: 'sha256:' + 'a'.repeat(64), publishFor: ['alpha'], daemon: host.daemon });
   });
   afterEach(async () => {
     await host.stop();

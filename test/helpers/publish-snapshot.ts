@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Snapshot } from '@binhost/shared';
-import { HostLayout } from '@binhost/agent-host';
+import { HostLayout, type HostDaemon } from '@binhost/agent-host';
 
 /** A file of a test snapshot: PATH and bytes (or a size for a generated sparse-free file). */
 export interface SnapshotFile {
@@ -31,7 +31,7 @@ export function packagesIndex(files: readonly SnapshotFile[]): string {
 /**
  * Writes snapshot `id` of `root` into a host state dir exactly as the host's snapshot store lays
  * it out (HostLayout: Packages, the files, snapshot.json) and, with `publishFor`, points those
- * targets' published.json at it.
+ * targets' published.json at it (through `daemon`'s snapshot store when the host is running).
  */
 export async function writeSnapshot(options: {
   stateDir: string;
@@ -42,6 +42,8 @@ export async function writeSnapshot(options: {
   publishFor?: readonly string[];
   /** Index text to write instead of the generated one (tampering tests). */
   index?: string;
+  /** A running host: publish through its snapshot store (as a build would) instead of writing the pointer. */
+  daemon?: HostDaemon;
 }): Promise<Snapshot> {
   const layout = new HostLayout(options.stateDir);
   const dir = layout.snapshotDir(options.root, options.id);
@@ -62,7 +64,13 @@ export async function writeSnapshot(options: {
   });
   await writeFile(join(dir, 'snapshot.json'), JSON.stringify(Snapshot.toJSON(snapshot)));
   for (const t of options.publishFor ?? []) {
+    if (options.daemon) {
+      await options.daemon.builds.snapshots.publish(t, options.root, options.id);
+      continue;
+    }
+    // a host that is not running yet: leave what it leaves, a known target with a pointer
     await mkdir(layout.targetDir(t), { recursive: true });
+    await writeFile(join(layout.targetDir(t), 'record.json'), JSON.stringify({ name: t }));
     await writeFile(layout.publishedFile(t), JSON.stringify({ root: options.root, snapshotId: options.id }));
   }
   return snapshot;

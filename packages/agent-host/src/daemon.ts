@@ -17,15 +17,15 @@ import { TargetRegistry } from './registry/target-registry.js';
 import { TargetStore } from './registry/target-store.js';
 import { targetServiceHandlers } from './services/target-service.js';
 import { adminServiceHandlers } from './services/admin-service.js';
-import { FsPublicationSource, type PublicationSource } from './serve/publication-source.js';
-import { ActivityHub } from './serve/activity-hub.js';
-import { InstallReports } from './serve/install-reports.js';
-import type { EmergeBuilder } from './serve/emerge-relay.js';
-import { buildSystemBuilder } from './serve/build-system-builder.js';
 import { RootManager } from './root/root-manager.js';
 import { BuildSystem } from './build/build-system.js';
 import type { ConfigApplier } from './build/auto-builder.js';
 import type { ProcessLauncher } from './build/emerge-process.js';
+import { FsPublicationSource, type PublicationSource } from './serve/publication-source.js';
+import { ActivityHub } from './serve/activity-hub.js';
+import { InstallReports } from './serve/install-reports.js';
+import type { EmergeBuilder } from './serve/emerge-relay.js';
+import { buildSystemEmergeBuilder } from './build/emerge-builder.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -35,12 +35,12 @@ export interface HostDaemonOptions {
   listen?: string;
   /** Time allowed for calls to finish on stop before they are cut. @default 5000 */
   shutdownGraceMs?: number;
-  /** The build step of `binhostctl emerge` (the build queue); Emerge is unavailable without it. */
-  emergeBuilder?: EmergeBuilder;
-  /** Applies target states to roots. @default one that refuses (RootManager not wired yet) */
+  /** Applies target states to roots. @default the RootManager */
   applier?: ConfigApplier;
   /** Starts emerge. @default the real spawner */
   launcher?: ProcessLauncher;
+  /** The build step of `binhostctl emerge` (the build queue); @default the BuildSystem */
+  emergeBuilder?: EmergeBuilder;
 }
 
 /**
@@ -50,13 +50,13 @@ export interface HostDaemonOptions {
 export class HostDaemon {
   readonly hub = new EventHub();
   readonly registry: TargetRegistry;
+  /** The binhost roots: created by `target add`, configured by apply. */
+  readonly roots: RootManager;
   readonly layout: HostLayout;
+  readonly builds: BuildSystem;
   readonly publications: PublicationSource;
   readonly activity = new ActivityHub();
   readonly installs: InstallReports;
-  /** The binhost roots: created by `target add`, configured by apply. */
-  readonly roots: RootManager;
-  readonly builds: BuildSystem;
   private server: Server | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
@@ -79,8 +79,8 @@ export class HostDaemon {
       ...(options.launcher ? { launcher: options.launcher } : {}),
       log: options.log,
     });
-    this.publications = new FsPublicationSource(layout);
-    this.installs = new InstallReports({ registry: this.registry, layout, activity: this.activity, publications: this.publications });
+    this.publications = new FsPublicationSource(this.layout, this.builds.snapshots);
+    this.installs = new InstallReports({ registry: this.registry, layout: this.layout, activity: this.activity, publications: this.publications });
   }
 
   /** Loads state, binds and serves. Resolves to the bound port. */
@@ -99,17 +99,25 @@ export class HostDaemon {
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
       'grpc.max_connection_idle_ms': 0x7fffffff,
     });
-    // read from published.json each time: the serving side and Register must agree on it
-    const publishedSnapshotId = (target: string) => this.publications.publishedId(target);
+    const publishedSnapshotId = (target: string) => this.builds.snapshots.publishedId(target);
     const delivery = { publications: this.publications, activity: this.activity, installs: this.installs };
     const adapt = { log: this.options.log.child({ component: 'rpc' }), shutdown: this.shutdown.signal };
+    const builder = this.options.emergeBuilder ?? buildSystemEmergeBuilder(this.builds);
     server.addService(
       TargetServiceService,
-      adaptService(TargetServiceService, targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signing: this.builds.signing, ...delivery }), { ...adapt, role: 'target' }),
+      adaptService(
+        TargetServiceService,
+        targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signing: this.builds.signing, ...delivery }),
+        { ...adapt, role: 'target' },
+      ),
     );
     server.addService(
       AdminServiceService,
-      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId, roots: this.roots, layout: this.layout, builds: this.builds, hub: this.hub, ...delivery, builder: this.options.emergeBuilder ?? buildSystemBuilder({ registry: this.registry, builds: this.builds }) }), { ...adapt, role: 'admin' }),
+      adaptService(
+        AdminServiceService,
+        adminServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, roots: this.roots, layout: this.layout, builds: this.builds, ...delivery, builder }),
+        { ...adapt, role: 'admin' },
+      ),
     );
     addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
     const address = this.options.listen ?? config.listen;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { errnoCode, indexValue, parsePackagesIndex, Snapshot, type PackagesIndex } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
+import type { SnapshotStore } from '../publish/snapshot-store.js';
 
 /** One published snapshot as the serving code sees it: its metadata and its directory. */
 export interface Publication {
@@ -47,13 +48,18 @@ export function entryPath(entry: PackagesIndex['packages'][number]): string | un
 }
 
 /**
- * Reads publications from the host's state dir, exactly as {@link HostLayout} lays them out.
+ * Reads publications from the host's state dir, exactly as {@link HostLayout} lays them out; which
+ * snapshot a target is published is the {@link SnapshotStore}'s to say.
  * Snapshots are immutable, so a parsed one is cached by directory.
  */
 export class FsPublicationSource implements PublicationSource {
   private readonly cache = new Map<string, Publication>();
 
-  constructor(private readonly layout: HostLayout) {}
+  constructor(
+    private readonly layout: HostLayout,
+    /** The one owner of the published pointers; read through it so serving never sees a stale one. */
+    private readonly snapshots: Pick<SnapshotStore, 'publishedRoot' | 'publishedId'>,
+  ) {}
 
   publishedId(target: string): number {
     return this.pointerSync(target)?.snapshotId ?? 0;
@@ -82,18 +88,9 @@ export class FsPublicationSource implements PublicationSource {
   }
 
   private pointerSync(target: string): PublishedPointer | undefined {
-    let text: string;
-    try {
-      text = readFileSync(this.layout.publishedFile(target), 'utf8');
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return undefined;
-      throw err;
-    }
-    const p = JSON.parse(text) as Partial<PublishedPointer>;
-    if (typeof p.root !== 'string' || !Number.isInteger(p.snapshotId) || (p.snapshotId ?? 0) <= 0) {
-      throw new Error(`${this.layout.publishedFile(target)}: expected {"root","snapshotId"}`);
-    }
-    return { root: p.root, snapshotId: p.snapshotId! };
+    const root = this.snapshots.publishedRoot(target);
+    const snapshotId = this.snapshots.publishedId(target);
+    return root && snapshotId ? { root, snapshotId } : undefined;
   }
 
   private async load(root: string, id: number): Promise<Publication | undefined> {

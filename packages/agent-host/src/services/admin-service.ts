@@ -26,16 +26,16 @@ import { getSigningKey } from './signing-handlers.js';
 export interface AdminServiceDeps {
   registry: TargetRegistry;
   publishedSnapshotId(target: string): number;
+  /** The binhost roots (create from a stage3, apply, applied config). */
+  roots: RootManager;
+  layout: HostLayout;
+  builds: BuildSystem;
   hub: EventHub;
   publications: PublicationSource;
   activity: ActivityHub;
   installs: InstallReports;
   /** The build step of Emerge; undefined until the host has a build queue. */
   builder: EmergeBuilder | undefined;
-  /** The binhost roots (create from a stage3, apply, applied config). */
-  roots: RootManager;
-  layout: HostLayout;
-  builds: BuildSystem;
 }
 
 /** The summary line `binhostctl targets` and `status` show for one target. */
@@ -46,7 +46,7 @@ export function summarize(deps: AdminServiceDeps, name: string): TargetSummary {
     connected: deps.registry.isConnected(name),
     lastSeen: r.lastSeen ? new Date(r.lastSeen) : undefined,
     configDigest: deps.registry.currentDigest(name) ?? '',
-    builtDigest: deps.builds.builtDigest(name) || deps.publications.builtDigest(name),
+    builtDigest: deps.publications.builtDigest(name),
     publishedSnapshotId: deps.publishedSnapshotId(name),
     installedSnapshotId: r.installedSnapshotId,
     lastError: r.lastError,
@@ -94,7 +94,7 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
     listBuilds: (req) => listBuilds(deps, req),
     triggerBuild: (req) => triggerBuild(deps, req),
     cancelBuild: (req) => cancelBuild(deps, req),
-    followBuildLog: (req, ctx) => followBuildLog(deps, req, ctx),
+    followBuildLog: (req, ctx) => followBuildLog(deps, req, ctx.signal),
     listSnapshots: (req) => listSnapshots(deps, req),
     publishSnapshot: (req) => publishSnapshot(deps, req),
     triggerSync: async (req) => triggerSync(deps, req),

@@ -8,13 +8,13 @@ import {
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
+import type { SigningKeys } from '../signing/signing-keys.js';
+import { getSigningKey } from './signing-handlers.js';
 import type { PublicationSource } from '../serve/publication-source.js';
 import type { ActivityHub } from '../serve/activity-hub.js';
 import type { InstallReports } from '../serve/install-reports.js';
 import { getPublication } from '../serve/get-publication.js';
 import { fetchFile } from '../serve/fetch-file.js';
-import type { SigningKeys } from '../signing/signing-keys.js';
-import { getSigningKey } from './signing-handlers.js';
 
 /** The version this host reports to targets. */
 export const HOST_VERSION = '0.1.0';
@@ -25,13 +25,13 @@ export interface TargetServiceDeps {
   hub: EventHub;
   /** The snapshot published for a target, 0 if none. */
   publishedSnapshotId(target: string): number;
+  signing: SigningKeys;
   /** Published snapshots (serving). */
   publications: PublicationSource;
   /** Relays target activity to watchers. */
   activity: ActivityHub;
   /** Stores install results. */
   installs: InstallReports;
-  signing: SigningKeys;
 }
 
 /**
