@@ -59,8 +59,10 @@ function publish(id, entries) {
   writeFileSync(join(snapDir(id), 'Packages'), `ARCH: amd64\nPACKAGES: ${entries.length}\nVERSION: 0\n\n${blocks.join('')}`);
   const total = entries.reduce((n, e) => n + e.size, 0);
   writeFileSync(join(snapDir(id), 'snapshot.json'), JSON.stringify({ id, root: 'bench', builtDigest: '', packageCount: entries.length, totalBytes: String(total), buildId: id }));
+  // before the host starts: its snapshot store reads the pointers of known targets at startup
   mkdirSync(join(stateDir, 'targets/bench'), { recursive: true });
-  writeFileSync(join(stateDir, 'targets/bench/published.json'), JSON.stringify({ root: 'bench', snapshotId: id }));
+  writeFileSync(join(stateDir, 'targets/bench/record.json'), JSON.stringify({ name: 'bench' }));
+  if (id === 1) writeFileSync(join(stateDir, 'targets/bench/published.json'), JSON.stringify({ root: 'bench', snapshotId: id }));
   return total;
 }
 
@@ -71,9 +73,9 @@ function run(argv, options = {}) {
   return { ms: performance.now() - t0, stdout: r.stdout };
 }
 
-async function pull(pki, address, mirrorDir, rounds = 1) {
+async function pull(pki, address, mirrorDir, rounds = 1, snapshotId = 0) {
   const t = await pki.issue('target', 'bench');
-  const child = spawn(process.execPath, [join(here, 'lib/pull-runner.mjs'), t.ca, t.cert, t.key, address, mirrorDir, String(rounds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(here, 'lib/pull-runner.mjs'), t.ca, t.cert, t.key, address, mirrorDir, String(rounds), String(snapshotId)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const [code] = await once(child, 'exit');
@@ -134,7 +136,7 @@ async function main() {
     closeSync(fd);
     const big = { path, cpv: 'bench-cat/huge-1.0', size, ...(await hashFile(join(snapDir(2), path))) };
     publish(2, [big]);
-    const [r] = await pull(pki, address, join(work, 'mirror-big'));
+    const [r] = await pull(pki, address, join(work, 'mirror-big'), 1, 2); // snapshot 2 of the same root
     console.log(`\n## one ${opts['big-gib']} GiB package: ${(r.ms / 1000).toFixed(1)} s (${(size / MiB / (r.ms / 1000)).toFixed(0)} MiB/s), peak RSS of the pulling process ${r.maxRssMiB.toFixed(1)} MiB (goal ≤ 150)`);
   }
   host.send({ op: 'stop' });
