@@ -73,8 +73,9 @@ function run(argv, options = {}) {
   return { ms: performance.now() - t0, stdout: r.stdout };
 }
 
+let targetCert;
 async function pull(pki, address, mirrorDir, rounds = 1, snapshotId = 0) {
-  const t = await pki.issue('target', 'bench');
+  const t = (targetCert ??= await pki.issue('target', 'bench'));
   const child = spawn(process.execPath, [join(here, 'lib/pull-runner.mjs'), t.ca, t.cert, t.key, address, mirrorDir, String(rounds), String(snapshotId)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));

@@ -86,8 +86,19 @@ export class Delivery {
     await this.store.ensureDirs();
     this.installed = await this.store.installedId();
     this.port = await this.server.start(config.install.mirrorPort);
-    const file = await writeBinreposEntry(config.root, this.port, join(config.stateDir, 'binpkgs'));
+    const file = await this.writeBinrepos();
     log.info({ port: this.port, binrepos: file, installed: this.installed }, 'mirror endpoint listening');
+  }
+
+  /** (Re)writes the binrepos.conf entry; a missing etc/portage is logged, not fatal. */
+  private async writeBinrepos(): Promise<string | undefined> {
+    const { config, log } = this.options;
+    try {
+      return await writeBinreposEntry(config.root, this.port, join(config.stateDir, 'binpkgs'));
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'binrepos.conf entry not written');
+      return undefined;
+    }
   }
 
   /** Follows the host connection's events. */
@@ -175,6 +186,7 @@ export class Delivery {
       const req = this.pending;
       this.pending = undefined;
       const log = this.options.log.child({ requestId: req.requestId, snapshotId: req.snapshotId });
+      await this.writeBinrepos(); // etc/portage may have appeared (or been replaced) since start
       const activity = new ActivityStream(this.connection?.connected ? this.connection.client : undefined, req.requestId, log);
       let result: InstallResult;
       try {
