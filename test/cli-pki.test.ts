@@ -65,3 +65,12 @@ describe('binhostctl pki', () => {
     await expect(dispatch(['pki', 'issue', 'root', 'x', '--dir', tmp.dir], io())).rejects.toThrow('usage:');
   });
 });
+
+describe('binhostctl global flags', () => {
+  it('takes the word after --config as its value, not as the verb', async () => {
+    const out = io();
+    // the config file does not exist: the error must name it, proving it was read as --config's value
+    await expect(dispatch(['--config', '/nonexistent/admin.toml', 'targets'], out)).rejects.toThrow('/nonexistent/admin.toml: cannot read config: file not found');
+    await expect(dispatch(['--config=/nonexistent/admin.toml', '--json', 'targets'], io())).rejects.toThrow('/nonexistent/admin.toml');
+  });
+});

@@ -6,7 +6,9 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { xzSync } from './helpers/xz.js';
 import { dispatch } from '@binhost/cli';
-import { FileKind, stateDigest, TargetState, type FileEntry } from '@binhost/shared';
+import { callClientStream, FileKind, stateDigest, TargetState, type AddTargetRequest, type AddTargetResponse, type FileEntry } from '@binhost/shared';
+import { status } from '@grpc/grpc-js';
+import { clientsFor } from './helpers/clients.js';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
 import { startHost, type StartedHost } from './helpers/start-host.js';
@@ -122,6 +124,25 @@ describe('binhostctl target add / target config', () => {
     expect(add.stderr).toContain('stage3 entry "./etc/../../../pwned" refused: path has a ".." segment');
     expect(await readdir(join(host.stateDir, 'roots'))).toEqual([]);
     expect(host.daemon.registry.has('evil')).toBe(false);
+  });
+
+  it.each([
+    ['a chunk before the header', [{ part: { $case: 'chunk', value: Buffer.from('x') } }], /first message must be the header/],
+    ['chunks after a URL', [{ part: { $case: 'header', value: { name: 'u', sha256: '', url: 'https://x.example/s.tar', fileName: '', installPolicy: 0 } } }, { part: { $case: 'chunk', value: Buffer.from('x') } }], /chunks are not expected/],
+    ['a header alone', [{ part: { $case: 'header', value: { name: 'u', sha256: '', url: '', fileName: 's.tar', installPolicy: 0 } } }], /no stage3 given/],
+    ['a bad name', [{ part: { $case: 'header', value: { name: '../u', sha256: '', url: '', fileName: 's.tar', installPolicy: 0 } } }], /target name/],
+  ] as Array<[string, AddTargetRequest[], RegExp]>)('refuses an AddTarget stream with %s', async (_what, messages, message) => {
+    const c = await clientsFor(pki, host.address, 'admin', 'root');
+    try {
+      const call = callClientStream<AddTargetRequest, AddTargetResponse>(c.admin.addTarget.bind(c.admin));
+      for (const m of messages) await call.write(m);
+      const err = (await call.finish().catch((e: unknown) => e)) as { code: number; details: string };
+      expect(err.code).toBe(status.INVALID_ARGUMENT);
+      expect(err.details).toMatch(message);
+      expect(await readdir(join(host.stateDir, 'roots')).catch(() => [])).toEqual([]);
+    } finally {
+      c.close();
+    }
   });
 
   it('refuses a sha256 mismatch and reports no applied config for an unknown root', async () => {

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { HostLayout, RootManager, RootExistsError, UnsafeArchiveEntryError, DigestMismatchError } from '@binhost/agent-host';
-import { InvalidArgumentError, silentLogger } from '@binhost/shared';
+import { InvalidArgumentError, silentLogger, SpawnCommandRunner, type CommandRunner, type CommandSpec } from '@binhost/shared';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { buildTar, sha256Hex, syntheticStage3, type TarMember } from './helpers/tar-builder.js';
 
@@ -96,6 +96,15 @@ describe('RootManager.create', () => {
     await expect(lstat(join(dir, 'escaped'))).rejects.toThrow();
   });
 
+  it('refuses a bad entry inside an xz stream the same way', async () => {
+    const file = join(dir, 'evil.tar.xz');
+    // Enough good data after the bad entry that xz is still writing when extraction stops.
+    const filler = Array.from({ length: 200 }, (_, i) => ({ path: `./etc/f${i}`, content: 'z'.repeat(20_000 + i) }));
+    await writeFile(file, spawnSync('xz', ['-c', '-0'], { input: buildTar([...base, { path: './../x', content: 'x' }, ...filler]) }).stdout);
+    await expect(roots.create('bad', { file })).rejects.toBeInstanceOf(UnsafeArchiveEntryError);
+    expect(await rootsDirEntries()).toEqual([]);
+  });
+
   it('refuses writing through a symlink placed by an earlier entry', async () => {
     const file = await stage3File([
       ...base,
@@ -106,6 +115,102 @@ describe('RootManager.create', () => {
     const err = await roots.create('bad', { file }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnsafeArchiveEntryError);
     expect(await rootsDirEntries()).toEqual([]);
+  });
+
+  it('refuses a corrupt xz stage3 with the decompressor\'s message and leaves nothing', async () => {
+    const good = spawnSync('xz', ['-c'], { input: buildTar(syntheticStage3()) }).stdout;
+    const file = join(dir, 'stage3.tar.xz');
+    await writeFile(file, good.subarray(0, Math.floor(good.length / 2)));
+    await expect(roots.create('cut', { file })).rejects.toThrow(/xz -dc .* exited with 1: .*(Unexpected end of input|unexpected end)/i);
+    expect(await rootsDirEntries()).toEqual([]);
+  });
+
+  it("never changes the host's files through an absolute symlink that replaces a directory", async () => {
+    const outside = join(dir, 'outside');
+    await mkdir(outside, { mode: 0o700 });
+    await chmod(outside, 0o700);
+    const file = await stage3File([...base, { path: './x/', type: 'dir', mode: 0o777 }, { path: './x', type: 'symlink', linkpath: outside }]);
+    const r = await roots.create('swap', { file });
+    expect(await readlink(join(r.rootPath, 'x'))).toBe(outside);
+    expect((await stat(outside)).mode & 0o7777).toBe(0o700);
+  });
+
+  it("refuses a stage3 whose etc links outside, before touching the host's binrepos.conf", async () => {
+    const hostEtc = join(dir, 'host-etc');
+    await mkdir(join(hostEtc, 'portage/binrepos.conf'), { recursive: true });
+    await writeFile(join(hostEtc, 'portage/binrepos.conf/gentoobinhost.conf'), '[g]\n');
+    const file = await stage3File([{ path: './', type: 'dir' }, { path: './etc', type: 'symlink', linkpath: hostEtc }]);
+    const err = await roots.create('etclink', { file }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeArchiveEntryError);
+    expect((err as Error).message).toContain('etc/portage/binrepos.conf');
+    expect(await readdir(join(hostEtc, 'portage/binrepos.conf'))).toEqual(['gentoobinhost.conf']);
+    expect(await rootsDirEntries()).toEqual([]);
+  });
+
+  it('refuses a member below an absolute symlink', async () => {
+    const file = await stage3File([...base, { path: './lib', type: 'symlink', linkpath: '/usr/lib' }, { path: './lib/x', content: 'x' }]);
+    const err = await roots.create('bad', { file }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeArchiveEntryError);
+    expect((err as Error).message).toContain('lies below the absolute symlink lib -> /usr/lib');
+    expect(await rootsDirEntries()).toEqual([]);
+  });
+
+  it('restores SCHILY.xattr pax records byte for byte with one setfattr call', async () => {
+    // A file capability (cap_net_raw+ep) as GNU tar --xattrs stores it: binary, not UTF-8.
+    const cap = Buffer.from('0100000200200000000000000000000000000000', 'hex');
+    const seen: CommandSpec[] = [];
+    const runner: CommandRunner = {
+      async run(spec) {
+        seen.push(spec);
+        return { exitCode: 0, signal: null, tail: [], stderrTail: [], pid: 1 };
+      },
+    };
+    roots = new RootManager({ layout, log: silentLogger(), compiler: 'gcc', repository: '/nonexistent', runner });
+    const file = await stage3File([
+      ...base,
+      { path: './bin/', type: 'dir' },
+      { path: './bin/ping', content: 'ping', mode: 0o755, xattrs: { 'security.capability': cap, 'user.note': Buffer.from('a b') } },
+      { path: './bin/plain', content: 'x' },
+      { path: `./usr/${'long-directory-name/'.repeat(6)}`, type: 'dir' },
+      { path: `./usr/${'long-directory-name/'.repeat(6)}tool`, content: 't', xattrs: { 'user.pax': Buffer.from([0, 0xff]) } },
+    ]);
+    const r = await roots.create('caps', { file });
+    expect(r.warnings).toEqual([]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.file).toBe('setfattr');
+    expect(seen[0]!.args).toEqual(['-h', '--restore=-']);
+    // Run in the temp dir, before the root is renamed into place.
+    expect(seen[0]!.cwd).toMatch(/\/roots\/\.caps\.[0-9a-f]+\.tmp$/);
+    expect(seen[0]!.input).toBe(
+      `# file: bin/ping\nsecurity.capability=0x${cap.toString('hex')}\nuser.note=0x612062\n\n` +
+        `# file: usr/${'long-directory-name/'.repeat(6)}tool\nuser.pax=0x00ff\n`,
+    );
+  });
+
+  it('keeps the root and warns when setfattr is missing', async () => {
+    const missing = new SpawnCommandRunner();
+    const runner: CommandRunner = { run: (spec) => missing.run({ ...spec, file: spec.file === 'setfattr' ? '/nonexistent/setfattr' : spec.file }) };
+    roots = new RootManager({ layout, log: silentLogger(), compiler: 'gcc', repository: '/nonexistent', runner });
+    const file = await stage3File([...base, { path: './etc/x', content: 'x', xattrs: { 'user.a': Buffer.from('1') } }]);
+    const r = await roots.create('nox', { file });
+    expect(r.warnings).toEqual(['extended attributes of 1 entries not restored: setfattr (sys-apps/attr) is not installed']);
+    expect(await roots.exists('nox')).toBe(true);
+  });
+
+  it('fetches an https stage3, verifies it, and removes the download', async () => {
+    const data = buildTar(syntheticStage3());
+    const asked: string[] = [];
+    const fetchStub = (async (url: URL | string) => {
+      asked.push(String(url));
+      return String(url).endsWith('/missing.tar') ? new Response('gone', { status: 404 }) : new Response(data);
+    }) as typeof fetch;
+    roots = new RootManager({ layout, log: silentLogger(), compiler: 'gcc', repository: '/nonexistent', fetch: fetchStub });
+    const r = await roots.create('web', { url: 'https://mirror.example/stage3.tar' }, { sha256: sha256Hex(data) });
+    expect(r.entriesExtracted).toBe(22);
+    await expect(roots.create('web2', { url: 'https://mirror.example/stage3.tar' }, { sha256: '0'.repeat(64) })).rejects.toBeInstanceOf(DigestMismatchError);
+    await expect(roots.create('web3', { url: 'https://mirror.example/missing.tar' })).rejects.toThrow(/HTTP 404/);
+    expect(asked).toEqual(['https://mirror.example/stage3.tar', 'https://mirror.example/stage3.tar', 'https://mirror.example/missing.tar']);
+    expect((await rootsDirEntries()).sort()).toEqual(['web', 'web.meta']);
   });
 
   it('checks the sha256 before extracting', async () => {

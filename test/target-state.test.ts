@@ -131,7 +131,8 @@ describe('target state over mTLS', () => {
     await editorSave(root, 'etc/portage/make.conf', 'CFLAGS="-O2"\n');
     await hostState((s) => s.nativeFlags?.known === true, 'known flags after the fix');
 
-    await rm(join(root, 'etc/portage'), { recursive: true });
+    // the agent may be writing its keyring under etc/portage/gnupg at this moment: retry like rm -rf would
+    await rm(join(root, 'etc/portage'), { recursive: true, maxRetries: 10, retryDelay: 50 });
     await hostState((s) => !s.files.some((f) => f.path.startsWith('etc/')), 'an empty etc/portage');
     await mkdir(join(root, 'etc/portage'));
     await editorSave(root, 'etc/portage/make.conf', 'CFLAGS="-Os"\n');

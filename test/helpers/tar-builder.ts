@@ -22,7 +22,6 @@ function octal(n: number, width: number): string {
 
 function header(name: string, typeflag: string, size: number, m: TarMember, mode: number): Buffer {
   const b = Buffer.alloc(512);
-  if (Buffer.byteLength(name) > 100) throw new Error(`tar-builder: name too long: ${name}`);
   b.write(name, 0, 100, 'utf8');
   b.write(octal(mode, 8), 100, 'ascii');
   b.write(octal(m.uid ?? 0, 8), 108, 'ascii');
@@ -65,11 +64,15 @@ export function buildTar(members: readonly TarMember[]): Buffer {
     const type = m.type ?? 'file';
     const content = type === 'file' ? Buffer.from(m.content ?? '') : Buffer.alloc(0);
     const mode = m.mode ?? (type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644);
-    if (m.xattrs && Object.keys(m.xattrs).length > 0) {
-      const pax = Buffer.concat(Object.entries(m.xattrs).map(([k, v]) => paxRecord(`SCHILY.xattr.${k}`, v)));
-      parts.push(header(`PaxHeaders/${m.path.slice(-80)}`, 'x', pax.length, {}, 0o644), pad(pax));
+    // Long paths and xattrs go into a pax extended header, as GNU tar --format=posix writes them.
+    const records = Object.entries(m.xattrs ?? {}).map(([k, v]) => paxRecord(`SCHILY.xattr.${k}`, v));
+    const long = Buffer.byteLength(m.path) > 100;
+    if (long) records.unshift(paxRecord('path', Buffer.from(m.path)));
+    if (records.length > 0) {
+      const pax = Buffer.concat(records);
+      parts.push(header(`PaxHeaders/${m.path.slice(-80)}`, 'x', pax.length, { path: '' }, 0o644), pad(pax));
     }
-    parts.push(header(m.path, TYPEFLAG[type], content.length, m, mode));
+    parts.push(header(long ? m.path.slice(-100) : m.path, TYPEFLAG[type], content.length, m, mode));
     if (content.length > 0) parts.push(pad(content));
   }
   parts.push(Buffer.alloc(1024));

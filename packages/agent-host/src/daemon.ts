@@ -119,7 +119,7 @@ export class HostDaemon {
         { ...adapt, role: 'admin' },
       ),
     );
-    addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
+    await addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
     const address = this.options.listen ?? config.listen;
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(address, serverCredentials(tls), (err, p) => (err ? reject(err) : resolve(p))),

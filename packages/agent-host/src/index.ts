@@ -5,6 +5,7 @@ export { TargetRegistry } from './registry/target-registry.js';
 export { RootManager, type RootManagerOptions, type Stage3Source, type CreatedRoot, type CreateRootOptions } from './root/root-manager.js';
 export * from './root/root-errors.js';
 export { HostLayout } from './layout.js';
+export { assertInsideRoot } from './root/root-paths.js';
 export { FsPublicationSource, entryPath, type Publication, type PublicationSource } from './serve/publication-source.js';
 export { ActivityHub, type ActivityItem } from './serve/activity-hub.js';
 export { InstallReports, differingPaths } from './serve/install-reports.js';

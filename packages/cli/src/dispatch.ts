@@ -9,6 +9,7 @@ import * as statusCmd from './commands/status.js';
 import * as sync from './commands/sync.js';
 import * as emerge from './commands/emerge.js';
 import * as policy from './commands/policy.js';
+import * as completion from './commands/completion.js';
 
 /** A CLI verb: parses its own arguments, prints, returns an exit code. */
 export type Command = (args: string[], ctx: CommandContext) => Promise<number>;
@@ -22,6 +23,7 @@ export const COMMANDS: Record<string, { run: Command; help: string }> = {
   sync: { run: sync.run, help: 'sync NAME [--yes]: mirror and install the published snapshot' },
   emerge: { run: emerge.run, help: 'emerge NAME -- ARGS: build ARGS on the host, install them on NAME' },
   policy: { run: policy.run, help: 'policy NAME auto|confirm|off|default: the install policy' },
+  completion: { run: (args, ctx) => completion.run(args, ctx, COMMANDS), help: 'print a bash or zsh completion script' },
 };
 
 export const USAGE = `usage: binhostctl [--config FILE] [--json] COMMAND [ARGS]
@@ -36,14 +38,12 @@ exit codes: 0 ok, 1 failed, 2 usage, 69 host unreachable, 78 configuration error
 
 /** Parses global flags, runs the verb, and turns host errors into exit codes. */
 export async function dispatch(argv: string[], io: Partial<Pick<CommandContext, 'stdout' | 'stderr'>> = {}): Promise<number> {
-  const split = argv.findIndex((a) => !a.startsWith('-') || a === '--');
-  const globals = split < 0 ? argv : argv.slice(0, split);
-  const rest = split < 0 ? [] : argv.slice(split);
+  const split = verbIndex(argv);
   const { values } = parseArgs({
-    args: globals,
+    args: argv.slice(0, split),
     options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
   });
-  const [verb, ...args] = rest;
+  const [verb, ...args] = argv.slice(split);
   const ctx = createContext({ json: values.json, configFile: values.config, ...io });
   if (values.help || !verb || verb === 'help') {
     ctx.stdout.write(USAGE + '\n');
@@ -63,4 +63,11 @@ export async function dispatch(argv: string[], io: Partial<Pick<CommandContext, 
   } finally {
     ctx.close();
   }
+}
+
+/** Where the verb starts: after the global flags, where `--config` takes the next word as its value. */
+function verbIndex(argv: readonly string[]): number {
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '--') i += argv[i] === '--config' ? 2 : 1;
+  return Math.min(i, argv.length);
 }

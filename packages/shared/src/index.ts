@@ -29,3 +29,5 @@ export * from './portage/binrepos-conf.js';
 export * from './portage/gpkg.js';
 export * from './exec/exec-error.js';
 export * from './exec/run-command.js';
+export * from './config/config-changes.js';
+export * from './config/config-reloader.js';

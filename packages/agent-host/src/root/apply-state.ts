@@ -117,6 +117,13 @@ async function writeHeld(portageDir: string, held: readonly HeldFile[], texts: M
   }
 }
 
+/** make.conf as written; the files of a make.conf/ directory each under a `# ==> path` line. */
+function appliedMakeConf(held: readonly HeldFile[], texts: Map<string, string>): string {
+  const text = (h: HeldFile): string => texts.get(h.path) ?? h.text;
+  if (held.length === 1 && held[0]!.path === `${PORTAGE_PREFIX}/make.conf`) return text(held[0]!);
+  return held.map((h) => `# ==> ${h.path}\n${text(h)}`).join('\n');
+}
+
 /**
  * Builds the root's new Portage config from a target's state in a staging directory inside
  * the root, then swaps it in and records applied.json ({@link swapConfig}). Anything refused
@@ -153,7 +160,7 @@ export async function applyState(ctx: ApplyContext, state: TargetState): Promise
     const applied: AppliedConfig = {
       digest: state.digest,
       appliedAt: new Date(),
-      makeConf: staged.makeConf.map((h) => texts.get(h.path) ?? h.text).join('\n'),
+      makeConf: appliedMakeConf(staged.makeConf, texts),
       rewrites,
       warnings,
       root: ctx.root,

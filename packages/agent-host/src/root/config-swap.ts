@@ -1,5 +1,6 @@
 import { lstat, mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { assertInsideRoot } from './root-paths.js';
 
 /** Name prefix of apply staging directories inside a root. */
 export const STAGING_PREFIX = '.binhost-apply-';
@@ -26,6 +27,7 @@ const exists = (p: string): Promise<boolean> => lstat(p).then(() => true, () => 
  * target has none" (world_sets): the live one is moved aside too.
  */
 export async function swapConfig(root: string, staging: string, record: () => Promise<void>, hook?: StepHook): Promise<void> {
+  for (const item of SWAP_ITEMS) await assertInsideRoot(root, item.live);
   const undo: Array<() => Promise<void>> = [];
   try {
     for (const item of SWAP_ITEMS) {
@@ -70,6 +72,7 @@ export async function recoverInterruptedSwaps(root: string): Promise<string[]> {
         const old = join(staging, `old-${item.staged}`);
         if (!(await exists(old))) continue;
         const live = join(root, item.live);
+        await assertInsideRoot(root, item.live);
         if (await exists(live)) {
           if (item.staged === 'portage') await rm(live, { recursive: true, force: true });
           else await unlink(live);

@@ -52,6 +52,22 @@ function isSafeLink(target: string): boolean {
   return !posix.normalize(target).split('/').includes('..');
 }
 
+/**
+ * A make.conf that is a symlink (`make.conf -> make.conf.amd64`) is replaced by a copy of the
+ * file it names, so that it is rewritten like any make.conf: otherwise `-march=native` in the
+ * linked file would reach the build untouched.
+ */
+function materializeMakeConf(entries: readonly FileEntry[], warnings: string[]): readonly FileEntry[] {
+  const path = `${PORTAGE_PREFIX}/make.conf`;
+  const link = entries.find((e) => e.path === path && e.kind === FileKind.FILE_KIND_SYMLINK);
+  if (!link) return entries;
+  const resolved = isSafeLink(link.linkTarget) ? posix.join(PORTAGE_PREFIX, link.linkTarget) : undefined;
+  const target = entries.find((e) => e.path === resolved && e.kind === FileKind.FILE_KIND_REGULAR);
+  if (!target) throw new InvalidArgumentError(`${path} is a symlink to ${JSON.stringify(link.linkTarget)}, which is not a file of the state`);
+  warnings.push(`${path}: a symlink to ${link.linkTarget}, copied as a file`);
+  return entries.map((e) => (e === link ? { ...target, path } : e));
+}
+
 /** Makes sure `dir` resolves inside `top` before writing there. */
 async function assertInside(top: string, dir: string, path: string): Promise<void> {
   const real = await realpath(dir);
@@ -69,7 +85,7 @@ export async function stageConfigTree(entries: readonly FileEntry[], portageDir:
   const staged: StagedTree = { makeConf: [], envFiles: [], world: new Map(), paths: new Set(), contents: new Map(), rewrites: [], warnings: [] };
   await mkdir(portageDir, { recursive: true, mode: 0o755 });
   const dropped = new Set<string>();
-  for (const e of [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+  for (const e of [...materializeMakeConf(entries, staged.warnings)].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
     const path = assertSafeRelativePath(e.path, 'state path');
     staged.paths.add(path);
     if ((WORLD_FILES as readonly string[]).includes(path)) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { referencedNames, tokenizeMakeConf, type Assignment } from './make-conf-tokenizer.js';
 import { flagVariableClosure, nativeUse, parseConfFile, rewriteConfFile } from './make-conf-rewrite.js';
-import { MakeConfSyntaxError } from './root-errors.js';
+import { MakeConfSyntaxError } from '@binhost/shared';
 
 const assigns = (text: string): Assignment[] => tokenizeMakeConf(text, 'make.conf').filter((s): s is Assignment => s.kind === 'assign');
 

@@ -1,4 +1,5 @@
-import { MakeConfSyntaxError } from './root-errors.js';
+// The same error the shared make.conf parser throws: `file:line: detail`, INVALID_ARGUMENT.
+import { MakeConfSyntaxError } from '@binhost/shared';
 
 /**
  * One `KEY=value` statement of a make.conf-syntax file (Portage's getconfig: shell-like words,

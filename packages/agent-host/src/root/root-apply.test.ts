@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FailedPreconditionError, FileKind, SpawnCommandRunner, silentLogger, TargetState, type FileEntry } from '@binhost/shared';
+import { FailedPreconditionError, FileKind, MakeConfSyntaxError, SpawnCommandRunner, silentLogger, TargetState, type FileEntry } from '@binhost/shared';
 import { HostLayout } from '../layout.js';
 import { RootManager } from './root-manager.js';
-import { MakeConfSyntaxError, ProfileMissingError } from './root-errors.js';
+import { ProfileMissingError } from './root-errors.js';
 import { hostNative, missingOnHost, parseCc1Line } from './native-flags.js';
 import { STAGING_PREFIX } from './config-swap.js';
 
@@ -149,6 +149,39 @@ describe('RootManager.apply', () => {
     expect(await readFile(join(root, 'etc/portage/make.conf'), 'utf8')).not.toContain('-mfoo-bar');
   });
 
+  it('rewrites every file of a make.conf directory', async () => {
+    const files = [
+      dir('etc/portage/make.conf'),
+      file('etc/portage/make.conf/10-flags', 'COMMON_FLAGS="-march=native -O2"\n'),
+      file('etc/portage/make.conf/20-paths', 'CFLAGS="${COMMON_FLAGS}"\nDISTDIR="/mnt/distfiles"\n'),
+    ];
+    const applied = await manager().apply('r1', state({ files }));
+    expect(await readFile(join(root, 'etc/portage/make.conf/10-flags'), 'utf8')).toContain('COMMON_FLAGS="-march=znver3 ');
+    expect(await readFile(join(root, 'etc/portage/make.conf/20-paths'), 'utf8')).toBe(
+      'CFLAGS="${COMMON_FLAGS}"\n# binhost: removed DISTDIR="/mnt/distfiles"\n',
+    );
+    expect(applied.makeConf).toMatch(/^# ==> etc\/portage\/make\.conf\/10-flags\n.*\n# ==> etc\/portage\/make\.conf\/20-paths\n/s);
+  });
+
+  it('rewrites the file a make.conf symlink names', async () => {
+    const files = [link('etc/portage/make.conf', 'make.conf.amd64'), file('etc/portage/make.conf.amd64', 'CFLAGS="-march=native"\n')];
+    const applied = await manager().apply('r1', state({ files }));
+    const st = await lstat(join(root, 'etc/portage/make.conf'));
+    expect(st.isFile()).toBe(true);
+    expect(await readFile(join(root, 'etc/portage/make.conf'), 'utf8')).toContain('CFLAGS="-march=znver3 ');
+    expect(applied.warnings).toContain('etc/portage/make.conf: a symlink to make.conf.amd64, copied as a file');
+  });
+
+  it("drops a -march the host's older gcc does not know, keeping the feature flags", async () => {
+    const s = state({ features: ['-mavx2', '-mavx10.1'] });
+    s.nativeFlags!.march = 'znver5';
+    s.nativeFlags!.mtune = 'znver5';
+    const applied = await manager().apply('r1', s);
+    expect(applied.warnings).toContainEqual(expect.stringContaining('rejects -march=znver5 -mavx10.1 -mtune=znver5: dropped'));
+    const makeConf = await readFile(join(root, 'etc/portage/make.conf'), 'utf8');
+    expect(makeConf).toContain('\nCOMMON_FLAGS="-mavx2 --param=l1-cache-size=48 --param=l1-cache-line-size=64 --param=l2-cache-size=1024 -O2 -pipe"\n');
+  });
+
   it('keeps CPU_FLAGS_X86 the target set itself', async () => {
     await manager().apply('r1', state({ makeConf: 'CFLAGS="-O2"\nCPU_FLAGS_X86="mmx sse"\n' }));
     await expect(lstat(join(root, 'etc/portage/package.use/00cpu-flags'))).rejects.toThrow();
@@ -191,6 +224,17 @@ describe('RootManager.apply', () => {
         await refuse(changed, Error, new RegExp(`injected at ${step}`));
       },
     );
+  });
+
+  it("refuses to write through a root's absolute symlink to the host's filesystem", async () => {
+    const hostEtc = join(tmp, 'host-etc');
+    await mkdir(join(hostEtc, 'portage'), { recursive: true });
+    await writeFile(join(hostEtc, 'portage/make.conf'), 'HOST\n');
+    await rm(join(root, 'etc'), { recursive: true });
+    await symlink(hostEtc, join(root, 'etc'));
+    await expect(manager().apply('r1', state())).rejects.toThrow(/etc resolves outside the root/);
+    expect(await readFile(join(hostEtc, 'portage/make.conf'), 'utf8')).toBe('HOST\n');
+    expect(await readdir(hostEtc)).toEqual(['portage']);
   });
 
   it('applies a state with unknown flags when nothing asks for -march=native', async () => {

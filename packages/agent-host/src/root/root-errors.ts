@@ -31,18 +31,6 @@ export class RootExistsError extends AgentError {
   }
 }
 
-/** A target's make.conf (or env/*.conf) cannot be parsed: apply refused. Names file and line. */
-export class MakeConfSyntaxError extends FailedPreconditionError {
-  override name = 'MakeConfSyntaxError';
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    readonly detail: string,
-  ) {
-    super(`${file}:${line}: ${detail}`);
-  }
-}
-
 /** The target's profile is not in the host's repository: apply refused. */
 export class ProfileMissingError extends FailedPreconditionError {
   override name = 'ProfileMissingError';

@@ -15,7 +15,8 @@ import { applyState } from './apply-state.js';
 import { disableStage3Binhosts } from './binhost-disable.js';
 import { recoverInterruptedSwaps, type StepHook } from './config-swap.js';
 import { hostNative, type ResolvedNative } from './native-flags.js';
-import { RootExistsError } from './root-errors.js';
+import { RootExistsError, UnsafeArchiveEntryError } from './root-errors.js';
+import { assertInsideRoot, HOST_WRITTEN_PATHS } from './root-paths.js';
 import { downloadStage3, verifySha256 } from './stage3-source.js';
 import { extractStage3 } from './stage3-extract.js';
 
@@ -27,8 +28,10 @@ export interface RootManagerOptions {
   compiler: string;
   /** The host's Portage repository, where target profiles are resolved (config build.repository). */
   repository: string;
-  /** Runs gcc. @default a SpawnCommandRunner */
+  /** Runs gcc and setfattr. @default a SpawnCommandRunner */
   runner?: CommandRunner;
+  /** Fetches stage3 URLs. @default globalThis.fetch */
+  fetch?: typeof fetch;
   /** Tests only: called before each step of an apply's swap; throwing there injects a failure. */
   applyHook?: StepHook;
 }
@@ -85,11 +88,17 @@ export class RootManager {
     const download = 'url' in stage3 ? join(layout.rootsDir(), `.${tag}.stage3`) : undefined;
     try {
       await mkdir(layout.rootsDir(), { recursive: true, mode: 0o755 });
-      if (download !== undefined && 'url' in stage3) await downloadStage3(stage3.url, download, opts.signal);
+      if (download !== undefined && 'url' in stage3) await downloadStage3(stage3.url, download, opts.signal, this.options.fetch);
       const file = download ?? ('file' in stage3 ? stage3.file : '');
       if (opts.sha256) await verifySha256(file, opts.sha256);
       await mkdir(tmp, { mode: 0o755 });
-      const extracted = await extractStage3(file, tmp, opts.signal);
+      const extracted = await extractStage3(file, tmp, { runner: this.runner, signal: opts.signal });
+      // `etc -> /etc` is a valid absolute link inside a root, but the host writes below these.
+      for (const rel of HOST_WRITTEN_PATHS) {
+        await assertInsideRoot(tmp, rel).catch((err: unknown) => {
+          throw new UnsafeArchiveEntryError(rel, `a link on its path leads outside the root (${(err as Error).message.replace(`${tmp}/`, '')})`);
+        });
+      }
       const disabledBinhosts = await disableStage3Binhosts(tmp);
       await rename(tmp, rootPath);
       await mkdir(layout.metaDir(name), { recursive: true, mode: 0o755 });

@@ -1,17 +1,27 @@
-import { chmod, lstat, realpath, rm, symlink, unlink } from 'node:fs/promises';
+import { chmod, lstat, realpath, rmdir, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Unpack, type ReadEntry } from 'tar';
 import { checkEntry, type EntryDecision } from './archive-entry-check.js';
 import { UnsafeArchiveEntryError } from './root-errors.js';
 import { detectCompression, openTarStream } from './stage3-stream.js';
+import { TarXattrScanner } from './tar-xattr-scan.js';
+import { restoreXattrs } from './xattr-restore.js';
+import { InvalidArgumentError, type CommandRunner } from '@binhost/shared';
 
 /** What {@link extractStage3} did. */
 export interface ExtractResult {
   /** Entries written (files, dirs, links), not counting skipped ones. */
   entries: number;
-  /** Entries not extracted and why (device nodes, FIFOs). */
+  /** Entries not extracted and why (device nodes, FIFOs), and xattrs not restored. */
   skipped: string[];
+}
+
+/** Options of {@link extractStage3}. */
+export interface ExtractOptions {
+  /** Runs setfattr for the archive's extended attributes. */
+  runner: CommandRunner;
+  signal?: AbortSignal | undefined;
 }
 
 /** Modes that the process umask or a chown (which clears set-id bits) could have stripped. */
@@ -24,10 +34,13 @@ const FRAGILE_BITS = 0o7022;
  * checked first ({@link checkEntry}); the first unsafe one aborts the whole extraction with
  * {@link UnsafeArchiveEntryError}. The caller removes `dest` on failure.
  */
-export async function extractStage3(file: string, dest: string, signal?: AbortSignal): Promise<ExtractResult> {
+export async function extractStage3(file: string, dest: string, options: ExtractOptions): Promise<ExtractResult> {
   const compression = await detectCompression(file);
-  const src = openTarStream(file, compression, signal);
-  const deferred: Array<{ path: string; target: string }> = [];
+  const src = openTarStream(file, compression, options.signal);
+  const scanner = new TarXattrScanner();
+  // Absolute symlinks by path, in archive order; a later member of the same path replaces one.
+  const deferred = new Map<string, string>();
+  const extracted = new Set<string>();
   const modes: Array<{ path: string; mode: number }> = [];
   const skipped: string[] = [];
   let refused: unknown;
@@ -55,11 +68,20 @@ export async function extractStage3(file: string, dest: string, signal?: AbortSi
         skipped.push(`${decision.path}: ${decision.reason}`);
         return false;
       }
-      entries++;
-      if (decision.action === 'defer-symlink') {
-        deferred.push({ path: decision.path, target: decision.target });
+      try {
+        checkNotUnderDeferred(decision.path, deferred);
+      } catch (err) {
+        refused = err;
+        src.stop();
         return false;
       }
+      entries++;
+      deferred.delete(decision.path);
+      if (decision.action === 'defer-symlink') {
+        deferred.set(decision.path, decision.target);
+        return false;
+      }
+      if (entry.type !== 'SymbolicLink') extracted.add(decision.path);
       const mode = entry.mode ?? 0;
       if (entry.type !== 'SymbolicLink' && entry.type !== 'Link' && ((mode & FRAGILE_BITS) !== 0 || entry.type === 'Directory')) {
         modes.push({ path: decision.path, mode: mode & 0o7777 });
@@ -67,20 +89,41 @@ export async function extractStage3(file: string, dest: string, signal?: AbortSi
       return true;
     },
   });
-  try {
-    await Promise.all([pipeline(src.stream, unpack), src.done]);
-  } catch (err) {
-    if (refused === undefined) throw asEntryError(err, dest);
-  }
+  const piping = pipeline(src.stream, scanner, unpack).catch((err: unknown) => {
+    src.stop();
+    throw err;
+  });
+  const [piped, decompressed] = await Promise.allSettled([piping, src.done]);
   if (refused !== undefined) throw refused;
-  for (const link of deferred) await placeAbsoluteSymlink(dest, link.path, link.target);
+  // A failing decompressor (corrupt or truncated input) explains whatever node-tar saw after it.
+  if (decompressed.status === 'rejected') throw decompressed.reason;
+  if (piped.status === 'rejected') throw asEntryError(piped.reason, dest);
+  // Attributes and modes first, while no deferred (absolute) link exists that a path could
+  // lead through; lstat skips a path a later member turned into a link. Links come last.
+  const xattrWarning = await restoreXattrs(options.runner, dest, scanner.members.filter((m) => extracted.has(m.path)));
+  if (xattrWarning) skipped.push(xattrWarning);
   // Directories are created 0700-or-more by node-tar and files through open(), which the umask
   // and a later fchown (clearing setuid/setgid) can weaken: set the archive's bits last.
   for (const { path, mode } of modes.reverse()) {
-    if (path === '') await chmod(dest, mode);
-    else await chmod(join(dest, path), mode);
+    const at = path === '' ? dest : join(dest, path);
+    if ((await lstat(at)).isSymbolicLink()) continue;
+    await chmod(at, mode);
   }
+  for (const [path, target] of deferred) await placeAbsoluteSymlink(dest, path, target);
   return { entries, skipped };
+}
+
+/**
+ * Refuses a member below a pending absolute symlink (`lib -> /usr/lib`, then `lib/x`): GNU tar
+ * leaves a placeholder there and fails too; writing it would land outside once the link exists.
+ */
+function checkNotUnderDeferred(path: string, deferred: Map<string, string>): void {
+  if (deferred.size === 0) return;
+  const parts = path.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const ancestor = parts.slice(0, i).join('/');
+    if (deferred.has(ancestor)) throw new UnsafeArchiveEntryError(path, `lies below the absolute symlink ${ancestor} -> ${deferred.get(ancestor)}`);
+  }
 }
 
 /**
@@ -97,8 +140,12 @@ async function placeAbsoluteSymlink(dest: string, path: string, target: string):
   }
   const placed = join(parent, basename(path));
   const existing = await lstat(placed).catch(() => undefined);
-  if (existing?.isDirectory()) await rm(placed, { recursive: true });
-  else if (existing) await unlink(placed);
+  if (existing?.isDirectory()) {
+    // An earlier directory member: tar would not replace a non-empty one either.
+    await rmdir(placed).catch((err: unknown) => {
+      throw new UnsafeArchiveEntryError(path, `symlink would replace a non-empty directory (${(err as Error).message})`);
+    });
+  } else if (existing) await unlink(placed);
   await symlink(target, placed);
 }
 
@@ -109,6 +156,11 @@ async function placeAbsoluteSymlink(dest: string, path: string, target: string):
 function asEntryError(err: unknown, dest: string): unknown {
   if (typeof err !== 'object' || err === null || !('tarCode' in err)) return err;
   const e = err as { tarCode: unknown; message: string; path?: unknown; entry?: { path?: unknown } };
+  if (e.tarCode !== 'TAR_ENTRY_ERROR' && e.tarCode !== 'TAR_SYMLINK_ERROR') {
+    const bad = new InvalidArgumentError(`the stage3 is not a valid tar archive: ${String(e.tarCode)}: ${e.message}`);
+    bad.cause = err;
+    return bad;
+  }
   const where = typeof e.entry?.path === 'string' ? e.entry.path : typeof e.path === 'string' ? e.path.replace(`${dest}/`, '') : '?';
   const u = new UnsafeArchiveEntryError(where, `${String(e.tarCode)}: ${e.message.replace(`${dest}/`, '')}`);
   u.cause = err;

@@ -31,7 +31,7 @@ export async function verifySha256(file: string, expected: string): Promise<void
  * Downloads `url` (https only: the tarball becomes the root every package is built in) to
  * `dest` with node's fetch. The caller verifies the digest and removes `dest` afterwards.
  */
-export async function downloadStage3(url: string, dest: string, signal?: AbortSignal): Promise<void> {
+export async function downloadStage3(url: string, dest: string, signal?: AbortSignal, fetchImpl: typeof fetch = fetch): Promise<void> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -39,7 +39,7 @@ export async function downloadStage3(url: string, dest: string, signal?: AbortSi
     throw new InvalidArgumentError(`stage3 URL ${JSON.stringify(url.slice(0, 200))} is not a URL`);
   }
   if (parsed.protocol !== 'https:') throw new InvalidArgumentError(`stage3 URL must be https, got ${parsed.protocol}`);
-  const res = await fetch(parsed, signal ? { signal } : {}).catch((err: unknown) => {
+  const res = await fetchImpl(parsed, signal ? { signal } : {}).catch((err: unknown) => {
     throw new AgentError(`fetching ${parsed.href}: ${(err as Error).message}`, status.UNAVAILABLE, { cause: err });
   });
   if (!res.ok || !res.body) throw new AgentError(`fetching ${parsed.href}: HTTP ${res.status}`, status.UNAVAILABLE);

@@ -57,7 +57,9 @@ export function openTarStream(file: string, compression: Stage3Compression, sign
   const done = new Promise<void>((resolve, reject) => {
     child.once('error', (err) => reject(new ExecError(argv, null, null, [], { cause: err, message: `${argv[0]}: ${err.message}` })));
     child.once('close', (code, sig) => {
-      if (code === 0 || stopped) resolve();
+      // Stopped by us: it dies of our SIGTERM, of SIGPIPE, or says "Broken pipe" writing to the
+      // closed pipe. Any other failure (corrupt input) is its own, even after a stop.
+      if (code === 0 || (stopped && (sig === 'SIGTERM' || sig === 'SIGPIPE' || /broken pipe/i.test(stderr)))) resolve();
       else reject(new ExecError(argv, code, sig, stderr.trim().split('\n').slice(-5)));
     });
   });

@@ -12,6 +12,7 @@ import {
   type AddTargetRequest,
   type AddTargetResponse,
   type CallContext,
+  type TargetState,
   type TargetSummary,
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
@@ -24,6 +25,11 @@ export interface AddTargetDeps {
   roots: RootManager;
   layout: HostLayout;
   summarize(name: string): TargetSummary;
+  /**
+   * Requests the automatic build for a target that reported before its root existed (the state
+   * event that would have started it came and went). @default none
+   */
+  requestBuild?: (target: string, state: TargetState) => Promise<unknown>;
 }
 
 /** Largest stage3 accepted by upload (current amd64 stage3s are about 300 MB). @default 8 GiB */
@@ -90,6 +96,8 @@ export async function addTarget(deps: AddTargetDeps, requests: AsyncIterable<Add
     if (policy) r.installPolicy = policy;
   });
   ctx.log.info({ target: header.name, entries: created.entriesExtracted, disabled: created.disabledBinhosts }, 'target added');
+  // AddTargetResponse has no field for these (skipped device nodes, xattrs not restored): log them.
+  if (created.warnings.length > 0) ctx.log.warn({ target: header.name, warnings: created.warnings }, 'stage3 extracted with warnings');
   await applyExistingState(deps, header.name, ctx);
   return {
     target: deps.summarize(header.name),
@@ -99,14 +107,17 @@ export async function addTarget(deps: AddTargetDeps, requests: AsyncIterable<Add
   };
 }
 
-/** A target that reported before its root existed gets its config applied now. */
+/** A target that reported before its root existed gets its config applied, and its build requested, now. */
 async function applyExistingState(deps: AddTargetDeps, name: string, ctx: CallContext): Promise<void> {
   const state = await deps.registry.store.readState(name);
   if (!state) return;
   try {
+    // Applied here too, not only by the build's prepare step, so `target config` shows it at once.
     await deps.roots.apply(name, state);
   } catch (err) {
     ctx.log.warn({ err, target: name }, 'applying the reported state to the new root failed');
     await deps.registry.update(name, (r) => (r.lastError = `apply: ${errorMessage(err)}`));
+    return;
   }
+  await deps.requestBuild?.(name, state);
 }

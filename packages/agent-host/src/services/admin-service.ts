@@ -82,7 +82,16 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
       };
     },
     diffTarget: (req) => diffTarget(deps, req),
-    addTarget: (requests, ctx) => addTarget({ ...deps, summarize: (n) => summarize(deps, n) }, requests, ctx),
+    addTarget: (requests, ctx) =>
+      addTarget(
+        {
+          ...deps,
+          summarize: (n) => summarize(deps, n),
+          requestBuild: (target, state) => deps.builds.auto.handle({ target, state, previousDigest: undefined }),
+        },
+        requests,
+        ctx,
+      ),
     async removeTarget(req) {
       await registry.remove(req.name);
       return {};

@@ -90,10 +90,14 @@ function contextFor(
 ): OpenContext {
   const controller = new AbortController();
   const events = call as unknown as NodeJS.EventEmitter;
+  // Only 'cancelled' means the peer went away: grpc-js also emits 'close' on a client stream as
+  // soon as the client has sent its last message, while the handler is still working on it.
   events.on('cancelled', () => controller.abort(new Error('cancelled by peer')));
-  events.on('close', () => controller.abort(new Error('call closed')));
   const onShutdown = () => controller.abort(new Error('server shutting down'));
-  const dispose = () => options.shutdown?.removeEventListener('abort', onShutdown);
+  const dispose = () => {
+    options.shutdown?.removeEventListener('abort', onShutdown);
+    controller.abort(new Error('call ended'));
+  };
   options.shutdown?.addEventListener('abort', onShutdown, { once: true });
   const peer = call.getPeer();
   let identity: Identity;

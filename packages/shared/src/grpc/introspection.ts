@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from '@grpc/grpc-js';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
-import { HealthImplementation } from 'grpc-health-check';
-import { ReflectionService } from '@grpc/reflection';
+import type { HealthImplementation } from 'grpc-health-check';
 
 /**
  * Our API's file descriptors, written by `pnpm gen` (`buf build --as-file-descriptor-set`) beside
@@ -27,7 +26,10 @@ export type HealthServices = Record<string, 'SERVING' | 'NOT_SERVING'>;
  * Adds gRPC health checking (grpc.health.v1) and server reflection (v1 and v1alpha) to a server.
  * Both are behind the same mutual TLS as the API: only holders of our certificates can ask.
  */
-export function addIntrospection(server: Server, services: HealthServices): HealthImplementation {
+export async function addIntrospection(server: Server, services: HealthServices): Promise<HealthImplementation> {
+  // loaded here, not at import: only the host serves these, and the target agent's memory counts
+  const { HealthImplementation } = await import('grpc-health-check');
+  const { ReflectionService } = await import('@grpc/reflection');
   const health = new HealthImplementation({ '': 'SERVING', ...services });
   health.addToServer(server);
   const pkg = { 'binhost.agent.v1': { fileDescriptorProtos: fileDescriptorProtos() } };

@@ -1,15 +1,28 @@
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
 import { isIP } from 'node:net';
 import { assertValidName, CERT_ORGANIZATION, type Role } from './identity.js';
 
-type X509Crypto = Parameters<typeof x509.cryptoProvider.set>[0];
-type SigningKey = x509.X509CertificateCreateWithKeyParams['signingKey'];
-type PublicKey = x509.X509CertificateCreateWithKeyParams['publicKey'];
-type KeyPair = x509.X509CertificateCreateSelfSignedParams['keys'];
+type X509Crypto = Parameters<typeof X509.cryptoProvider.set>[0];
+type SigningKey = X509.X509CertificateCreateWithKeyParams['signingKey'];
+type PublicKey = X509.X509CertificateCreateWithKeyParams['publicKey'];
+type KeyPair = X509.X509CertificateCreateSelfSignedParams['keys'];
 
-x509.cryptoProvider.set(webcrypto as unknown as X509Crypto);
+let loaded: Promise<typeof X509> | undefined;
+
+/**
+ * @peculiar/x509 (and the reflect-metadata it needs) is loaded on first use: only `binhostctl pki`
+ * and tests issue certificates, and the agents would otherwise carry ~20 MiB of it in memory.
+ */
+function loadX509(): Promise<typeof X509> {
+  loaded ??= (async () => {
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as unknown as X509Crypto);
+    return x509;
+  })();
+  return loaded;
+}
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
@@ -30,6 +43,7 @@ export interface CreateCaOptions {
 
 /** Creates a self-signed CA (ECDSA P-256) that may sign end-entity certificates only. */
 export async function createCa(options: CreateCaOptions = {}): Promise<CertifiedKey> {
+  const x509 = await loadX509();
   const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -45,7 +59,7 @@ export async function createCa(options: CreateCaOptions = {}): Promise<Certified
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as PublicKey),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(x509, keys.privateKey) };
 }
 
 /** Options for {@link issueCertificate}. */
@@ -68,13 +82,14 @@ export interface IssueOptions {
  * clientAuth only, so a client certificate cannot serve as a host and vice versa.
  */
 export async function issueCertificate(options: IssueOptions): Promise<CertifiedKey> {
+  const x509 = await loadX509();
   assertValidName(options.name, `${options.role} name`);
   const caCert = new x509.X509Certificate(options.ca.certPem);
-  const caKey = await importKeyPem(options.ca.keyPem);
+  const caKey = await importKeyPem(x509, options.ca.keyPem);
   const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const now = Date.now();
   const isHost = options.role === 'host';
-  const extensions: x509.Extension[] = [
+  const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
     new x509.ExtendedKeyUsageExtension([isHost ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth], false),
@@ -97,7 +112,7 @@ export async function issueCertificate(options: IssueOptions): Promise<Certified
     signingKey: caKey,
     extensions,
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(x509, keys.privateKey) };
 }
 
 /** What `binhostctl pki show` prints about a certificate. */
@@ -123,12 +138,12 @@ export function describeCertificate(pem: string): CertificateInfo {
   };
 }
 
-async function exportKeyPem(key: webcrypto.CryptoKey): Promise<string> {
+async function exportKeyPem(x509: typeof X509, key: webcrypto.CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
 }
 
-async function importKeyPem(pem: string): Promise<SigningKey> {
+async function importKeyPem(x509: typeof X509, pem: string): Promise<SigningKey> {
   const der = x509.PemConverter.decode(pem)[0];
   if (!der) throw new Error('CA key PEM holds no key');
   return (await webcrypto.subtle.importKey('pkcs8', der, ALG, false, ['sign'])) as unknown as SigningKey;
