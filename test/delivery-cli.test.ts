@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,7 @@ describe('binhostctl status, sync, emerge, policy', () => {
     adminToml = join(tmp.dir, 'admin.toml');
     await writeFile(adminToml, `host = "127.0.0.1:${host.port}"\nserver_name = "${TEST_SERVER_NAME}"\n[tls]\nca = "${a.ca}"\ncert = "${a.cert}"\nkey = "${a.key}"\n`);
     await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 1, files: [], builtDigest: state.digest, publishFor: ['alpha'], daemon: host.daemon });
+    await mkdir(join(tmp.dir, 'alpha/root/etc/portage'), { recursive: true });
     target = await startTarget({
       dir: `${tmp.dir}/alpha`,
       pki,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -67,6 +67,7 @@ describe(USE_NETNS ? 'two machines: host and target agents as processes in separ
     const pkg = { path: 'app-misc/hello/hello-1.0-1.gpkg.tar', data: randomBytes(3 * 1024 * 1024 + 7) };
     await writeSnapshot({ stateDir, root: 'alpha', id: 1, files: [pkg], publishFor: ['alpha'] });
 
+    await mkdir(join(tmp.dir, 'root/etc/portage'), { recursive: true });
     const hostOut: string[] = [];
     const targetOut: string[] = [];
     procs.push(agent(prefixHost, 'agent-host', ['--config', join(tmp.dir, 'host.toml')], hostOut));

@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { AgentError, assertSafeRelativePath, NotFoundError, type FetchFileRequest, type FetchFileResponse } from '@binhost/shared';
 import type { PublicationSource } from './publication-source.js';
 
-/** Bytes per FetchFile message. @default 256 KiB */
+/** Bytes per FetchFile message: few enough messages that framing costs little, small enough for flat memory. @default 256 KiB */
 export const FETCH_CHUNK_BYTES = 256 * 1024;
 
 /**

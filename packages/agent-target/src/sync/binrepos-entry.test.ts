@@ -35,4 +35,9 @@ describe('writeBinreposEntry', () => {
     expect(text.match(/\[binhost-agent\]/g)).toHaveLength(1);
     expect(text.endsWith('# END binhost-agent\n')).toBe(true);
   });
+
+  it('never creates etc/portage itself', async () => {
+    await expect(writeBinreposEntry(root, 1, '/loc')).rejects.toThrow(/etc\/portage does not exist; binrepos.conf entry not written/);
+    await expect(readFile(join(root, 'etc/portage/binrepos.conf/binhost-agent.conf'))).rejects.toThrow(/ENOENT/);
+  });
 });

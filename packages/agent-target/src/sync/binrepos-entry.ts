@@ -1,6 +1,6 @@
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWrite, errnoCode } from '@binhost/shared';
+import { AgentError, atomicWrite, errnoCode } from '@binhost/shared';
 
 /** The section name Portage knows our mirror by. */
 export const BINREPO_NAME = 'binhost-agent';
@@ -31,6 +31,10 @@ export function binreposSection(port: number, location: string): string {
  */
 export async function writeBinreposEntry(root: string, port: number, location: string): Promise<string> {
   const conf = join(root, 'etc', 'portage', 'binrepos.conf');
+  // Portage's config dir is the admin's: the agent adds to it, never creates it
+  await lstat(join(root, 'etc', 'portage')).catch(() => {
+    throw new AgentError(`${join(root, 'etc', 'portage')} does not exist; binrepos.conf entry not written`);
+  });
   const section = binreposSection(port, location);
   let kind: 'dir' | 'file' | 'none' = 'none';
   try {

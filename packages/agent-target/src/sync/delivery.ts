@@ -57,6 +57,8 @@ export class Delivery {
   private running: Promise<void> | undefined;
   private unsent: InstallResult | undefined;
   private installed = 0;
+  /** Key installations in flight, awaited on stop (they write into the target root). */
+  private readonly keyWork = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
   port = 0;
 
@@ -84,8 +86,19 @@ export class Delivery {
     await this.store.ensureDirs();
     this.installed = await this.store.installedId();
     this.port = await this.server.start(config.install.mirrorPort);
-    const file = await writeBinreposEntry(config.root, this.port, join(config.stateDir, 'binpkgs'));
+    const file = await this.writeBinrepos();
     log.info({ port: this.port, binrepos: file, installed: this.installed }, 'mirror endpoint listening');
+  }
+
+  /** (Re)writes the binrepos.conf entry; a missing etc/portage is logged, not fatal. */
+  private async writeBinrepos(): Promise<string | undefined> {
+    const { config, log } = this.options;
+    try {
+      return await writeBinreposEntry(config.root, this.port, join(config.stateDir, 'binpkgs'));
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'binrepos.conf entry not written');
+      return undefined;
+    }
   }
 
   /** Follows the host connection's events. */
@@ -100,6 +113,7 @@ export class Delivery {
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.running?.catch(() => undefined);
+    await Promise.all(this.keyWork);
     await this.server.stop();
   }
 
@@ -116,7 +130,7 @@ export class Delivery {
 
   private onConnected(reg: RegisterResponse): void {
     this.setPolicy(reg.installPolicy);
-    void this.refreshKey();
+    this.track(this.refreshKey());
     if (this.unsent) void this.report(this.unsent);
     if (reg.publishedSnapshotId > 0 && reg.publishedSnapshotId !== this.installed) {
       this.request({ requestId: `connect-${reg.publishedSnapshotId}`, snapshotId: reg.publishedSnapshotId, args: [], confirmed: false, reason: 'published snapshot not installed' });
@@ -129,8 +143,13 @@ export class Delivery {
     if (ev.$case === 'snapshotPublished') {
       this.request({ requestId: `published-${ev.value.id}`, snapshotId: ev.value.id, args: [], confirmed: false, reason: 'snapshot published' });
     } else if (ev.$case === 'syncRequested') this.request(ev.value);
-    else if (ev.$case === 'keyRotated') void this.installKey(ev.value);
+    else if (ev.$case === 'keyRotated') this.track(this.installKey(ev.value));
     else if (ev.$case === 'installPolicyChanged') this.setPolicy(ev.value.policy);
+  }
+
+  private track(work: Promise<void>): void {
+    this.keyWork.add(work);
+    void work.finally(() => this.keyWork.delete(work));
   }
 
   private setPolicy(p: InstallPolicy): void {
@@ -167,6 +186,7 @@ export class Delivery {
       const req = this.pending;
       this.pending = undefined;
       const log = this.options.log.child({ requestId: req.requestId, snapshotId: req.snapshotId });
+      await this.writeBinrepos(); // etc/portage may have appeared (or been replaced) since start
       const activity = new ActivityStream(this.connection?.connected ? this.connection.client : undefined, req.requestId, log);
       let result: InstallResult;
       try {

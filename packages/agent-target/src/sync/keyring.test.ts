@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,7 @@ describe('installSigningKey', () => {
     const signerHome = await mkdtemp(join(dir, 'signer-'));
     const root = join(dir, 'root');
     homes.push(signerHome, join(root, 'etc/portage/gnupg'));
+    await mkdir(join(root, 'etc/portage'), { recursive: true });
     const signer = await makeSigner(signerHome);
     await installSigningKey({ root, key: { armoredPublicKey: signer.armoredPublicKey, fingerprint: signer.fingerprint }, runner: spawnRunner });
     const payload = join(dir, 'payload');
@@ -43,6 +44,8 @@ describe('installSigningKey', () => {
     });
     expect(verify.exitCode).toBe(0);
     expect(verify.tail.some((l) => l.startsWith('[GNUPG:] TRUST_ULTIMATE'))).toBe(true);
+    // no gpg-agent was started in Portage's keyring (only gpg's own files are there)
+    expect((await readdir(join(root, 'etc/portage/gnupg'))).filter((f) => f.startsWith('S.'))).toEqual([]);
     // importing again (start, key_rotated) is harmless
     await installSigningKey({ root, key: { armoredPublicKey: signer.armoredPublicKey, fingerprint: signer.fingerprint }, runner: spawnRunner });
     await writeFile(payload, 'tampered');

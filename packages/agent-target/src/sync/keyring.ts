@@ -1,4 +1,4 @@
-import { chmod, mkdir } from 'node:fs/promises';
+import { access, chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError, type SigningKey } from '@binhost/shared';
 import type { CommandRunner } from '../exec/command-runner.js';
@@ -25,11 +25,16 @@ export interface KeyringOptions {
  */
 export async function installSigningKey(o: KeyringOptions): Promise<string> {
   const home = join(o.root, 'etc', 'portage', 'gnupg');
-  await mkdir(home, { recursive: true, mode: 0o700 });
-  await chmod(home, 0o700);
   const fingerprint = o.key.fingerprint.replace(/\s+/g, '').toUpperCase();
   if (!/^[0-9A-F]{40}$|^[0-9A-F]{64}$/.test(fingerprint)) throw new AgentError(`host sent a malformed key fingerprint "${o.key.fingerprint}"`);
-  const gpg = [...(o.gpg ?? ['gpg']), '--homedir', home, '--batch', '--no-tty', '--quiet'];
+  // Portage's config dir is the admin's: the agent adds to it, never creates it
+  await access(join(o.root, 'etc', 'portage')).catch(() => {
+    throw new AgentError(`${join(o.root, 'etc', 'portage')} does not exist; not creating Portage's keyring there`);
+  });
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  await chmod(home, 0o700);
+  // --no-autostart: importing a public key needs no gpg-agent, and none is left running in Portage's keyring
+  const gpg = [...(o.gpg ?? ['gpg']), '--homedir', home, '--batch', '--no-tty', '--quiet', '--no-autostart'];
   const run = async (args: string[], input: string, what: string) => {
     const r = await o.runner.run({ argv: [...gpg, ...args], input, ...(o.signal ? { signal: o.signal } : {}) });
     if (r.exitCode !== 0) throw new AgentError(`gpg ${what} into ${home} failed (exit ${r.exitCode}): ${r.tail.slice(-3).join(' / ')}`);

@@ -19,8 +19,10 @@ export interface MirrorOptions {
   maxTransportRetries?: number;
   /** Verification failures tolerated per file (each refetches from zero). @default 2 */
   maxVerifyRetries?: number;
-  /** Progress is reported at most this often per file (and always at its end). @default 250 */
+  /** Progress is reported at most this often (and at the end of each file). @default 250 */
   progressIntervalMs?: number;
+  /** Files fetched at the same time. @default 4 */
+  concurrency?: number;
 }
 
 /** What one sync did. */
@@ -47,24 +49,56 @@ export class Mirror {
     for (const e of entries) if (!(await store.holds(e))) missing.push(e);
     const bytesTotal = missing.reduce((n, e) => n + e.size, 0);
     log.info({ snapshotId: snapshot.id, files: entries.length, missing: missing.length, bytes: bytesTotal }, 'mirroring snapshot');
-    let bytesBefore = 0;
-    let filesDone = 0;
-    for (const entry of missing) {
-      let last = 0;
-      const report = (done: number, force = false) => {
-        const now = Date.now();
-        if (!force && now - last < (this.options.progressIntervalMs ?? 250)) return;
-        last = now;
-        onProgress({ path: entry.path, bytesDone: BigInt(bytesBefore + done), bytesTotal: BigInt(bytesTotal), filesDone, filesTotal: missing.length });
-      };
-      await this.fetchVerified(snapshot.id, entry, signal, report);
-      bytesBefore += entry.size;
-      filesDone++;
-      report(0, true);
-    }
+    await this.fetchAll(snapshot.id, missing, bytesTotal, signal, onProgress);
     const mirrored = await store.commit(snapshot, indexBytes);
     log.info({ snapshotId: snapshot.id, filesFetched: missing.length, bytesFetched: bytesTotal }, 'snapshot mirrored');
     return { mirrored, filesFetched: missing.length, bytesFetched: bytesTotal };
+  }
+
+  /**
+   * Fetches `missing` with up to `concurrency` files in flight (small files are latency-bound; big
+   * ones overlap the host's reads with our hashing). The first failure stops the others, and
+   * nothing is committed.
+   */
+  private async fetchAll(
+    snapshotId: number,
+    missing: readonly MirrorEntry[],
+    bytesTotal: number,
+    outer: AbortSignal,
+    onProgress: (p: TransferProgress) => void,
+  ): Promise<void> {
+    const stop = new AbortController();
+    const signal = AbortSignal.any([outer, stop.signal]);
+    const inFlight = new Map<string, number>();
+    let settledBytes = 0;
+    let filesDone = 0;
+    let last = 0;
+    const report = (entry: MirrorEntry, done: number, force = false) => {
+      inFlight.set(entry.path, done);
+      const now = Date.now();
+      if (!force && now - last < (this.options.progressIntervalMs ?? 250)) return;
+      last = now;
+      let bytesDone = settledBytes;
+      for (const v of inFlight.values()) bytesDone += v;
+      onProgress({ path: entry.path, bytesDone: BigInt(bytesDone), bytesTotal: BigInt(bytesTotal), filesDone, filesTotal: missing.length });
+    };
+    let next = 0;
+    const worker = async () => {
+      while (next < missing.length && !signal.aborted) {
+        const entry = missing[next++]!;
+        await this.fetchVerified(snapshotId, entry, signal, (done) => report(entry, done));
+        settledBytes += entry.size;
+        filesDone++;
+        report(entry, 0, true);
+        inFlight.delete(entry.path);
+      }
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: Math.min(this.options.concurrency ?? 4, missing.length) }, () => worker().catch((err: unknown) => (stop.abort(), Promise.reject(err)))),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    outer.throwIfAborted();
   }
 
   private async fetchVerified(snapshotId: number, entry: MirrorEntry, signal: AbortSignal, report: (done: number) => void): Promise<void> {

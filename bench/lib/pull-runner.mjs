@@ -1,0 +1,25 @@
+// Pulls a target's published snapshot into a mirror dir, as the target agent's Mirror does, in its
+// own process so that its memory is measured alone. argv: CA CERT KEY ADDRESS MIRROR_DIR [ROUNDS] [SNAPSHOT_ID]
+// Prints one JSON line per round: {ms, bytes, files, maxRssMiB}.
+import { readFileSync } from 'node:fs';
+import { Mirror, MirrorStore, grpcSnapshotSource } from '@binhost/agent-target';
+import { TargetServiceClient, clientCredentials, clientChannelOptions, silentLogger } from '@binhost/shared';
+
+const [ca, cert, key, address, mirrorDir, rounds = '1', snapshotId = '0'] = process.argv.slice(2);
+const client = new TargetServiceClient(
+  address,
+  clientCredentials({ ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) }),
+  clientChannelOptions({ serverName: 'binhost.bench' }),
+);
+const mirror = new Mirror({ store: new MirrorStore(mirrorDir), source: grpcSnapshotSource(() => client), log: silentLogger() });
+let peak = 0;
+const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+for (let i = 0; i < Number(rounds); i++) {
+  const t0 = performance.now();
+  const res = await mirror.sync(Number(snapshotId), new AbortController().signal);
+  const ms = performance.now() - t0;
+  peak = Math.max(peak, process.memoryUsage.rss());
+  process.stdout.write(JSON.stringify({ ms, bytes: res.bytesFetched, files: res.filesFetched, maxRssMiB: Math.max(peak, process.resourceUsage().maxRSS * 1024) / 1048576 }) + '\n');
+}
+clearInterval(sample);
+client.close();
