@@ -12,7 +12,7 @@
 #   /etc/binhost/{host,target,admin}.toml.example              commented templates (an existing
 #                                                              *.toml is never touched)
 #   /etc/binhost 0755, /etc/binhost/pki 0700, /var/lib/binhost 0750, /var/lib/binhost-target 0750,
-#   /var/log/binhost 0750 (OpenRC logs), all owned by root
+#   /var/log/binhost 0750 and /etc/logrotate.d/binhost (OpenRC logs), all owned by root
 #   bash and zsh completion for binhostctl, README in /usr/share/doc/binhost-agents
 #
 # Options:
@@ -158,7 +158,11 @@ service() { # NAME (binhost-host or binhost-target)
 
 dir 0755 /etc/binhost
 dir 0700 /etc/binhost/pki
-case $init in openrc | both) dir 0750 /var/log/binhost ;; esac
+case $init in openrc | both)
+	dir 0750 /var/log/binhost
+	file 0644 "$deploy/logrotate/binhost" /etc/logrotate.d/binhost
+	;;
+esac
 for c in $components; do
 	tree "$c"
 	case $c in

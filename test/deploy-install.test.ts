@@ -50,6 +50,7 @@ describe('deploy/install.sh', () => {
       'var/lib/binhost': '0750',
       'var/lib/binhost-target': '0750',
       'var/log/binhost': '0750',
+      'etc/logrotate.d/binhost': '0644',
       'usr/bin/binhost-host': '0755',
       'usr/bin/binhost-target': '0755',
       'usr/bin/binhostctl': '0755',

@@ -86,6 +86,7 @@ export class TargetDaemon {
 
   set config(next: TargetConfig) {
     this.options.config = next;
+    this.delivery?.reconfigure(next);
   }
 
   async stop(): Promise<void> {

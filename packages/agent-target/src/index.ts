@@ -22,3 +22,4 @@ export { parseMakeConf, makeConfVars } from './report/make-conf.js';
 export { spawnCompiler, type CompilerRunner, type CompilerOutput } from './report/run-compiler.js';
 export { ConfigWatcher, type ConfigWatcherOptions } from './watch/config-watcher.js';
 export { StateMonitor, createStateMonitor, type StateMonitorOptions } from './watch/state-monitor.js';
+export { TARGET_LIVE_KEYS } from './reload.js';

@@ -65,6 +65,9 @@ src_install() {
 
 	keepdir /var/lib/binhost /var/lib/binhost-target /var/log/binhost
 	fperms 0750 /var/lib/binhost /var/lib/binhost-target /var/log/binhost
+	# OpenRC's log files (systemd keeps the logs in the journal).
+	insinto /etc/logrotate.d
+	newins deploy/logrotate/binhost binhost
 
 	newbashcomp binhostctl.bash binhostctl
 	insinto /usr/share/zsh/site-functions

@@ -75,6 +75,11 @@ export class Delivery {
     return this.installed;
   }
 
+  /** Takes a reloaded config (SIGHUP, see reload.ts): `install.policy` is read from it at the next decision. */
+  reconfigure(config: TargetConfig): void {
+    this.options.config = config;
+  }
+
   /** The policy in force: the host's override, else `install.policy`. */
   get policy(): InstallPolicyName {
     return this.policyOverride ?? this.options.config.install.policy;
