@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +117,36 @@ describe('stand-in emerge --buildpkg', () => {
     expect(run.code, run.output).toBe(0);
     expect(run.output).not.toContain('>>> Unpacking source...');
     expect(await readFile(join(root, 'var/db/pkg/app-misc/hello-1.0/CFLAGS'), 'utf8')).toBe('-O1\n');
+  });
+
+  it('reuses a matching PKGDIR binpkg with --usepkg instead of rebuilding', async () => {
+    expect((await runEmerge(root, ['--buildpkg', 'app-misc/greet'])).code).toBe(0);
+    await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null, packageUse: 'app-misc/greet -loud\n' });
+    expect((await runEmerge(root, ['--buildpkg', '-uDN', '--usepkg', '@world'])).code).toBe(0);
+    await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null, packageUse: '' });
+    const back = await runEmerge(root, ['--buildpkg', '--update', '--deep', '--newuse', '--usepkg', '@world']);
+    expect(back.code, back.output).toBe(0);
+    expect(back.output).toContain(`>>> Emerging binary (1 of 1) app-misc/greet-1.0::gentoo for ${root}`);
+    expect(back.output).not.toContain('>>> Creating binpkg');
+    expect(await readFile(join(root, 'var/db/pkg/app-misc/greet-1.0/BUILD_ID'), 'utf8')).toBe('1\n');
+    const index = parsePackagesIndex(await readFile(join(root, 'var/cache/binpkgs/Packages'), 'utf8'));
+    expect(index.packages).toHaveLength(2);
+  });
+
+  it('expands @world with world_sets and prints --info from the root\'s config', async () => {
+    await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null, world: ['app-misc/greet'] });
+    await writeFile(join(root, 'var/lib/portage/world_sets'), '@mine\n');
+    await mkdir(join(root, 'etc/portage/sets'), { recursive: true });
+    await writeFile(join(root, 'etc/portage/sets/mine'), 'app-misc/hello\n');
+    const pretend = await runEmerge(root, ['--pretend', '--buildpkg', '@world']);
+    expect(pretend.output.split('\n').filter((l) => l.startsWith('['))).toEqual([
+      `[ebuild  N     ] app-misc/greet-1.0::gentoo to ${root} USE="loud" `,
+      `[ebuild  N     ] app-misc/hello-1.0::gentoo to ${root}`,
+    ]);
+    const info = await runEmerge(root, ['--info']);
+    expect(info.code).toBe(0);
+    expect(info.output).toContain('CFLAGS="-O2 -pipe -march=x86-64-v3"\n');
+    expect(info.output).toContain(`PKGDIR="${root}var/cache/binpkgs/"`);
   });
 
   it('fails a broken package with the real transcript\'s failure shape and exit 1', async () => {
