@@ -3,7 +3,7 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { indexValue, parsePackagesIndex, readGpkg, serializePackagesIndex, type IndexEntry } from '@binhost/shared';
+import { enableBinpkgSigningText, indexValue, parsePackagesIndex, readGpkg, serializePackagesIndex, type IndexEntry } from '@binhost/shared';
 import { createHash } from 'node:crypto';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePortageRoot, runEmerge } from './helpers/emerge-stand-in.js';
@@ -45,10 +45,9 @@ describe('stand-in emerge --getbinpkgonly', () => {
 
   /** A binhost root (optionally signing) with `atoms` built, served over HTTP. */
   async function binhost(atoms: string[], signer?: GpgHome, extra = ''): Promise<{ root: string; pkgdir: string }> {
-    const sign = signer
-      ? `FEATURES="binpkg-signing"\nBINPKG_GPG_SIGNING_GPG_HOME="${signer.dir}"\nBINPKG_GPG_SIGNING_KEY="${signer.fingerprint}"\nBINPKG_GPG_VERIFY_GPG_HOME="${signer.dir}"\n`
-      : '';
-    const root = await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF + sign + extra });
+    // signing switched on by the product's make.conf helper: the stand-in checks what it writes
+    const makeConf = signer ? enableBinpkgSigningText(MAKE_CONF + extra, { signingGpgHome: signer.dir, signingKey: signer.fingerprint }) : MAKE_CONF + extra;
+    const root = await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf });
     const run = await runEmerge(root, ['--buildpkg', '--root-deps', ...atoms]);
     expect(run.code, run.output).toBe(0);
     const pkgdir = join(root, 'var/cache/binpkgs');
@@ -113,6 +112,21 @@ describe('stand-in emerge --getbinpkgonly', () => {
     const run = await runEmerge(root, ['--pretend', ...INSTALL, 'app-misc/greet', 'app-misc/broken']);
     expect(run.code).toBe(1);
     expect(run.output).toContain(`\n\nemerge: there are no binary packages to satisfy "app-misc/broken" for ${root}.`);
+  });
+
+  it('fails cleanly when a binpkg named in the index is missing or its PATH escapes', async () => {
+    const { pkgdir } = await binhost(['app-misc/hello']);
+    const text = await readFile(join(pkgdir, 'Packages'), 'utf8');
+    await writeFile(join(pkgdir, 'Packages'), text.replace('PATH: app-misc/hello/hello-1.0-1.gpkg.tar', 'PATH: app-misc/hello/gone.gpkg.tar'));
+    const root = await target();
+    const missing = await runEmerge(root, [...INSTALL, 'app-misc/hello']);
+    expect(missing.code).toBe(1);
+    expect(missing.output).toContain('!!! HTTP Error 404');
+    expect(missing.output).toContain(`>>> Failed to emerge app-misc/hello-1.0 for ${root}, Log file:`);
+    await writeFile(join(pkgdir, 'Packages'), text.replace('PATH: app-misc/hello/hello-1.0-1.gpkg.tar', 'PATH: ../../etc/passwd'));
+    const escaping = await runEmerge(root, [...INSTALL, 'app-misc/hello']);
+    expect(escaping.code).toBe(1);
+    expect(escaping.output).toContain('unsafe PATH in Packages: "../../etc/passwd"');
   });
 
   it('refuses a download whose MD5 does not match the index', async () => {

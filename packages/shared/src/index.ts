@@ -27,3 +27,4 @@ export * from './portage/packages-index.js';
 export * from './portage/make-conf.js';
 export * from './portage/binrepos-conf.js';
 export * from './portage/gpkg.js';
+export * from './portage/binpkg-signing.js';
