@@ -240,10 +240,16 @@ describe('stand-in emerge --getbinpkgonly', () => {
     await keyring.gpg(['--import-ownertrust'], 'A1C4469EE81EF44CBA0CB5DA340EA36BE813955C:6:\n');
     const run = await runEmerge(root, [...INSTALL, 'app-misc/hello']);
     expect(run.code, run.output).toBe(0);
-    for (const f of ['CFLAGS', 'USE', 'BUILD_ID', 'BINPKGMD5', 'CHOST']) {
-      const want = (await readFile(fixturePath(`vdb/hello-1.0/${f}`), 'utf8')).trim();
-      expect([f, (await readFile(join(root, 'var/db/pkg/app-misc/hello-1.0', f), 'utf8')).trim()]).toEqual([f, want]);
+    // byte for byte what real Portage recorded for the same package (fixtures/portage/vdb/hello-1.0)
+    const files = ['BINPKGMD5', 'BUILD_ID', 'BUILD_TIME', 'CATEGORY', 'CBUILD', 'CFLAGS', 'CHOST', 'CXXFLAGS', 'DEFINED_PHASES',
+      'DESCRIPTION', 'EAPI', 'FEATURES', 'HOMEPAGE', 'IUSE', 'IUSE_EFFECTIVE', 'KEYWORDS', 'LICENSE', 'PF', 'REQUIRES', 'SIZE', 'SLOT',
+      'USE', 'repository', 'hello-1.0.ebuild'];
+    for (const f of files) {
+      const want = await readFile(fixturePath(`vdb/hello-1.0/${f}`), 'utf8');
+      expect([f, await readFile(join(root, 'var/db/pkg/app-misc/hello-1.0', f), 'utf8')]).toEqual([f, want]);
     }
+    const contents = await readFile(join(root, 'var/db/pkg/app-misc/hello-1.0/CONTENTS'), 'utf8');
+    expect(contents).toMatch(/^dir \/usr\ndir \/usr\/bin\nobj \/usr\/bin\/hello 1951ba435350f517d632680312909207 \d+\n$/);
   });
 });
 

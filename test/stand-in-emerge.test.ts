@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkGpkgManifest, indexValue, listTarMembers, parseMakeConf, parsePackagesIndex, readGpkg } from '@binhost/shared';
+import { applyMakeConfEdits, checkGpkgManifest, indexValue, listTarMembers, parseMakeConf, parsePackagesIndex, readGpkg } from '@binhost/shared';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePortageRoot, runEmerge } from './helpers/emerge-stand-in.js';
 
@@ -147,6 +147,30 @@ describe('stand-in emerge --buildpkg', () => {
     expect(info.code).toBe(0);
     expect(info.output).toContain('CFLAGS="-O2 -pipe -march=x86-64-v3"\n');
     expect(info.output).toContain(`PKGDIR="${root}var/cache/binpkgs/"`);
+  });
+
+  it('reads a make.conf rewritten by the product parser the same way the product does', async () => {
+    const original = [
+      '# target make.conf',
+      "COMMON_FLAGS='-O2 -pipe'",
+      'CFLAGS="${COMMON_FLAGS} -march=native \\',
+      '  -mtune=native"   # tuned',
+      'export CXXFLAGS="$CFLAGS"',
+      'USE="-loud"',
+      '',
+    ].join('\n');
+    const conf = parseMakeConf(original);
+    const cflags = conf.assignments.find((a) => a.name === 'CFLAGS')!;
+    const rewritten = applyMakeConfEdits(conf, [{ assignment: cflags, raw: cflags.raw.replace('-march=native', '-march=x86-64-v2').replace('-mtune=native', '-mtune=generic') }]);
+    const expected = parseMakeConf(rewritten).values;
+    expect(expected.get('CXXFLAGS')).toBe('-O2 -pipe -march=x86-64-v2   -mtune=generic'); // bash drops only the backslash-newline
+    await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: rewritten, profile: null });
+    const info = await runEmerge(root, ['--info']);
+    expect(info.output).toContain(`CFLAGS="${expected.get('CFLAGS')}"\n`);
+    expect(info.output).toContain(`CXXFLAGS="${expected.get('CXXFLAGS')}"\n`);
+    const built = await runEmerge(root, ['--buildpkg', 'app-misc/greet']);
+    expect(built.output).toContain('gcc -O2 -pipe -march=x86-64-v2 -mtune=generic -o greet greet.c');
+    expect(await readFile(join(root, 'var/db/pkg/app-misc/greet-1.0/USE'), 'utf8')).toBe('amd64 elibc_glibc kernel_linux userland_GNU\n');
   });
 
   it('fails a broken package with the real transcript\'s failure shape and exit 1', async () => {
