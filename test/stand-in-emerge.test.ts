@@ -128,7 +128,7 @@ describe('stand-in emerge --buildpkg', () => {
     expect(back.code, back.output).toBe(0);
     expect(back.output).toContain(`>>> Emerging binary (1 of 1) app-misc/greet-1.0::gentoo for ${root}`);
     expect(back.output).not.toContain('>>> Creating binpkg');
-    expect(await readFile(join(root, 'var/db/pkg/app-misc/greet-1.0/BUILD_ID'), 'utf8')).toBe('1\n');
+    expect(await readFile(join(root, 'var/db/pkg/app-misc/greet-1.0/BUILD_ID'), 'utf8')).toBe('1');
     const index = parsePackagesIndex(await readFile(join(root, 'var/cache/binpkgs/Packages'), 'utf8'));
     expect(index.packages).toHaveLength(2);
   });
