@@ -106,6 +106,24 @@ describe('stand-in emerge --getbinpkgonly', () => {
     expect(existsSync(join(root, 'var/db/pkg/app-misc/greet-1.0'))).toBe(false);
   });
 
+  it('reads binrepos.conf and package.use as directories, skipping an unreachable binhost', async () => {
+    await binhost(['app-misc/greet']);
+    const root = await makePortageRoot(join(tmp.dir, 'target'), { makeConf: MAKE_CONF });
+    await mkdir(join(root, 'etc/portage/binrepos.conf'));
+    await writeFile(join(root, 'etc/portage/binrepos.conf/gentoobinhost.conf'), '[gentoobinhost]\nsync-uri = http://127.0.0.1:1/nothing\npriority = 1\n');
+    await writeFile(join(root, 'etc/portage/binrepos.conf/zz-binhost.conf'), `[binhost]\nsync-uri = ${server!.url}\npriority = 10\n`);
+    await mkdir(join(root, 'etc/portage/package.use'));
+    await writeFile(join(root, 'etc/portage/package.use/greet'), '# quiet please\napp-misc/greet -loud\n');
+    const refused = await runEmerge(root, [...INSTALL, 'app-misc/greet']);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toContain("!!! Error fetching binhost package info from 'http://127.0.0.1:1/nothing'");
+    expect(refused.output).toContain('!!! All ebuilds that could satisfy "app-misc/greet"');
+    await writeFile(join(root, 'etc/portage/package.use/greet'), 'app-misc/greet loud\n');
+    const ok = await runEmerge(root, [...INSTALL, 'app-misc/greet']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(existsSync(join(root, 'var/cache/binhost/binhost/app-misc/greet/greet-1.0-1.gpkg.tar'))).toBe(true);
+  });
+
   it('says there are no binary packages for an atom the binhost lacks', async () => {
     await binhost(['app-misc/greet']);
     const root = await target();

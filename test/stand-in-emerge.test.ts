@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,10 @@ describe('stand-in emerge --buildpkg', () => {
     // installed into ROOT too, with the vdb entry carrying the make.conf flags
     expect(await readFile(join(root, 'var/db/pkg/app-misc/greet-1.0/CFLAGS'), 'utf8')).toBe(parseMakeConf(MAKE_CONF).values.get('CFLAGS') + '\n');
     expect(await readFile(join(root, 'var/lib/portage/world'), 'utf8')).toBe('app-misc/greet\n');
+    // the vdb entry has the files real Portage records (vdb/hello-1.0.files.txt) except the bash environment
+    const realFiles = (await fixture('vdb/hello-1.0.files.txt')).trim().split('\n').map((f) => f.replace('hello-1.0.ebuild', 'greet-1.0.ebuild'));
+    const mine = (await readdir(join(root, 'var/db/pkg/app-misc/greet-1.0'))).sort();
+    expect(mine).toEqual(realFiles.filter((f) => !['environment.bz2', 'metadata'].includes(f)).sort());
     const run2 = spawnSync(join(root, 'usr/bin/greet'));
     expect(run2.stdout.toString()).toBe('HELLO!\n');
   });
