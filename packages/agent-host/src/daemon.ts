@@ -1,4 +1,5 @@
 import { Server } from '@grpc/grpc-js';
+import { setMaxListeners } from 'node:events';
 import { HostLayout } from './layout.js';
 import {
   adaptService,
@@ -16,6 +17,10 @@ import { TargetRegistry } from './registry/target-registry.js';
 import { TargetStore } from './registry/target-store.js';
 import { targetServiceHandlers } from './services/target-service.js';
 import { adminServiceHandlers } from './services/admin-service.js';
+import { RootManager } from './root/root-manager.js';
+import { BuildSystem } from './build/build-system.js';
+import type { ConfigApplier } from './build/auto-builder.js';
+import type { ProcessLauncher } from './build/emerge-process.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -25,6 +30,10 @@ export interface HostDaemonOptions {
   listen?: string;
   /** Time allowed for calls to finish on stop before they are cut. @default 5000 */
   shutdownGraceMs?: number;
+  /** Applies target states to roots. @default one that refuses (RootManager not wired yet) */
+  applier?: ConfigApplier;
+  /** Starts emerge. @default the real spawner */
+  launcher?: ProcessLauncher;
 }
 
 /**
@@ -34,13 +43,32 @@ export interface HostDaemonOptions {
 export class HostDaemon {
   readonly hub = new EventHub();
   readonly registry: TargetRegistry;
+  /** The binhost roots: created by `target add`, configured by apply. */
+  readonly roots: RootManager;
+  readonly layout: HostLayout;
+  readonly builds: BuildSystem;
   private server: Server | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
 
   constructor(private readonly options: HostDaemonOptions) {
     this.log = options.log.child({ component: 'host' });
-    this.registry = new TargetRegistry(new TargetStore(new HostLayout(options.config.stateDir).targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    // every open call listens for shutdown; hundreds of targets hold event streams open at once
+    setMaxListeners(0, this.shutdown.signal);
+    this.layout = new HostLayout(options.config.stateDir);
+    const layout = this.layout;
+    this.registry = new TargetRegistry(new TargetStore(layout.targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    const { compiler, repository } = options.config.build;
+    this.roots = new RootManager({ layout, log: options.log, compiler, repository });
+    this.builds = new BuildSystem({
+      config: options.config,
+      layout,
+      registry: this.registry,
+      hub: this.hub,
+      applier: options.applier ?? this.roots,
+      ...(options.launcher ? { launcher: options.launcher } : {}),
+      log: options.log,
+    });
   }
 
   /** Loads state, binds and serves. Resolves to the bound port. */
@@ -48,6 +76,7 @@ export class HostDaemon {
     const { config } = this.options;
     const tls = await readTlsFiles(config.tls, config.configFile);
     await this.registry.load();
+    await this.builds.start();
     const server = new Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -58,15 +87,15 @@ export class HostDaemon {
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
       'grpc.max_connection_idle_ms': 0x7fffffff,
     });
-    const publishedSnapshotId = () => 0;
+    const publishedSnapshotId = (target: string) => this.builds.snapshots.publishedId(target);
     const adapt = { log: this.options.log.child({ component: 'rpc' }), shutdown: this.shutdown.signal };
     server.addService(
       TargetServiceService,
-      adaptService(TargetServiceService, targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId }), { ...adapt, role: 'target' }),
+      adaptService(TargetServiceService, targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signing: this.builds.signing }), { ...adapt, role: 'target' }),
     );
     server.addService(
       AdminServiceService,
-      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId }), { ...adapt, role: 'admin' }),
+      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId, roots: this.roots, layout: this.layout, builds: this.builds }), { ...adapt, role: 'admin' }),
     );
     addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
     const address = this.options.listen ?? config.listen;
@@ -84,6 +113,7 @@ export class HostDaemon {
     if (!server) return;
     this.server = undefined;
     this.shutdown.abort();
+    await this.builds.stop();
     this.hub.closeAll();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

@@ -2,3 +2,6 @@
 export { HostDaemon, type HostDaemonOptions } from './daemon.js';
 export { EventHub } from './events/event-hub.js';
 export { TargetRegistry } from './registry/target-registry.js';
+export { RootManager, type RootManagerOptions, type Stage3Source, type CreatedRoot, type CreateRootOptions } from './root/root-manager.js';
+export * from './root/root-errors.js';
+export { HostLayout } from './layout.js';

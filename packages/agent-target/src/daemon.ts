@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { readTlsFiles, type Logger, type TargetConfig, type TargetState } from '@binhost/shared';
 import { HostConnection } from './connection/host-connection.js';
 import { StateReporter } from './connection/state-reporter.js';
+import { collectTargetState } from './report/collect-state.js';
+import { StateMonitor } from './watch/state-monitor.js';
 
 /** The version this agent reports to its host. */
 export const AGENT_VERSION = '0.1.0';
@@ -10,7 +12,7 @@ export const AGENT_VERSION = '0.1.0';
 export interface TargetDaemonOptions {
   config: TargetConfig;
   log: Logger;
-  /** Collects the target's current state (the report module). */
+  /** Collects the target's current state. @default collectTargetState of config.root */
   collectState?: () => Promise<TargetState>;
   /** Reconnect backoff bounds (tests shorten them). */
   backoff?: { initialMs: number; maxMs: number };
@@ -20,6 +22,7 @@ export interface TargetDaemonOptions {
 export class TargetDaemon {
   connection: HostConnection | undefined;
   reporter: StateReporter | undefined;
+  monitor: StateMonitor | undefined;
   private readonly log: Logger;
 
   constructor(private readonly options: TargetDaemonOptions) {
@@ -41,12 +44,23 @@ export class TargetDaemon {
     });
     this.connection = connection;
     this.reporter = new StateReporter(connection, this.options.log.child({ component: 'reporter' }));
-    if (this.options.collectState) this.reporter.offer(await this.options.collectState());
+    const reporter = this.reporter;
+    const log = this.options.log.child({ component: 'state' });
+    const { root, report } = config;
+    this.monitor = new StateMonitor({
+      root,
+      debounceMs: report.debounceMs,
+      log,
+      collect: this.options.collectState ?? (() => collectTargetState({ root, maxFileBytes: report.maxFileBytes, log })),
+      offer: (state) => reporter.offer(state),
+    });
+    await this.monitor.start();
     connection.start();
     this.log.info({ host: config.host }, 'started');
   }
 
   async stop(): Promise<void> {
+    await this.monitor?.stop();
     await this.connection?.stop();
     this.log.info('stopped');
   }

@@ -27,4 +27,6 @@ export * from './portage/packages-index.js';
 export * from './portage/make-conf.js';
 export * from './portage/binrepos-conf.js';
 export * from './portage/gpkg.js';
+export * from './exec/exec-error.js';
+export * from './exec/run-command.js';
 export * from './portage/binpkg-signing.js';

@@ -9,11 +9,22 @@ import {
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import { notImplemented } from './not-implemented.js';
+import { diffTarget } from './diff-target.js';
+import type { RootManager } from '../root/root-manager.js';
+import type { HostLayout } from '../layout.js';
+import { addTarget } from './add-target.js';
+import type { BuildSystem } from '../build/build-system.js';
+import { cancelBuild, followBuildLog, listBuilds, listSnapshots, publishSnapshot, triggerBuild } from './build-handlers.js';
+import { getSigningKey } from './signing-handlers.js';
 
 /** What the admin service needs from the rest of the host. */
 export interface AdminServiceDeps {
   registry: TargetRegistry;
   publishedSnapshotId(target: string): number;
+  /** The binhost roots (create from a stage3, apply, applied config). */
+  roots: RootManager;
+  layout: HostLayout;
+  builds: BuildSystem;
 }
 
 /** The summary line `binhostctl targets` and `status` show for one target. */
@@ -24,16 +35,22 @@ export function summarize(deps: AdminServiceDeps, name: string): TargetSummary {
     connected: deps.registry.isConnected(name),
     lastSeen: r.lastSeen ? new Date(r.lastSeen) : undefined,
     configDigest: deps.registry.currentDigest(name) ?? '',
-    builtDigest: '',
+    builtDigest: deps.builds.builtDigest(name),
     publishedSnapshotId: deps.publishedSnapshotId(name),
     installedSnapshotId: r.installedSnapshotId,
     lastError: r.lastError,
     installPolicy: r.installPolicy ? installPolicyFromJSON(`INSTALL_POLICY_${r.installPolicy.toUpperCase()}`) : InstallPolicy.INSTALL_POLICY_UNSPECIFIED,
     root: r.root ?? '',
     sharesRootWith: [],
-    lastBuildStatus: BuildStatus.BUILD_STATUS_UNSPECIFIED,
+    lastBuildStatus: deps.builds.list(name, 1)[0]?.status ?? BuildStatus.BUILD_STATUS_UNSPECIFIED,
     hostname: r.hostname,
   };
+}
+
+/** The config last applied to the target's root, if it has one. */
+async function readAppliedOf(deps: AdminServiceDeps, name: string) {
+  const root = deps.registry.get(name).root;
+  return root ? deps.roots.readApplied(root) : undefined;
 }
 
 /** AdminService handlers; the adapter has already required an admin certificate. */
@@ -48,17 +65,13 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
       return {
         summary: summarize(deps, req.name),
         state: await registry.store.readState(req.name),
-        applied: undefined,
+        applied: await readAppliedOf(deps, req.name),
         history: await registry.store.readHistory(req.name),
         lastInstall: undefined,
       };
     },
-    async diffTarget() {
-      throw notImplemented('DiffTarget');
-    },
-    async addTarget() {
-      throw notImplemented('AddTarget');
-    },
+    diffTarget: (req) => diffTarget(deps, req),
+    addTarget: (requests, ctx) => addTarget({ ...deps, summarize: (n) => summarize(deps, n) }, requests, ctx),
     async removeTarget(req) {
       await registry.remove(req.name);
       return {};
@@ -66,32 +79,18 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
     async setInstallPolicy() {
       throw notImplemented('SetInstallPolicy');
     },
-    async listBuilds() {
-      throw notImplemented('ListBuilds');
-    },
-    async triggerBuild() {
-      throw notImplemented('TriggerBuild');
-    },
-    async cancelBuild() {
-      throw notImplemented('CancelBuild');
-    },
-    async *followBuildLog() {
-      throw notImplemented('FollowBuildLog');
-    },
-    async listSnapshots() {
-      throw notImplemented('ListSnapshots');
-    },
-    async publishSnapshot() {
-      throw notImplemented('PublishSnapshot');
-    },
+    listBuilds: (req) => listBuilds(deps, req),
+    triggerBuild: (req) => triggerBuild(deps, req),
+    cancelBuild: (req) => cancelBuild(deps, req),
+    followBuildLog: (req, ctx) => followBuildLog(deps, req, ctx),
+    listSnapshots: (req) => listSnapshots(deps, req),
+    publishSnapshot: (req) => publishSnapshot(deps, req),
     async triggerSync() {
       throw notImplemented('TriggerSync');
     },
     async *emerge() {
       throw notImplemented('Emerge');
     },
-    async getSigningKey() {
-      throw notImplemented('GetSigningKey');
-    },
+    getSigningKey: () => getSigningKey(deps.builds.signing),
   };
 }

@@ -9,6 +9,8 @@ import {
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
 import { notImplemented } from './not-implemented.js';
+import type { SigningKeys } from '../signing/signing-keys.js';
+import { getSigningKey } from './signing-handlers.js';
 
 /** The version this host reports to targets. */
 export const HOST_VERSION = '0.1.0';
@@ -19,6 +21,7 @@ export interface TargetServiceDeps {
   hub: EventHub;
   /** The snapshot published for a target, 0 if none. */
   publishedSnapshotId(target: string): number;
+  signing: SigningKeys;
 }
 
 /**
@@ -77,9 +80,7 @@ export function targetServiceHandlers(deps: TargetServiceDeps): Handlers<typeof 
     async *fetchFile() {
       throw notImplemented('FetchFile');
     },
-    async getSigningKey() {
-      throw notImplemented('GetSigningKey');
-    },
+    getSigningKey: () => getSigningKey(deps.signing),
     async streamActivity(requests) {
       for await (const _ of requests) {
         // accepted and dropped until install relaying exists

@@ -77,27 +77,41 @@ export function adaptService<D extends ServiceDefinition>(
   return impl;
 }
 
-function contextFor(call: ServerUnaryCall<any, any> | ServerWritableStream<any, any> | ServerReadableStream<any, any>, method: string, options: AdaptOptions): CallContext {
+/** A call's context, and `dispose` to drop what it registered once the call is over. */
+interface OpenContext {
+  ctx: CallContext;
+  dispose(): void;
+}
+
+function contextFor(
+  call: ServerUnaryCall<any, any> | ServerWritableStream<any, any> | ServerReadableStream<any, any>,
+  method: string,
+  options: AdaptOptions,
+): OpenContext {
   const controller = new AbortController();
   const events = call as unknown as NodeJS.EventEmitter;
   events.on('cancelled', () => controller.abort(new Error('cancelled by peer')));
   events.on('close', () => controller.abort(new Error('call closed')));
-  options.shutdown?.addEventListener('abort', () => controller.abort(new Error('server shutting down')), { once: true });
+  const onShutdown = () => controller.abort(new Error('server shutting down'));
+  const dispose = () => options.shutdown?.removeEventListener('abort', onShutdown);
+  options.shutdown?.addEventListener('abort', onShutdown, { once: true });
   const peer = call.getPeer();
   let identity: Identity;
   try {
     const cert = call.getAuthContext().sslPeerCertificate;
     identity = identityFromSubject(cert?.subject as unknown as Record<string, string>);
   } catch (err) {
+    dispose();
     options.log.warn({ peer, method, err }, 'unidentified caller refused');
     throw err;
   }
   const log = options.log.child({ method, caller: formatIdentity(identity) });
   if (identity.role !== options.role) {
+    dispose();
     log.warn({ peer, required: options.role }, 'permission denied');
     throw new PermissionDeniedError(`${method} needs a ${options.role} certificate; ${formatIdentity(identity)} may not call it`);
   }
-  return { identity, signal: controller.signal, log, method };
+  return { ctx: { identity, signal: controller.signal, log, method }, dispose };
 }
 
 function report(log: Logger, method: string, err: unknown) {
@@ -110,12 +124,14 @@ function report(log: Logger, method: string, err: unknown) {
 function unary(method: string, handler: UnaryHandler<any, any>, options: AdaptOptions) {
   return (call: ServerUnaryCall<any, any>, callback: sendUnaryData<any>) => {
     void (async () => {
-      let ctx: CallContext | undefined;
+      let open: OpenContext | undefined;
       try {
-        ctx = contextFor(call, method, options);
-        return callback(null, await handler(call.request, ctx));
+        open = contextFor(call, method, options);
+        return callback(null, await handler(call.request, open.ctx));
       } catch (err) {
-        return callback(report(ctx?.log ?? options.log, method, err));
+        return callback(report(open?.ctx.log ?? options.log, method, err));
+      } finally {
+        open?.dispose();
       }
     })();
   };
@@ -124,18 +140,21 @@ function unary(method: string, handler: UnaryHandler<any, any>, options: AdaptOp
 function serverStream(method: string, handler: ServerStreamHandler<any, any>, options: AdaptOptions) {
   return (call: ServerWritableStream<any, any>) => {
     void (async () => {
-      let ctx: CallContext | undefined;
+      let open: OpenContext | undefined;
       try {
-        ctx = contextFor(call, method, options);
+        open = contextFor(call, method, options);
+        const { ctx } = open;
         for await (const message of handler(call.request, ctx)) {
           if (ctx.signal.aborted) break;
           if (!call.write(message)) await once(call, 'drain', { signal: ctx.signal });
         }
         call.end();
       } catch (err) {
-        if (ctx?.signal.aborted) return; // the peer is gone: nobody to tell
+        if (open?.ctx.signal.aborted) return; // the peer is gone: nobody to tell
         // grpc-js: failing a stream is emit('error', status); destroy(err) leaves the peer hanging.
-        call.emit('error', report(ctx?.log ?? options.log, method, err));
+        call.emit('error', report(open?.ctx.log ?? options.log, method, err));
+      } finally {
+        open?.dispose();
       }
     })();
   };
@@ -144,12 +163,14 @@ function serverStream(method: string, handler: ServerStreamHandler<any, any>, op
 function clientStream(method: string, handler: ClientStreamHandler<any, any>, options: AdaptOptions) {
   return (call: ServerReadableStream<any, any>, callback: sendUnaryData<any>) => {
     void (async () => {
-      let ctx: CallContext | undefined;
+      let open: OpenContext | undefined;
       try {
-        ctx = contextFor(call, method, options);
-        return callback(null, await handler(call as AsyncIterable<any>, ctx));
+        open = contextFor(call, method, options);
+        return callback(null, await handler(call as AsyncIterable<any>, open.ctx));
       } catch (err) {
-        return callback(report(ctx?.log ?? options.log, method, err));
+        return callback(report(open?.ctx.log ?? options.log, method, err));
+      } finally {
+        open?.dispose();
       }
     })();
   };

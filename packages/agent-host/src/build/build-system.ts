@@ -1,0 +1,138 @@
+import { BuildKind, type Build, type HostConfig, type Logger, type Snapshot } from '@binhost/shared';
+import type { HostLayout } from '../layout.js';
+import type { TargetRegistry } from '../registry/target-registry.js';
+import type { EventHub } from '../events/event-hub.js';
+import { BuildStore } from './build-store.js';
+import { BuildQueue } from './build-queue.js';
+import { AutoBuilder, rootOf, type ConfigApplier } from './auto-builder.js';
+import { spawnLauncher, type ProcessLauncher } from './emerge-process.js';
+import { validateBuildArgs } from './build-args.js';
+import { SnapshotStore } from '../publish/snapshot-store.js';
+import { SigningKeys } from '../signing/signing-keys.js';
+import { signingEnv } from '../signing/signing-env.js';
+
+/** Options for {@link BuildSystem}. */
+export interface BuildSystemOptions {
+  config: HostConfig;
+  layout: HostLayout;
+  registry: TargetRegistry;
+  hub: EventHub;
+  /** Applies target states to roots (RootManager). */
+  applier: ConfigApplier;
+  /** @default the real spawner */
+  launcher?: ProcessLauncher;
+  log: Logger;
+}
+
+/**
+ * Builds, snapshots and signing, wired together for the daemon and the services: the build
+ * queue publishes each succeeded build as a snapshot for every target of its root and prunes old
+ * snapshots; the automatic loop turns state reports into builds.
+ */
+export class BuildSystem {
+  readonly store: BuildStore;
+  readonly queue: BuildQueue;
+  readonly snapshots: SnapshotStore;
+  readonly signing: SigningKeys;
+  readonly auto: AutoBuilder;
+
+  constructor(private readonly options: BuildSystemOptions) {
+    const { config, layout, log } = options;
+    this.store = new BuildStore(layout, log.child({ component: 'builds' }));
+    this.snapshots = new SnapshotStore(layout, log.child({ component: 'snapshots' }));
+    this.signing = new SigningKeys({ dir: layout.signingDir(), gpg: config.signing.gpg, enabled: config.signing.enabled, log: log.child({ component: 'signing' }) });
+    this.queue = new BuildQueue({
+      layout,
+      store: this.store,
+      launcher: options.launcher ?? spawnLauncher,
+      command: config.build.emerge,
+      graceMs: config.build.cancelGraceSeconds * 1000,
+      env: () => signingEnv(this.signing),
+      publish: (build) => this.publishBuild(build),
+      log: log.child({ component: 'build-queue' }),
+    });
+    this.auto = new AutoBuilder({
+      registry: options.registry,
+      hub: options.hub,
+      queue: this.queue,
+      layout,
+      applier: options.applier,
+      autoArgs: config.build.autoArgs,
+      log: log.child({ component: 'auto-builder' }),
+    });
+  }
+
+  /** Loads history (marking cut-off builds INTERRUPTED) and publications; starts the loop. */
+  async start(): Promise<void> {
+    await this.store.load();
+    await this.snapshots.load(this.options.registry.names());
+    // The signing key is made on first use (the first build or GetSigningKey), so a host whose
+    // gpg is broken still starts, and says why when it matters.
+    this.auto.start();
+  }
+
+  /** Stops the loop and every running build (recorded INTERRUPTED). */
+  async stop(): Promise<void> {
+    this.auto.stop();
+    await this.queue.stop();
+    await this.signing.close();
+  }
+
+  rootOf(target: string): string {
+    return rootOf(this.options.registry, target);
+  }
+
+  /** `binhostctl build NAME [-- ARGS]`: no args means the automatic arguments. */
+  async trigger(target: string, args: readonly string[]): Promise<Build> {
+    this.options.registry.get(target);
+    const manual = args.length > 0;
+    const { build } = await this.queue.request({
+      target,
+      root: this.rootOf(target),
+      kind: manual ? BuildKind.BUILD_KIND_MANUAL : BuildKind.BUILD_KIND_AUTO,
+      args: manual ? validateBuildArgs(args) : this.options.config.build.autoArgs,
+      configDigest: this.options.registry.currentDigest(target) ?? '',
+    });
+    return build;
+  }
+
+  /** Builds of one target's root, or of every root; newest first. */
+  list(target: string | undefined, limit: number): Build[] {
+    const roots = target ? [this.rootOf(target)] : this.store.roots();
+    const all = roots.flatMap((r) => this.store.list(r)).sort((a, b) => (b.queuedAt?.getTime() ?? 0) - (a.queuedAt?.getTime() ?? 0));
+    return limit > 0 ? all.slice(0, limit) : all;
+  }
+
+  /** The config digest the target's published snapshot was built from ('' if none). */
+  builtDigest(target: string): string {
+    const id = this.snapshots.publishedId(target);
+    const root = this.snapshots.publishedRoot(target);
+    if (!id || !root) return '';
+    return this.store.list(root).find((b) => b.snapshotId === id)?.configDigest ?? '';
+  }
+
+  /** Publishes snapshot `id` of the target's root for it (rollback or roll forward). */
+  async publish(target: string, id: number): Promise<Snapshot> {
+    this.options.registry.get(target);
+    const snapshot = await this.snapshots.publish(target, this.rootOf(target), id);
+    this.options.hub.publish(target, { $case: 'snapshotPublished', value: snapshot });
+    return snapshot;
+  }
+
+  /** The queue's publish step: snapshot, point every target of the root at it, prune. */
+  private async publishBuild(build: Build): Promise<number> {
+    const { registry, hub, config } = this.options;
+    const snapshot = await this.snapshots.create(build.root, build.id, build.configDigest);
+    const targets = new Set([build.target, ...registry.names().filter((t) => this.rootOf(t) === build.root)]);
+    for (const t of targets) {
+      await this.snapshots.publish(t, build.root, snapshot.id);
+      hub.publish(t, { $case: 'snapshotPublished', value: snapshot });
+    }
+    const inUse = registry
+      .names()
+      .filter((t) => this.snapshots.publishedRoot(t) === build.root)
+      .flatMap((t) => [this.snapshots.publishedId(t), registry.get(t).installedSnapshotId]);
+    await this.snapshots.prune(build.root, config.build.keepSnapshots, inUse);
+    return snapshot.id;
+  }
+}

@@ -1,0 +1,237 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import {
+  AgentError,
+  assertSafeRelativePath,
+  atomicWrite,
+  errnoCode,
+  errorMessage,
+  FailedPreconditionError,
+  indexValue,
+  NotFoundError,
+  parsePackagesIndex,
+  Snapshot,
+  type Logger,
+} from '@binhost/shared';
+import type { HostLayout } from '../layout.js';
+import { nodeSnapshotFs, type SnapshotFs } from './snapshot-fs.js';
+
+/** A target's current publication: which root, which snapshot, and the directory to serve from. */
+export interface PublishedSnapshot {
+  root: string;
+  snapshot: Snapshot;
+  /** `snapshots/<n>/`: `Packages` and every file it names, never changed after creation. */
+  dir: string;
+}
+
+/** `targets/<t>/published.json` */
+interface PublishedPointer {
+  root: string;
+  snapshotId: number;
+}
+
+/**
+ * Immutable, numbered snapshots of a root's PKGDIR, and which one each target is served.
+ * Portage rewrites `PKGDIR/Packages` after every package, so targets never read PKGDIR: a
+ * snapshot holds a copy of the index and hard links to the files it names, made in
+ * `snapshots/<n>.tmp/` and renamed into place, so a snapshot is whole or absent.
+ */
+export class SnapshotStore {
+  private readonly pointers = new Map<string, PublishedPointer>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly layout: HostLayout,
+    private readonly log: Logger,
+    private readonly fs: SnapshotFs = nodeSnapshotFs,
+  ) {}
+
+  /** Reads the published pointers of `targets` (at startup). */
+  async load(targets: readonly string[]): Promise<void> {
+    for (const t of targets) {
+      const p = await readPointer(this.layout.publishedFile(t));
+      if (p) this.pointers.set(t, p);
+    }
+  }
+
+  /** The snapshot id published for `target`, 0 if none (synchronous, for summaries). */
+  publishedId(target: string): number {
+    return this.pointers.get(target)?.snapshotId ?? 0;
+  }
+
+  /** The root whose snapshot is published for `target`, if any. */
+  publishedRoot(target: string): string | undefined {
+    return this.pointers.get(target)?.root;
+  }
+
+  /** What `target` is served now, or undefined before its first publication. */
+  async published(target: string): Promise<PublishedSnapshot | undefined> {
+    const p = this.pointers.get(target) ?? (await readPointer(this.layout.publishedFile(target)));
+    if (!p) return undefined;
+    return { root: p.root, snapshot: await this.read(p.root, p.snapshotId), dir: this.dir(p.root, p.snapshotId) };
+  }
+
+  /** The directory of snapshot `id` of `root`. */
+  dir(root: string, id: number): string {
+    return this.layout.snapshotDir(root, id);
+  }
+
+  /** A snapshot's record; NotFoundError when it does not exist (or was pruned). */
+  async read(root: string, id: number): Promise<Snapshot> {
+    let text: string;
+    try {
+      text = await readFile(join(this.layout.snapshotDir(root, id), 'snapshot.json'), 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new NotFoundError(`root "${root}" has no snapshot ${id}`);
+      throw err;
+    }
+    return Snapshot.fromJSON(JSON.parse(text));
+  }
+
+  /** Every snapshot of `root`, oldest first. */
+  async list(root: string): Promise<Snapshot[]> {
+    const ids = await this.ids(root);
+    return Promise.all(ids.map((id) => this.read(root, id)));
+  }
+
+  /**
+   * Publishes PKGDIR of `root` as the next snapshot: the index as it is now, plus a hard link to
+   * every file it names, checked against the index's SIZE. On any failure (a missing file, a
+   * full disk) the half-made directory is removed and earlier snapshots are untouched.
+   */
+  async create(root: string, buildId: number, builtDigest: string): Promise<Snapshot> {
+    return this.exclusive(root, async () => {
+      const snapshots = this.layout.snapshotsDir(root);
+      await this.fs.mkdir(snapshots);
+      await this.removeLeftovers(root);
+      const ids = await this.ids(root);
+      const id = (ids.at(-1) ?? 0) + 1;
+      const tmp = `${this.layout.snapshotDir(root, id)}.tmp`;
+      try {
+        const snapshot = await this.fill(root, tmp, { id, buildId, builtDigest });
+        await this.fs.rename(tmp, this.layout.snapshotDir(root, id));
+        await this.fs.syncDir(snapshots);
+        this.log.info({ root, snapshotId: id, packages: snapshot.packageCount }, 'snapshot created');
+        return snapshot;
+      } catch (err) {
+        await this.fs.rmTree(tmp).catch(() => undefined);
+        if (errnoCode(err) === 'ENOSPC') {
+          throw new AgentError(`disk full while publishing snapshot ${id} of root "${root}"; earlier snapshots are intact`, status.RESOURCE_EXHAUSTED, { cause: err });
+        }
+        if (err instanceof AgentError) throw err;
+        throw new AgentError(`publishing snapshot ${id} of root "${root}" failed: ${errorMessage(err)}`, status.INTERNAL, { cause: err });
+      }
+    });
+  }
+
+  /** Points `target` at snapshot `id` of `root` (publish, or roll back), atomically. */
+  async publish(target: string, root: string, id: number): Promise<Snapshot> {
+    const snapshot = await this.read(root, id);
+    const pointer: PublishedPointer = { root, snapshotId: id };
+    await atomicWrite(this.layout.publishedFile(target), JSON.stringify(pointer) + '\n', { mkdirs: true });
+    this.pointers.set(target, pointer);
+    this.log.info({ target, root, snapshotId: id }, 'snapshot published');
+    return snapshot;
+  }
+
+  /**
+   * Retention: removes the snapshots of `root` that are neither among the `keep` newest nor in
+   * `inUse` (published to or installed by some target). Returns the removed ids.
+   */
+  async prune(root: string, keep: number, inUse: Iterable<number>): Promise<number[]> {
+    return this.exclusive(root, async () => {
+      const used = new Set(inUse);
+      const ids = await this.ids(root);
+      const doomed = ids.slice(0, Math.max(0, ids.length - keep)).filter((id) => !used.has(id));
+      for (const id of doomed) {
+        // Renamed first, so a reader never sees a half-deleted snapshot under its number.
+        const gone = join(this.layout.snapshotsDir(root), `.${id}.deleting`);
+        await this.fs.rename(this.layout.snapshotDir(root, id), gone);
+        await this.fs.rmTree(gone);
+      }
+      if (doomed.length) this.log.info({ root, removed: doomed }, 'snapshots pruned');
+      return doomed;
+    });
+  }
+
+  private async fill(root: string, tmp: string, meta: { id: number; buildId: number; builtDigest: string }): Promise<Snapshot> {
+    const pkgDir = this.layout.pkgDir(root);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(join(pkgDir, 'Packages'));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new FailedPreconditionError(`${pkgDir}/Packages does not exist: the build made no binary packages`);
+      throw err;
+    }
+    const index = parsePackagesIndex(bytes.toString('utf8'), join(pkgDir, 'Packages'));
+    await this.fs.mkdir(tmp);
+    const linked = new Set<string>();
+    let totalBytes = 0;
+    for (const entry of index.packages) {
+      // Without PATH (no binpkg-multi-instance) Portage stores CPV.tbz2.
+      const path = assertSafeRelativePath(indexValue(entry, 'PATH') ?? `${indexValue(entry, 'CPV') ?? ''}.tbz2`, 'Packages PATH');
+      if (linked.has(path)) continue;
+      const source = join(pkgDir, path);
+      const size = await this.fs.size(source).catch((err: unknown) => {
+        if (errnoCode(err) === 'ENOENT') throw new FailedPreconditionError(`${pkgDir}/Packages names ${path}, which does not exist`);
+        throw err;
+      });
+      const declared = indexValue(entry, 'SIZE');
+      if (declared !== undefined && Number(declared) !== size) {
+        throw new FailedPreconditionError(`${pkgDir}/Packages says ${path} has SIZE ${declared}, the file has ${size} bytes`);
+      }
+      await this.fs.mkdir(join(tmp, path, '..'));
+      await this.fs.link(source, join(tmp, path));
+      linked.add(path);
+      totalBytes += size;
+    }
+    const snapshot: Snapshot = {
+      id: meta.id,
+      root,
+      builtDigest: meta.builtDigest,
+      createdAt: new Date(),
+      packageCount: index.packages.length,
+      totalBytes: BigInt(totalBytes),
+      buildId: meta.buildId,
+    };
+    await this.fs.writeFileSynced(join(tmp, 'Packages'), bytes);
+    await this.fs.writeFileSynced(join(tmp, 'snapshot.json'), JSON.stringify(Snapshot.toJSON(snapshot), null, 2) + '\n');
+    await this.fs.syncDir(tmp);
+    return snapshot;
+  }
+
+  /** Numbered snapshot directories of `root`, ascending. */
+  private async ids(root: string): Promise<number[]> {
+    const names = await this.fs.readdir(this.layout.snapshotsDir(root)).catch((err: unknown) => {
+      if (errnoCode(err) === 'ENOENT') return [] as string[];
+      throw err;
+    });
+    return names.filter((n) => /^[1-9]\d*$/.test(n)).map(Number).sort((a, b) => a - b);
+  }
+
+  /** Temp and half-deleted directories a crash left behind. */
+  private async removeLeftovers(root: string): Promise<void> {
+    const dir = this.layout.snapshotsDir(root);
+    for (const n of await this.fs.readdir(dir)) if (/\.(tmp|deleting)$/.test(n)) await this.fs.rmTree(join(dir, n));
+  }
+
+  /** Runs `fn` after every earlier operation on `root` has ended. */
+  private exclusive<T>(root: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(root) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(fn);
+    this.locks.set(root, next);
+    return next;
+  }
+}
+
+async function readPointer(file: string): Promise<PublishedPointer | undefined> {
+  try {
+    const p = JSON.parse(await readFile(file, 'utf8')) as Partial<PublishedPointer>;
+    if (typeof p.root !== 'string' || typeof p.snapshotId !== 'number') throw new Error(`${file}: expected {"root","snapshotId"}`);
+    return { root: p.root, snapshotId: p.snapshotId };
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,67 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readFile, stat } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { dispatch } from '@binhost/cli';
+import { identityFromSubject } from '@binhost/shared';
+import { tmpTree } from './helpers/tmp-tree.js';
+
+function io() {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  return { stdout, stderr, out: () => out, err: () => err };
+}
+
+/** Subject fields of a PEM certificate, as Node's TLS layer would present them to the host. */
+function subjectOf(pem: string): Record<string, string> {
+  return Object.fromEntries(new X509Certificate(pem).subject.split('\n').map((l) => l.split('=') as [string, string]));
+}
+
+describe('binhostctl pki', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  beforeEach(async () => {
+    tmp = await tmpTree();
+  });
+  afterEach(() => tmp.cleanup());
+
+  it('creates a CA and certificates that carry role and name, keys mode 0600', async () => {
+    const dir = `${tmp.dir}/pki`;
+    expect(await dispatch(['pki', 'init', '--dir', dir], io())).toBe(0);
+    expect(await dispatch(['pki', 'issue', 'host', 'build1', '--san', 'build1.lan', '--san', '192.0.2.7', '--dir', dir], io())).toBe(0);
+    expect(await dispatch(['pki', 'issue', 'target', 'laptop', '--dir', dir], io())).toBe(0);
+    expect(await dispatch(['pki', 'issue', 'admin', 'alice', '--dir', dir], io())).toBe(0);
+    for (const key of ['ca.key', 'host-build1.key', 'target-laptop.key', 'admin-alice.key']) {
+      expect((await stat(`${dir}/${key}`)).mode & 0o777).toBe(0o600);
+    }
+    expect(identityFromSubject(subjectOf(await readFile(`${dir}/target-laptop.pem`, 'utf8')))).toEqual({ role: 'target', name: 'laptop' });
+    expect(identityFromSubject(subjectOf(await readFile(`${dir}/admin-alice.pem`, 'utf8')))).toEqual({ role: 'admin', name: 'alice' });
+    const host = new X509Certificate(await readFile(`${dir}/host-build1.pem`));
+    expect(host.subjectAltName).toBe('DNS:build1.lan, IP Address:192.0.2.7');
+    expect(host.checkIssued(new X509Certificate(await readFile(`${dir}/ca.pem`)))).toBe(true);
+  });
+
+  it('never overwrites an existing key', async () => {
+    const dir = `${tmp.dir}/pki`;
+    await dispatch(['pki', 'init', '--dir', dir], io());
+    const before = await readFile(`${dir}/ca.key`, 'utf8');
+    await expect(dispatch(['pki', 'init', '--dir', dir], io())).rejects.toThrow(`${dir}/ca.key already exists; refusing to overwrite it`);
+    expect(await readFile(`${dir}/ca.key`, 'utf8')).toBe(before);
+    await dispatch(['pki', 'issue', 'target', 'laptop', '--dir', dir], io());
+    await expect(dispatch(['pki', 'issue', 'target', 'laptop', '--dir', dir], io())).rejects.toThrow('already exists');
+  });
+
+  it('refuses names that could not be a directory name or a subject', async () => {
+    const dir = `${tmp.dir}/pki`;
+    await dispatch(['pki', 'init', '--dir', dir], io());
+    await expect(dispatch(['pki', 'issue', 'target', '../evil', '--dir', dir], io())).rejects.toThrow('invalid target name "../evil"');
+    await expect(dispatch(['pki', 'issue', 'target', 'a,OU=admin', '--dir', dir], io())).rejects.toThrow('invalid target name');
+  });
+
+  it('prints usage for an unknown role', async () => {
+    await expect(dispatch(['pki', 'issue', 'root', 'x', '--dir', tmp.dir], io())).rejects.toThrow('usage:');
+  });
+});

@@ -1,0 +1,138 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { xzSync } from './helpers/xz.js';
+import { dispatch } from '@binhost/cli';
+import { FileKind, stateDigest, TargetState, type FileEntry } from '@binhost/shared';
+import { tmpTree } from './helpers/tmp-tree.js';
+import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
+import { startHost, type StartedHost } from './helpers/start-host.js';
+import { buildTar, sha256Hex, syntheticStage3 } from './helpers/tar-builder.js';
+
+const PROFILE = 'default/linux/amd64/23.0';
+const cc1 = readFileSync(fileURLToPath(new URL('./fixtures/portage/gcc-march-native-cc1-mtune.txt', import.meta.url)), 'utf8');
+
+/** Collects what a command prints. */
+function sink(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(Buffer.from(chunk));
+      cb();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+/** A state as a target with -march=native in make.conf would report it. */
+function reportedState(): TargetState {
+  const entry = (path: string, content: string): FileEntry => ({ path, kind: FileKind.FILE_KIND_REGULAR, mode: 0o644, content: Buffer.from(content), linkTarget: '' });
+  const files = [
+    entry('etc/portage/make.conf', 'COMMON_FLAGS="-march=native -O2 -pipe"\nCFLAGS="${COMMON_FLAGS}"\nFEATURES="getbinpkg"\n'),
+    { path: 'etc/portage/make.profile', kind: FileKind.FILE_KIND_SYMLINK, mode: 0o777, content: Buffer.alloc(0), linkTarget: `../../var/db/repos/gentoo/profiles/${PROFILE}` },
+    entry('var/lib/portage/world', 'app-editors/vim\n'),
+  ];
+  const line = cc1.split('\n').find((l) => /^\s*\S*\/cc1\s/.test(l))!;
+  const words = line.trim().split(/\s+/);
+  return TargetState.fromPartial({
+    digest: stateDigest(files),
+    files,
+    profile: PROFILE,
+    nativeFlags: {
+      known: true,
+      march: 'znver3',
+      mtune: 'znver3',
+      featureFlags: words.filter((w) => /^-m(no-)?[a-z0-9]/.test(w) && !/^-m(arch|tune)=/.test(w)),
+      params: [],
+      compiler: 'gcc',
+    },
+    cpuFlagsX86: ['aes', 'avx2'],
+  });
+}
+
+describe('binhostctl target add / target config', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let pki: TestPki;
+  let host: StartedHost;
+  let adminConfig: string;
+
+  beforeEach(async () => {
+    tmp = await tmpTree('binhost-roots-cli-');
+    pki = await makePki(join(tmp.dir, 'pki'));
+    const repo = join(tmp.dir, 'repo');
+    await mkdir(join(repo, 'profiles', PROFILE), { recursive: true });
+    host = await startHost({ dir: join(tmp.dir, 'host'), pki, extra: `[build]\nrepository = ${JSON.stringify(repo)}\n` });
+    const tls = await pki.files('admin', 'root');
+    adminConfig = join(tmp.dir, 'admin.toml');
+    await writeFile(
+      adminConfig,
+      `host = "127.0.0.1:${host.port}"\nserver_name = "${TEST_SERVER_NAME}"\n[tls]\nca = ${JSON.stringify(tls.ca)}\ncert = ${JSON.stringify(tls.cert)}\nkey = ${JSON.stringify(tls.key)}\n`,
+    );
+  });
+  afterEach(async () => {
+    await host.stop();
+    await tmp.cleanup();
+  });
+
+  const cli = async (...argv: string[]) => {
+    const out = sink();
+    const err = sink();
+    const code = await dispatch([`--config=${adminConfig}`, ...argv], { stdout: out.stream, stderr: err.stream });
+    return { code, stdout: out.text(), stderr: err.text() };
+  };
+
+  it('uploads a stage3 over mTLS, creates the root, applies the reported state and shows it', async () => {
+    // The target reported before it had a root.
+    await host.daemon.registry.acceptState('alpha', reportedState());
+    const data = xzSync(buildTar(syntheticStage3()));
+    const stage3 = join(tmp.dir, 'stage3-amd64-openrc.tar.xz');
+    await writeFile(stage3, data);
+
+    const add = await cli('target', 'add', 'alpha', '--stage3', stage3, '--sha256', sha256Hex(data));
+    expect(add.stderr).toBe('');
+    expect(add.code).toBe(0);
+    const rootPath = join(host.stateDir, 'roots', 'alpha');
+    expect(add.stdout).toContain(`target alpha: root ${rootPath} created (22 entries)`);
+    expect(add.stdout).toContain('disabled the stage3\'s binhost etc/portage/binrepos.conf/gentoobinhost.conf');
+    expect(host.daemon.registry.get('alpha').root).toBe('alpha');
+    expect(await readlink(join(rootPath, 'etc/mtab'))).toBe('/proc/self/mounts');
+    expect(await readFile(join(rootPath, 'var/lib/portage/world'), 'utf8')).toBe('app-editors/vim\n');
+
+    const shown = await cli('target', 'config', 'alpha');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('# binhost: was COMMON_FLAGS="-march=native -O2 -pipe"\nCOMMON_FLAGS="-march=znver3 -mmmx');
+    expect(shown.stdout).toContain('# binhost: was FEATURES="getbinpkg"\nFEATURES=""');
+    expect(shown.stdout).toMatch(/#   etc\/portage\/make\.conf: COMMON_FLAGS: "-march=native -O2 -pipe" -> "-march=znver3 .*-mtune=znver3 -O2 -pipe" \(/);
+
+    const json = await cli('--json', 'target', 'config', 'alpha');
+    const parsed = JSON.parse(json.stdout) as { root: string; rewrites: Array<{ key: string }>; digest: string };
+    expect(parsed.root).toBe('alpha');
+    expect(parsed.digest).toBe(reportedState().digest);
+    expect(parsed.rewrites.map((r) => r.key)).toEqual(['COMMON_FLAGS', 'FEATURES', 'CPU_FLAGS_X86']);
+  });
+
+  it('refuses a stage3 with a ../ entry and leaves nothing on the host', async () => {
+    const stage3 = join(tmp.dir, 'evil.tar');
+    await writeFile(stage3, buildTar([{ path: './', type: 'dir' }, { path: './etc/../../../pwned', content: 'x' }]));
+    const add = await cli('target', 'add', 'evil', '--stage3', stage3);
+    expect(add.code).toBe(1);
+    expect(add.stderr).toContain('stage3 entry "./etc/../../../pwned" refused: path has a ".." segment');
+    expect(await readdir(join(host.stateDir, 'roots'))).toEqual([]);
+    expect(host.daemon.registry.has('evil')).toBe(false);
+  });
+
+  it('refuses a sha256 mismatch and reports no applied config for an unknown root', async () => {
+    const stage3 = join(tmp.dir, 'stage3.tar');
+    await writeFile(stage3, buildTar(syntheticStage3()));
+    const add = await cli('target', 'add', 'beta', '--stage3', stage3, '--sha256', '0'.repeat(64));
+    expect(add.code).toBe(1);
+    expect(add.stderr).toContain(`stage3 sha256 mismatch: expected ${'0'.repeat(64)}`);
+    await host.daemon.registry.update('gamma', () => undefined);
+    const shown = await cli('target', 'config', 'gamma');
+    expect(shown.code).toBe(1);
+    expect(shown.stderr).toContain('target gamma has no applied config yet');
+  });
+});
