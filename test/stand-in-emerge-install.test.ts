@@ -181,6 +181,26 @@ describe('stand-in emerge --getbinpkgonly', () => {
     expect(await readFile(join(root, 'var/db/pkg/app-misc/hello-1.0/BINPKGMD5'), 'utf8')).toBe(createHash('md5').update(buf).digest('hex') + '\n');
   });
 
+  it('takes the signing settings from the environment, as the host agent passes them (env wins over make.conf)', async () => {
+    const signer = await makeGpgHome(join(tmp.dir, 'signer'));
+    homes.push(signer);
+    const root = await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF + 'FEATURES="-binpkg-signing"\nCFLAGS="-O1"\n' });
+    const env = {
+      FEATURES: 'binpkg-signing',
+      BINPKG_FORMAT: 'gpkg',
+      BINPKG_GPG_SIGNING_GPG_HOME: signer.dir,
+      BINPKG_GPG_SIGNING_KEY: signer.fingerprint,
+      BINPKG_GPG_VERIFY_GPG_HOME: signer.dir,
+      CFLAGS: '-O2 -march=x86-64-v2',
+    };
+    const run = await runEmerge(root, ['--buildpkg', 'app-misc/hello'], env);
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain('gcc -O2 -march=x86-64-v2 -o hello hello.c');
+    const info = readGpkg(await readFile(join(root, 'var/cache/binpkgs/app-misc/hello/hello-1.0-1.gpkg.tar')));
+    expect(info.signed).toBe(true);
+    expect(await readFile(join(root, 'var/db/pkg/app-misc/hello-1.0/FEATURES'), 'utf8')).toContain(' binpkg-signing ');
+  });
+
   it('fails a signed build when the binhost cannot verify its own signature (no verify keyring)', async () => {
     const signer = await makeGpgHome(join(tmp.dir, 'signer'));
     homes.push(signer);

@@ -30,7 +30,11 @@ describe('stand-in emerge lock, delay and SIGTERM', () => {
 
     const second = await runEmerge(root, ['--buildpkg', 'app-misc/greet']);
     expect(second.code).toBe(1);
-    expect(second.output).toContain(`!!! ${lock} is locked by another emerge (pid ${pid}); refusing to run concurrently.`);
+    expect(second.output).toContain(` * waiting for lock on ${lock} ...\n!!! ${lock} is locked by another emerge (pid ${pid}); the stand-in does not wait`);
+
+    // with BINHOST_FAKE_EMERGE_LOCK_WAIT=1 it waits like real emerge, and goes on once the lock is free
+    const waiter = startEmerge(root, ['--buildpkg', 'app-misc/greet'], { BINHOST_FAKE_EMERGE_LOCK_WAIT: '1' });
+    await waitFor(() => waiter.output().includes(` * waiting for lock on ${lock} ...`), { what: 'waiting line' });
 
     const killedAt = Date.now();
     running.child.kill('SIGTERM');
@@ -38,11 +42,13 @@ describe('stand-in emerge lock, delay and SIGTERM', () => {
     running = undefined;
     expect(result.code).toBe(143);
     expect(Date.now() - killedAt).toBeLessThan(5000);
-    expect(existsSync(lock)).toBe(false);
-    expect(existsSync(join(root, 'var/cache/binpkgs/Packages'))).toBe(false);
+    // the killed run released its lock (the waiter may hold it by now) and left no package behind
+    expect(existsSync(lock) && readFileSync(lock, 'utf8').trim() === String(pid)).toBe(false);
+    expect(existsSync(join(root, 'var/cache/binpkgs/app-misc/hello'))).toBe(false);
 
-    const third = await runEmerge(root, ['--buildpkg', 'app-misc/greet']);
-    expect(third.code, third.output).toBe(0);
+    const waited = await waiter.done;
+    expect(waited.code, waited.output).toBe(0);
+    expect(waited.output).toContain(`>>> Completed (1 of 1) app-misc/greet-1.0::gentoo to ${root}`);
   });
 
   it('takes over a stale lock (an empty file as Portage leaves it, or a dead pid)', async () => {
