@@ -177,6 +177,24 @@ describe('stand-in emerge --buildpkg', () => {
     expect(await readFile(join(root, 'var/db/pkg/app-misc/greet-1.0/USE'), 'utf8')).toBe('amd64 elibc_glibc kernel_linux userland_GNU\n');
   });
 
+  it('uses repos.conf or PORTAGE_REPOSITORIES, and the test repository in place of a missing location', async () => {
+    await mkdir(join(root, 'etc/portage/repos.conf'), { recursive: true });
+    await writeFile(join(root, 'etc/portage/repos.conf/gentoo.conf'), '[gentoo]\nlocation = /var/db/repos/gentoo-not-here\n');
+    const missing = await runEmerge(root, ['--pretend', '--buildpkg', 'app-misc/hello']);
+    expect(missing.output).toContain("!!! Section 'gentoo' in repos.conf has location attribute set to nonexistent directory: '/var/db/repos/gentoo-not-here'");
+    expect(missing.output).toContain(`[ebuild  N     ] app-misc/hello-1.0::gentoo to ${root}`);
+    const other = join(tmp.dir, 'other-repo');
+    await mkdir(join(other, 'profiles'), { recursive: true });
+    await writeFile(join(other, 'profiles/repo_name'), 'other\n');
+    await mkdir(join(other, 'app-misc/solo'), { recursive: true });
+    await writeFile(join(other, 'app-misc/solo/solo-2.0.ebuild'), 'EAPI=8\nDESCRIPTION="solo"\nSLOT="0"\nKEYWORDS="amd64"\nLICENSE="MIT"\n');
+    const env = { PORTAGE_REPOSITORIES: `[other]\nlocation = ${other}\n` };
+    const run = await runEmerge(root, ['--buildpkg', 'app-misc/solo'], env);
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain(`>>> Completed (1 of 1) app-misc/solo-2.0::other to ${root}`);
+    expect((await runEmerge(root, ['--buildpkg', 'app-misc/hello'], env)).code).toBe(1);
+  });
+
   it('fails a broken package with the real transcript\'s failure shape and exit 1', async () => {
     const run = await runEmerge(root, ['--buildpkg', '--root-deps', 'app-misc/broken']);
     expect(run.code).toBe(1);
