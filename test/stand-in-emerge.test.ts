@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyMakeConfEdits, checkGpkgManifest, indexValue, listTarMembers, parseMakeConf, parsePackagesIndex, readGpkg } from '@binhost/shared';
+import { applyMakeConfEdits, checkGpkgManifest, indexValue, listTarMembers, parseMakeConf, parsePackagesIndex, readGpkg, serializePackagesIndex } from '@binhost/shared';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePortageRoot, runEmerge } from './helpers/emerge-stand-in.js';
 
@@ -39,9 +39,11 @@ describe('stand-in emerge --buildpkg', () => {
   });
 
   it('writes a Packages index with the real header keys and per-package key order', async () => {
-    const run = await runEmerge(root, ['--buildpkg', '--root-deps', 'app-misc/hello-user', 'app-misc/greet']);
+    const run = await runEmerge(root, ['--buildpkg', '--root-deps', '--jobs=1', '--nospinner', '--quiet-build=n', 'app-misc/hello-user', 'app-misc/greet']);
     expect(run.code, run.output).toBe(0);
-    const mine = parsePackagesIndex(await readFile(join(root, 'var/cache/binpkgs/Packages'), 'utf8'));
+    const text = await readFile(join(root, 'var/cache/binpkgs/Packages'), 'utf8');
+    const mine = parsePackagesIndex(text);
+    expect(serializePackagesIndex(mine)).toBe(text);
     const real = parsePackagesIndex(await fixture('Packages'));
     expect(mine.header.map(([k]) => k)).toEqual(real.header.map(([k]) => k));
     for (const [k, v] of real.header) if (!['TIMESTAMP', 'PACKAGES'].includes(k)) expect([k, indexValue(mine.header, k)]).toEqual([k, v]);
@@ -212,6 +214,11 @@ describe('stand-in emerge --buildpkg', () => {
     expect(run.output).toContain(`>>> Failed to emerge app-misc/hello-user-1.0 for ${root}, Log file:`);
     const index = parsePackagesIndex(await readFile(join(root, 'var/cache/binpkgs/Packages'), 'utf8'));
     expect(index.packages.map((p) => indexValue(p, 'CPV'))).toEqual(['app-misc/hello-1.0']);
+  });
+
+  it('rejects an unknown option like emerge', async () => {
+    const run = await runEmerge(root, ['--buildpkg', '--frobnicate', 'app-misc/hello']);
+    expect([run.code, run.output.trim()]).toEqual([1, 'emerge: error: unrecognized arguments: --frobnicate']);
   });
 
   it('refuses unknown atoms, a dangling make.profile and a broken make.conf with clear messages', async () => {
