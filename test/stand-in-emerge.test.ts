@@ -206,6 +206,17 @@ describe('stand-in emerge --buildpkg', () => {
     expect(run.output).toMatch(/error: .*implicit declaration of function/);
   });
 
+  it('shows the failed package\'s build log under --quiet-build, and only that', async () => {
+    const run = await runEmerge(root, ['--buildpkg', '--quiet-build', 'app-misc/hello', 'app-misc/broken']);
+    expect(run.code).toBe(1);
+    const log = await readFile(join(root, 'var/tmp/portage/app-misc/broken-1.0/temp/build.log'), 'utf8');
+    expect(log).toContain('>>> Compiling source in');
+    expect(log).toContain('ERROR: app-misc/broken-1.0::gentoo failed (compile phase):');
+    expect(run.output).toContain(log);
+    expect(run.output).not.toContain('gcc -O2 -pipe -march=x86-64-v3 -o hello hello.c');
+    expect(run.output).toContain(`>>> Completed (1 of 2) app-misc/hello-1.0::gentoo to ${root}`);
+  });
+
   it('fails a package named in BINHOST_FAKE_EMERGE_FAIL after building the ones before it', async () => {
     const run = await runEmerge(root, ['--buildpkg', 'app-misc/hello-user'], { BINHOST_FAKE_EMERGE_FAIL: 'app-misc/hello-user' });
     expect(run.code).toBe(1);
