@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadHostConfig, silentLogger, type Logger } from '@binhost/shared';
-import { HostDaemon } from '@binhost/agent-host';
+import { HostDaemon, type HostDaemonOptions } from '@binhost/agent-host';
 import type { TestPki } from './pki.js';
 
 /** A running host agent on 127.0.0.1 and an ephemeral port. */
@@ -26,6 +26,8 @@ export async function startHost(options: {
   name?: string;
   /** Bind this port instead of an ephemeral one (restart tests). */
   port?: number;
+  /** The build step of Emerge (tests stand in for the build queue). */
+  emergeBuilder?: HostDaemonOptions['emergeBuilder'];
 }): Promise<StartedHost> {
   const tls = await options.pki.files('host', options.name ?? 'host');
   const stateDir = join(options.dir, 'host-state');
@@ -41,6 +43,7 @@ export async function startHost(options: {
     log: options.log ?? silentLogger(),
     shutdownGraceMs: 1000,
     ...(options.port ? { listen: `127.0.0.1:${options.port}` } : {}),
+    ...(options.emergeBuilder ? { emergeBuilder: options.emergeBuilder } : {}),
   });
   const port = await daemon.start();
   return { daemon, port, address: `127.0.0.1:${port}`, stateDir, configFile, stop: () => daemon.stop() };

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadTargetConfig, silentLogger, type Logger, type TargetState } from '@binhost/shared';
-import { TargetDaemon } from '@binhost/agent-target';
+import { TargetDaemon, type TargetDaemonOptions } from '@binhost/agent-target';
 import { TEST_SERVER_NAME, type TestPki } from './pki.js';
 
 /** A running target agent dialing `address`. */
@@ -21,6 +21,8 @@ export async function startTarget(options: {
   log?: Logger;
   extra?: string;
   collectState?: () => Promise<TargetState>;
+  /** Delivery hooks (test writers, command runner). */
+  delivery?: TargetDaemonOptions['delivery'];
 }): Promise<StartedTarget> {
   const tls = await options.pki.files('target', options.name);
   const root = join(options.dir, 'root');
@@ -48,6 +50,7 @@ export async function startTarget(options: {
     log: options.log ?? silentLogger(),
     backoff: { initialMs: 50, maxMs: 300 },
     ...(options.collectState ? { collectState: options.collectState } : {}),
+    ...(options.delivery ? { delivery: options.delivery } : {}),
   });
   await daemon.start();
   return { daemon, configFile, root, stop: () => daemon.stop() };

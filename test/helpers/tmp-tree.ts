@@ -5,5 +5,7 @@ import { join } from 'node:path';
 /** A temp directory removed by `cleanup()`; tests call it in afterEach. */
 export async function tmpTree(prefix = 'binhost-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  // Retries: a host stopped a moment ago may still be finishing an atomic write (temp + rename) of
+  // a state a target reported, which makes a concurrent rmdir fail with ENOTEMPTY.
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }) };
 }

@@ -21,6 +21,11 @@ import { RootManager } from './root/root-manager.js';
 import { BuildSystem } from './build/build-system.js';
 import type { ConfigApplier } from './build/auto-builder.js';
 import type { ProcessLauncher } from './build/emerge-process.js';
+import { FsPublicationSource, type PublicationSource } from './serve/publication-source.js';
+import { ActivityHub } from './serve/activity-hub.js';
+import { InstallReports } from './serve/install-reports.js';
+import type { EmergeBuilder } from './serve/emerge-relay.js';
+import { buildSystemEmergeBuilder } from './build/emerge-builder.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -30,10 +35,12 @@ export interface HostDaemonOptions {
   listen?: string;
   /** Time allowed for calls to finish on stop before they are cut. @default 5000 */
   shutdownGraceMs?: number;
-  /** Applies target states to roots. @default one that refuses (RootManager not wired yet) */
+  /** Applies target states to roots. @default the RootManager */
   applier?: ConfigApplier;
   /** Starts emerge. @default the real spawner */
   launcher?: ProcessLauncher;
+  /** The build step of `binhostctl emerge` (the build queue); @default the BuildSystem */
+  emergeBuilder?: EmergeBuilder;
 }
 
 /**
@@ -47,6 +54,9 @@ export class HostDaemon {
   readonly roots: RootManager;
   readonly layout: HostLayout;
   readonly builds: BuildSystem;
+  readonly publications: PublicationSource;
+  readonly activity = new ActivityHub();
+  readonly installs: InstallReports;
   private server: Server | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
@@ -69,6 +79,8 @@ export class HostDaemon {
       ...(options.launcher ? { launcher: options.launcher } : {}),
       log: options.log,
     });
+    this.publications = new FsPublicationSource(this.layout, this.builds.snapshots);
+    this.installs = new InstallReports({ registry: this.registry, layout: this.layout, activity: this.activity, publications: this.publications });
   }
 
   /** Loads state, binds and serves. Resolves to the bound port. */
@@ -88,14 +100,24 @@ export class HostDaemon {
       'grpc.max_connection_idle_ms': 0x7fffffff,
     });
     const publishedSnapshotId = (target: string) => this.builds.snapshots.publishedId(target);
+    const delivery = { publications: this.publications, activity: this.activity, installs: this.installs };
     const adapt = { log: this.options.log.child({ component: 'rpc' }), shutdown: this.shutdown.signal };
+    const builder = this.options.emergeBuilder ?? buildSystemEmergeBuilder(this.builds);
     server.addService(
       TargetServiceService,
-      adaptService(TargetServiceService, targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signing: this.builds.signing }), { ...adapt, role: 'target' }),
+      adaptService(
+        TargetServiceService,
+        targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signing: this.builds.signing, ...delivery }),
+        { ...adapt, role: 'target' },
+      ),
     );
     server.addService(
       AdminServiceService,
-      adaptService(AdminServiceService, adminServiceHandlers({ registry: this.registry, publishedSnapshotId, roots: this.roots, layout: this.layout, builds: this.builds }), { ...adapt, role: 'admin' }),
+      adaptService(
+        AdminServiceService,
+        adminServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, roots: this.roots, layout: this.layout, builds: this.builds, ...delivery, builder }),
+        { ...adapt, role: 'admin' },
+      ),
     );
     addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
     const address = this.options.listen ?? config.listen;

@@ -5,3 +5,8 @@ export { TargetRegistry } from './registry/target-registry.js';
 export { RootManager, type RootManagerOptions, type Stage3Source, type CreatedRoot, type CreateRootOptions } from './root/root-manager.js';
 export * from './root/root-errors.js';
 export { HostLayout } from './layout.js';
+export { FsPublicationSource, entryPath, type Publication, type PublicationSource } from './serve/publication-source.js';
+export { ActivityHub, type ActivityItem } from './serve/activity-hub.js';
+export { InstallReports, differingPaths } from './serve/install-reports.js';
+export { FETCH_CHUNK_BYTES } from './serve/fetch-file.js';
+export type { EmergeBuilder } from './serve/emerge-relay.js';

@@ -4,6 +4,7 @@ import { HostConnection } from './connection/host-connection.js';
 import { StateReporter } from './connection/state-reporter.js';
 import { collectTargetState } from './report/collect-state.js';
 import { StateMonitor } from './watch/state-monitor.js';
+import { Delivery, type DeliveryOptions } from './sync/delivery.js';
 
 /** The version this agent reports to its host. */
 export const AGENT_VERSION = '0.1.0';
@@ -16,6 +17,8 @@ export interface TargetDaemonOptions {
   collectState?: () => Promise<TargetState>;
   /** Reconnect backoff bounds (tests shorten them). */
   backoff?: { initialMs: number; maxMs: number };
+  /** Delivery hooks (command runner for emerge/gpg, test sources and writers). */
+  delivery?: Omit<DeliveryOptions, 'config' | 'log'>;
 }
 
 /** The target agent: one outgoing connection to the host, and what it reports over it. */
@@ -23,6 +26,7 @@ export class TargetDaemon {
   connection: HostConnection | undefined;
   reporter: StateReporter | undefined;
   monitor: StateMonitor | undefined;
+  delivery: Delivery | undefined;
   private readonly log: Logger;
 
   constructor(private readonly options: TargetDaemonOptions) {
@@ -32,6 +36,23 @@ export class TargetDaemon {
   async start(): Promise<void> {
     const { config } = this.options;
     const tls = await readTlsFiles(config.tls, config.configFile);
+    const log = this.options.log.child({ component: 'state' });
+    const { root, report } = config;
+    const collect = this.options.collectState ?? (() => collectTargetState({ root, maxFileBytes: report.maxFileBytes, log }));
+    const delivery = new Delivery({
+      config,
+      log: this.options.log.child({ component: 'delivery' }),
+      // the drift check compares what the target has now with what the snapshot was built from
+      currentDigest: async () => (await collect()).digest,
+      syncState: async () => {
+        this.reporter?.offer(await collect());
+        await this.reporter?.idle();
+      },
+      ...this.options.delivery,
+    });
+    this.delivery = delivery;
+    // the mirror endpoint serves what is mirrored even while the host is unreachable
+    await delivery.start();
     const connection = new HostConnection({
       address: config.host,
       serverName: config.serverName,
@@ -40,18 +61,17 @@ export class TargetDaemon {
       agentVersion: AGENT_VERSION,
       hostname: hostname(),
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
-      registerInfo: () => ({ lastReportedDigest: this.reporter?.acknowledgedDigest ?? '', installedSnapshotId: 0 }),
+      registerInfo: () => ({ lastReportedDigest: this.reporter?.acknowledgedDigest ?? '', installedSnapshotId: delivery.installedSnapshotId }),
     });
     this.connection = connection;
     this.reporter = new StateReporter(connection, this.options.log.child({ component: 'reporter' }));
     const reporter = this.reporter;
-    const log = this.options.log.child({ component: 'state' });
-    const { root, report } = config;
+    delivery.attach(connection);
     this.monitor = new StateMonitor({
       root,
       debounceMs: report.debounceMs,
       log,
-      collect: this.options.collectState ?? (() => collectTargetState({ root, maxFileBytes: report.maxFileBytes, log })),
+      collect,
       offer: (state) => reporter.offer(state),
     });
     await this.monitor.start();
@@ -61,6 +81,8 @@ export class TargetDaemon {
 
   async stop(): Promise<void> {
     await this.monitor?.stop();
+    // the sync stops before the connection (an install in progress is finished first)
+    await this.delivery?.stop();
     await this.connection?.stop();
     this.log.info('stopped');
   }

@@ -5,6 +5,10 @@ import { createContext, type CommandContext } from './context.js';
 import * as pki from './commands/pki.js';
 import * as targets from './commands/targets.js';
 import * as target from './commands/target.js';
+import * as statusCmd from './commands/status.js';
+import * as sync from './commands/sync.js';
+import * as emerge from './commands/emerge.js';
+import * as policy from './commands/policy.js';
 
 /** A CLI verb: parses its own arguments, prints, returns an exit code. */
 export type Command = (args: string[], ctx: CommandContext) => Promise<number>;
@@ -14,6 +18,10 @@ export const COMMANDS: Record<string, { run: Command; help: string }> = {
   pki: { run: pki.run, help: 'create the CA and issue host, target and admin certificates' },
   targets: { run: targets.run, help: 'list targets: connected or not, last seen, digest, root' },
   target: { run: target.run, help: 'show, diff, add a target; show its applied config' },
+  status: { run: statusCmd.run, help: 'per target: connected, digests, published/installed snapshot, last error' },
+  sync: { run: sync.run, help: 'sync NAME [--yes]: mirror and install the published snapshot' },
+  emerge: { run: emerge.run, help: 'emerge NAME -- ARGS: build ARGS on the host, install them on NAME' },
+  policy: { run: policy.run, help: 'policy NAME auto|confirm|off|default: the install policy' },
 };
 
 export const USAGE = `usage: binhostctl [--config FILE] [--json] COMMAND [ARGS]

@@ -35,8 +35,11 @@ export class BuildSystem {
   readonly snapshots: SnapshotStore;
   readonly signing: SigningKeys;
   readonly auto: AutoBuilder;
+  /** The target registry builds are made for. */
+  readonly registry: TargetRegistry;
 
   constructor(private readonly options: BuildSystemOptions) {
+    this.registry = options.registry;
     const { config, layout, log } = options;
     this.store = new BuildStore(layout, log.child({ component: 'builds' }));
     this.snapshots = new SnapshotStore(layout, log.child({ component: 'snapshots' }));
@@ -101,14 +104,6 @@ export class BuildSystem {
     const roots = target ? [this.rootOf(target)] : this.store.roots();
     const all = roots.flatMap((r) => this.store.list(r)).sort((a, b) => (b.queuedAt?.getTime() ?? 0) - (a.queuedAt?.getTime() ?? 0));
     return limit > 0 ? all.slice(0, limit) : all;
-  }
-
-  /** The config digest the target's published snapshot was built from ('' if none). */
-  builtDigest(target: string): string {
-    const id = this.snapshots.publishedId(target);
-    const root = this.snapshots.publishedRoot(target);
-    if (!id || !root) return '';
-    return this.store.list(root).find((b) => b.snapshotId === id)?.configDigest ?? '';
   }
 
   /** Publishes snapshot `id` of the target's root for it (rollback or roll forward). */

@@ -8,7 +8,12 @@ import {
   type TargetSummary,
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
-import { notImplemented } from './not-implemented.js';
+import type { EventHub } from '../events/event-hub.js';
+import type { PublicationSource } from '../serve/publication-source.js';
+import type { ActivityHub } from '../serve/activity-hub.js';
+import type { InstallReports } from '../serve/install-reports.js';
+import { setInstallPolicy, triggerSync } from '../serve/sync-admin.js';
+import { emergeRelay, type EmergeBuilder } from '../serve/emerge-relay.js';
 import { diffTarget } from './diff-target.js';
 import type { RootManager } from '../root/root-manager.js';
 import type { HostLayout } from '../layout.js';
@@ -25,6 +30,12 @@ export interface AdminServiceDeps {
   roots: RootManager;
   layout: HostLayout;
   builds: BuildSystem;
+  hub: EventHub;
+  publications: PublicationSource;
+  activity: ActivityHub;
+  installs: InstallReports;
+  /** The build step of Emerge; undefined until the host has a build queue. */
+  builder: EmergeBuilder | undefined;
 }
 
 /** The summary line `binhostctl targets` and `status` show for one target. */
@@ -35,7 +46,7 @@ export function summarize(deps: AdminServiceDeps, name: string): TargetSummary {
     connected: deps.registry.isConnected(name),
     lastSeen: r.lastSeen ? new Date(r.lastSeen) : undefined,
     configDigest: deps.registry.currentDigest(name) ?? '',
-    builtDigest: deps.builds.builtDigest(name),
+    builtDigest: deps.publications.builtDigest(name),
     publishedSnapshotId: deps.publishedSnapshotId(name),
     installedSnapshotId: r.installedSnapshotId,
     lastError: r.lastError,
@@ -67,7 +78,7 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
         state: await registry.store.readState(req.name),
         applied: await readAppliedOf(deps, req.name),
         history: await registry.store.readHistory(req.name),
-        lastInstall: undefined,
+        lastInstall: await deps.installs.last(req.name),
       };
     },
     diffTarget: (req) => diffTarget(deps, req),
@@ -76,21 +87,18 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
       await registry.remove(req.name);
       return {};
     },
-    async setInstallPolicy() {
-      throw notImplemented('SetInstallPolicy');
+    async setInstallPolicy(req) {
+      await setInstallPolicy(deps, req);
+      return {};
     },
     listBuilds: (req) => listBuilds(deps, req),
     triggerBuild: (req) => triggerBuild(deps, req),
     cancelBuild: (req) => cancelBuild(deps, req),
-    followBuildLog: (req, ctx) => followBuildLog(deps, req, ctx),
+    followBuildLog: (req, ctx) => followBuildLog(deps, req, ctx.signal),
     listSnapshots: (req) => listSnapshots(deps, req),
     publishSnapshot: (req) => publishSnapshot(deps, req),
-    async triggerSync() {
-      throw notImplemented('TriggerSync');
-    },
-    async *emerge() {
-      throw notImplemented('Emerge');
-    },
+    triggerSync: async (req) => triggerSync(deps, req),
+    emerge: (req, ctx) => emergeRelay(deps, req, ctx.signal),
     getSigningKey: () => getSigningKey(deps.builds.signing),
   };
 }

@@ -5,7 +5,6 @@ import {
   errnoCode,
   NotFoundError,
   type Build,
-  type CallContext,
   type CancelBuildRequest,
   type CancelBuildResponse,
   type FollowBuildLogRequest,
@@ -63,14 +62,14 @@ export async function publishSnapshot(deps: BuildHandlerDeps, req: PublishSnapsh
  * exactly the lines written before it subscribed from the file and the rest from its queue, so
  * no line is lost or repeated.
  */
-export async function* followBuildLog(deps: BuildHandlerDeps, req: FollowBuildLogRequest, ctx: CallContext): AsyncGenerator<FollowBuildLogResponse> {
+export async function* followBuildLog(deps: BuildHandlerDeps, req: FollowBuildLogRequest, signal: AbortSignal): AsyncGenerator<FollowBuildLogResponse> {
   deps.registry.get(req.target);
   const { store, queue } = deps.builds;
   const root = deps.builds.rootOf(req.target);
   const build = req.buildId ? store.get(root, req.buildId) : store.list(root)[0];
   if (!build) throw new NotFoundError(req.buildId ? `target "${req.target}" has no build ${req.buildId}` : `target "${req.target}" has no builds`);
   yield { item: { $case: 'build', value: build } };
-  if (req.follow && build.status === BuildStatus.BUILD_STATUS_QUEUED) await started(deps.builds, build, ctx.signal);
+  if (req.follow && build.status === BuildStatus.BUILD_STATUS_QUEUED) await started(deps.builds, build, signal);
   const live = req.follow ? queue.liveLog(root, build.id) : undefined;
   if (!live) {
     for await (const line of readLines(store.logFile(root, build.id), Infinity)) yield { item: { $case: 'line', value: line } };
@@ -80,11 +79,11 @@ export async function* followBuildLog(deps: BuildHandlerDeps, req: FollowBuildLo
   const sub = live.subscribe();
   try {
     for await (const line of readLines(live.file, sub.linesBefore)) yield { item: { $case: 'line', value: line } };
-    for await (const line of sub.queue.drain(ctx.signal)) yield { item: { $case: 'line', value: line } };
+    for await (const line of sub.queue.drain(signal)) yield { item: { $case: 'line', value: line } };
   } finally {
     sub.unsubscribe();
   }
-  if (!ctx.signal.aborted) yield { item: { $case: 'finished', value: build } };
+  if (!signal.aborted) yield { item: { $case: 'finished', value: build } };
 }
 
 function isEnded(build: Build): boolean {

@@ -8,9 +8,13 @@ import {
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
-import { notImplemented } from './not-implemented.js';
 import type { SigningKeys } from '../signing/signing-keys.js';
 import { getSigningKey } from './signing-handlers.js';
+import type { PublicationSource } from '../serve/publication-source.js';
+import type { ActivityHub } from '../serve/activity-hub.js';
+import type { InstallReports } from '../serve/install-reports.js';
+import { getPublication } from '../serve/get-publication.js';
+import { fetchFile } from '../serve/fetch-file.js';
 
 /** The version this host reports to targets. */
 export const HOST_VERSION = '0.1.0';
@@ -22,6 +26,12 @@ export interface TargetServiceDeps {
   /** The snapshot published for a target, 0 if none. */
   publishedSnapshotId(target: string): number;
   signing: SigningKeys;
+  /** Published snapshots (serving). */
+  publications: PublicationSource;
+  /** Relays target activity to watchers. */
+  activity: ActivityHub;
+  /** Stores install results. */
+  installs: InstallReports;
 }
 
 /**
@@ -74,21 +84,16 @@ export function targetServiceHandlers(deps: TargetServiceDeps): Handlers<typeof 
       }
     },
 
-    async getPublication() {
-      throw notImplemented('GetPublication');
-    },
-    async *fetchFile() {
-      throw notImplemented('FetchFile');
-    },
+    getPublication: (req, ctx) => getPublication(deps.publications, ctx.identity.name, req),
+    fetchFile: (req, ctx) => fetchFile(deps.publications, ctx.identity.name, req, ctx.signal),
     getSigningKey: () => getSigningKey(deps.signing),
-    async streamActivity(requests) {
-      for await (const _ of requests) {
-        // accepted and dropped until install relaying exists
-      }
+    async streamActivity(requests, ctx) {
+      for await (const request of requests) deps.activity.publish(ctx.identity.name, { kind: 'activity', request });
       return {};
     },
-    async reportInstall() {
-      throw notImplemented('ReportInstall');
+    async reportInstall(req, ctx) {
+      await deps.installs.report(ctx.identity.name, req.result);
+      return {};
     },
   };
 }

@@ -159,6 +159,14 @@ describe('collectTargetState', () => {
     ]);
   });
 
+  it('skips a file whose name is not UTF-8, with a warning', async () => {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(Buffer.concat([Buffer.from(join(root, 'etc/portage/package.use/')), Buffer.from([0x66, 0xe9])]), 'x\n');
+    const s = await collect();
+    expect(s.warnings).toEqual(['etc/portage/package.use/f\ufffd: skipped, the name is not UTF-8 (hex 66e9)']);
+    expect(paths(s)).toContain('etc/portage/package.use/zz-last');
+  });
+
   it('reports a missing world as an empty world with a warning', async () => {
     await rm(join(root, 'var/lib/portage'), { recursive: true });
     const s = await collect();

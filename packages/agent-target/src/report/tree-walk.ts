@@ -94,14 +94,21 @@ function visit(rel: string, options: WalkOptions, out: WalkResult, isRoot: boole
 }
 
 function visitDirectory(rel: string, abs: string, mode: number, out: WalkResult): string[] {
-  let names: string[];
+  let raw: Buffer[];
   try {
-    names = readdirSync(abs);
+    raw = readdirSync(abs, { encoding: 'buffer' });
   } catch (err) {
     out.warnings.push(`${rel}: skipped, unreadable directory (${errorMessage(err)})`);
     return [];
   }
   out.entries.push(entry(rel, FileKind.FILE_KIND_DIRECTORY, mode, {}));
+  const names: string[] = [];
+  for (const name of raw) {
+    const text = name.toString('utf8');
+    // Paths travel as protobuf strings; a name that does not survive UTF-8 cannot be reported.
+    if (Buffer.from(text, 'utf8').equals(name)) names.push(text);
+    else out.warnings.push(`${rel}/${text}: skipped, the name is not UTF-8 (hex ${name.toString('hex')})`);
+  }
   return names.map((n) => `${rel}/${n}`).filter((p) => !isExcludedPath(p));
 }
 

@@ -30,6 +30,7 @@ export class ConfigWatcher extends EventEmitter<{ change: [paths: string[]] }> {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pending = new Set<string>();
+  private burstStart = 0;
 
   constructor(private readonly options: ConfigWatcherOptions) {
     super();
@@ -80,13 +81,19 @@ export class ConfigWatcher extends EventEmitter<{ change: [paths: string[]] }> {
     // Events on the watched parents themselves say nothing about the state.
     if (rel === 'etc' || rel === 'var/lib') return;
     this.options.log.debug({ event, path: rel }, 'config event');
+    if (this.pending.size === 0) this.burstStart = Date.now();
     this.pending.add(rel);
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      const paths = [...this.pending].sort();
-      this.pending.clear();
-      this.timer = undefined;
-      this.emit('change', paths);
-    }, this.options.debounceMs);
+    // A writer that never pauses (a long emerge rewriting world) must not postpone the report
+    // forever: after ten quiet periods' worth of burst, report anyway.
+    const overdue = Date.now() - this.burstStart >= 10 * this.options.debounceMs;
+    this.timer = setTimeout(() => this.flush(), overdue ? 0 : this.options.debounceMs);
+  }
+
+  private flush(): void {
+    const paths = [...this.pending].sort();
+    this.pending.clear();
+    this.timer = undefined;
+    this.emit('change', paths);
   }
 }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { silentLogger, type TargetState } from '@binhost/shared';
 import { collectTargetState } from '../report/collect-state.js';
@@ -116,8 +116,29 @@ describe('StateMonitor', () => {
     await offeredWhere((s) => text(s, 'etc/portage/make.conf') === 'CFLAGS="-O1"\n', 'make.conf edited after recreation');
   });
 
+  it('reports during a writer that never pauses, after ten debounce periods at most', async () => {
+    let n = 0;
+    let reported: TargetState | undefined;
+    const seen = offeredWhere((s) => /N=\d+/.test(text(s, 'etc/portage/make.conf') ?? ''), 'a report during the writes').then((s) => (reported = s));
+    const started = Date.now();
+    // The stimulus: a save every 20 ms (well inside the 100 ms debounce) for up to 4 s.
+    while (!reported && Date.now() - started < 4000) {
+      await editorSave('etc/portage/make.conf', `N=${++n}\n`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await seen;
+    // Without the maximum wait nothing is reported until the writer stops at 4 s. (On a loaded
+    // machine a timer may stall past the debounce and report earlier; that is fine too.)
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
   it('turns a burst of edits into one report, and ignores changes that leave the digest alone', async () => {
-    for (let i = 0; i < 20; i++) await editorSave('etc/portage/make.conf', `CFLAGS="-O${i % 4}"\nN=${i}\n`);
+    // Synchronous saves: the whole burst lands before any timer can run, however loaded the machine.
+    for (let i = 0; i < 20; i++) {
+      const tmp = abs(`etc/portage/.make.conf.${i}.tmp`);
+      writeFileSync(tmp, `CFLAGS="-O${i % 4}"\nN=${i}\n`);
+      renameSync(tmp, abs('etc/portage/make.conf'));
+    }
     const burst = await offeredWhere((s) => text(s, 'etc/portage/make.conf')?.includes('N=19') ?? false, 'the last edit of the burst');
     // A touch, an unrelated file in /etc and an editor swap file change nothing that is reported.
     const unchanged = new Promise<string>((r) => monitor.once('unchanged', r));

@@ -1,0 +1,57 @@
+import { open, realpath } from 'node:fs/promises';
+import { sep } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { AgentError, assertSafeRelativePath, NotFoundError, type FetchFileRequest, type FetchFileResponse } from '@binhost/shared';
+import type { PublicationSource } from './publication-source.js';
+
+/** Bytes per FetchFile message. @default 256 KiB */
+export const FETCH_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * TargetService.FetchFile: streams one file of one of the caller's snapshots from `offset`.
+ *
+ * The name must be safe ({@link assertSafeRelativePath}), listed as a PATH in that snapshot's
+ * index, and resolve (symlinks followed) inside the snapshot directory. Each chunk is a fresh
+ * buffer read on demand: the adapter waits for 'drain' before asking for the next one, so memory
+ * stays at a few chunks whatever the file size.
+ */
+export async function* fetchFile(
+  source: PublicationSource,
+  target: string,
+  req: FetchFileRequest,
+  signal: AbortSignal,
+  chunkBytes = FETCH_CHUNK_BYTES,
+): AsyncGenerator<FetchFileResponse> {
+  assertSafeRelativePath(req.path, 'file name');
+  const publication = req.snapshotId === 0 ? await source.published(target) : await source.read(target, req.snapshotId);
+  if (!publication) throw new NotFoundError(`no snapshot ${req.snapshotId || '(published)'} for ${target}`);
+  if (!publication.paths.has(req.path)) {
+    throw new NotFoundError(`${req.path} is not a file of snapshot ${publication.snapshot.id}`);
+  }
+  const file = await realpath(`${publication.dir}/${req.path}`).catch(() => {
+    throw new NotFoundError(`${req.path} is missing from snapshot ${publication.snapshot.id}`);
+  });
+  if (!file.startsWith(publication.dir + sep)) {
+    throw new AgentError(`${req.path} leaves snapshot ${publication.snapshot.id}`, status.PERMISSION_DENIED);
+  }
+  const handle = await open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const total = BigInt(size);
+    let offset = Number(req.offset);
+    if (req.offset > total) throw new AgentError(`offset ${req.offset} is past the end of ${req.path} (${size} bytes)`, status.OUT_OF_RANGE);
+    if (offset === size) {
+      yield { offset: total, data: Buffer.alloc(0), totalSize: total };
+      return;
+    }
+    while (offset < size && !signal.aborted) {
+      const buffer = Buffer.allocUnsafe(Math.min(chunkBytes, size - offset));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+      if (bytesRead === 0) throw new AgentError(`${req.path} shrank while being served`, status.ABORTED);
+      yield { offset: BigInt(offset), data: buffer.subarray(0, bytesRead), totalSize: total };
+      offset += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { readFile, realpath } from 'node:fs/promises';
+import { errnoCode, indexValue, parsePackagesIndex, Snapshot, type PackagesIndex } from '@binhost/shared';
+import type { HostLayout } from '../layout.js';
+import type { SnapshotStore } from '../publish/snapshot-store.js';
+
+/** One published snapshot as the serving code sees it: its metadata and its directory. */
+export interface Publication {
+  readonly snapshot: Snapshot;
+  /** `<state_dir>/roots/<root>.meta/snapshots/<n>`, real path (symlinks resolved). */
+  readonly dir: string;
+  /** The snapshot's `Packages` index, byte for byte. */
+  readonly indexBytes: Buffer;
+  /** Every PATH the index names: the only files that may be fetched from this snapshot. */
+  readonly paths: ReadonlySet<string>;
+}
+
+/**
+ * Where serving finds what a target may read. Kept small so the host's snapshot store can stand
+ * behind it; {@link FsPublicationSource} reads the {@link HostLayout} directly.
+ */
+export interface PublicationSource {
+  /** The snapshot currently published for `target`, or undefined when none is. */
+  published(target: string): Promise<Publication | undefined>;
+  /** Snapshot `id` of the root `target` is published from, or undefined when it does not exist. */
+  read(target: string, id: number): Promise<Publication | undefined>;
+  /** The published snapshot id of `target`, 0 if none (synchronous: used in summaries). */
+  publishedId(target: string): number;
+  /** The digest the published snapshot was built from, "" if none (synchronous: summaries). */
+  builtDigest(target: string): string;
+}
+
+/** `published.json` as the snapshot store writes it. */
+interface PublishedPointer {
+  root: string;
+  snapshotId: number;
+}
+
+/**
+ * The PATH of an index entry, or Portage's default for indexes without PATH
+ * (`FEATURES=-binpkg-multi-instance`, xpak): `<CPV>.tbz2`.
+ */
+export function entryPath(entry: PackagesIndex['packages'][number]): string | undefined {
+  const path = indexValue(entry, 'PATH');
+  if (path) return path;
+  const cpv = indexValue(entry, 'CPV');
+  return cpv ? `${cpv}.tbz2` : undefined;
+}
+
+/**
+ * Reads publications from the host's state dir, exactly as {@link HostLayout} lays them out; which
+ * snapshot a target is published is the {@link SnapshotStore}'s to say.
+ * Snapshots are immutable, so a parsed one is cached by directory.
+ */
+export class FsPublicationSource implements PublicationSource {
+  private readonly cache = new Map<string, Publication>();
+
+  constructor(
+    private readonly layout: HostLayout,
+    /** The one owner of the published pointers; read through it so serving never sees a stale one. */
+    private readonly snapshots: Pick<SnapshotStore, 'publishedRoot' | 'publishedId'>,
+  ) {}
+
+  publishedId(target: string): number {
+    return this.pointerSync(target)?.snapshotId ?? 0;
+  }
+
+  builtDigest(target: string): string {
+    const pointer = this.pointerSync(target);
+    if (!pointer) return '';
+    try {
+      const json = readFileSync(`${this.layout.snapshotDir(pointer.root, pointer.snapshotId)}/snapshot.json`, 'utf8');
+      return Snapshot.fromJSON(JSON.parse(json)).builtDigest;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return '';
+      throw err;
+    }
+  }
+
+  async published(target: string): Promise<Publication | undefined> {
+    const pointer = this.pointerSync(target);
+    return pointer ? this.load(pointer.root, pointer.snapshotId) : undefined;
+  }
+
+  async read(target: string, id: number): Promise<Publication | undefined> {
+    const pointer = this.pointerSync(target);
+    return pointer ? this.load(pointer.root, id) : undefined;
+  }
+
+  private pointerSync(target: string): PublishedPointer | undefined {
+    const root = this.snapshots.publishedRoot(target);
+    const snapshotId = this.snapshots.publishedId(target);
+    return root && snapshotId ? { root, snapshotId } : undefined;
+  }
+
+  private async load(root: string, id: number): Promise<Publication | undefined> {
+    if (!Number.isInteger(id) || id <= 0) return undefined;
+    let dir: string;
+    try {
+      dir = await realpath(this.layout.snapshotDir(root, id));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+    const cached = this.cache.get(dir);
+    if (cached) return cached;
+    const [meta, indexBytes] = await Promise.all([readFile(`${dir}/snapshot.json`, 'utf8'), readFile(`${dir}/Packages`)]);
+    const index = parsePackagesIndex(indexBytes.toString('utf8'), `${dir}/Packages`);
+    const paths = new Set<string>();
+    for (const entry of index.packages) {
+      const path = entryPath(entry);
+      if (path) paths.add(path);
+    }
+    const publication: Publication = { snapshot: Snapshot.fromJSON(JSON.parse(meta)), dir, indexBytes, paths };
+    if (this.cache.size > 64) this.cache.clear();
+    this.cache.set(dir, publication);
+    return publication;
+  }
+}

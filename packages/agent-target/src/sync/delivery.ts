@@ -1,0 +1,208 @@
+import { join } from 'node:path';
+import {
+  callUnary,
+  errorMessage,
+  InstallOutcome,
+  InstallPolicy,
+  InstallResult,
+  installOutcomeToJSON,
+  type InstallPolicyName,
+  type Logger,
+  type OpenEventsResponse,
+  type RegisterResponse,
+  type SigningKey,
+  type SyncRequest,
+  type TargetConfig,
+} from '@binhost/shared';
+import type { HostConnection } from '../connection/host-connection.js';
+import { spawnRunner, type CommandRunner } from '../exec/command-runner.js';
+import { MirrorStore } from './mirror-store.js';
+import { MirrorServer } from './mirror-server.js';
+import { Mirror, type MirrorOptions } from './mirror.js';
+import { grpcSnapshotSource, type SnapshotSource } from './snapshot-source.js';
+import { Installer } from './installer.js';
+import { writeBinreposEntry } from './binrepos-entry.js';
+import { installSigningKey } from './keyring.js';
+import { ActivityStream } from './activity-stream.js';
+import { runSync } from './sync-run.js';
+
+/** Options for {@link Delivery}. */
+export interface DeliveryOptions {
+  config: TargetConfig;
+  log: Logger;
+  runner?: CommandRunner;
+  /** The target's current state digest (drift check). */
+  currentDigest?: () => Promise<string>;
+  /** Reports the current state to the host and waits for it (before a drift refusal). */
+  syncState?: () => Promise<void>;
+  /** Test hooks: a different source or writer, shorter backoff. */
+  mirror?: Partial<Pick<MirrorOptions, 'openWriter' | 'backoff' | 'maxTransportRetries'>>;
+  source?: SnapshotSource;
+}
+
+/**
+ * The target's delivery side: the mirror, its loopback HTTP endpoint, the binrepos.conf entry,
+ * the verification keyring, and the sync loop driven by host events. One sync runs at a time; a
+ * request that arrives meanwhile replaces any still waiting (only the newest snapshot matters).
+ */
+export class Delivery {
+  readonly store: MirrorStore;
+  private readonly server: MirrorServer;
+  private readonly runner: CommandRunner;
+  private connection: HostConnection | undefined;
+  private mirror: Mirror | undefined;
+  private installer: Installer;
+  private policyOverride: InstallPolicyName | undefined;
+  private pending: SyncRequest | undefined;
+  private running: Promise<void> | undefined;
+  private unsent: InstallResult | undefined;
+  private installed = 0;
+  private readonly stopping = new AbortController();
+  port = 0;
+
+  constructor(private readonly options: DeliveryOptions) {
+    const { config, log } = options;
+    this.store = new MirrorStore(join(config.stateDir, 'mirror'));
+    this.server = new MirrorServer(this.store, log.child({ component: 'mirror-http' }));
+    this.runner = options.runner ?? spawnRunner;
+    this.installer = new Installer({ root: config.root, emerge: config.install.emerge, runner: this.runner, log: log.child({ component: 'emerge' }) });
+  }
+
+  /** The snapshot installed last (for Register). */
+  get installedSnapshotId(): number {
+    return this.installed;
+  }
+
+  /** The policy in force: the host's override, else `install.policy`. */
+  get policy(): InstallPolicyName {
+    return this.policyOverride ?? this.options.config.install.policy;
+  }
+
+  /** Serves the mirror on 127.0.0.1 and writes the binrepos.conf entry; works without the host. */
+  async start(): Promise<void> {
+    const { config, log } = this.options;
+    await this.store.ensureDirs();
+    this.installed = await this.store.installedId();
+    this.port = await this.server.start(config.install.mirrorPort);
+    const file = await writeBinreposEntry(config.root, this.port, join(config.stateDir, 'binpkgs'));
+    log.info({ port: this.port, binrepos: file, installed: this.installed }, 'mirror endpoint listening');
+  }
+
+  /** Follows the host connection's events. */
+  attach(connection: HostConnection): void {
+    this.connection = connection;
+    const source = this.options.source ?? grpcSnapshotSource(() => connection.client);
+    this.mirror = new Mirror({ store: this.store, source, log: this.options.log.child({ component: 'mirror' }), ...this.options.mirror });
+    connection.on('connected', (reg) => this.onConnected(reg));
+    connection.on('event', (e) => this.onEvent(e));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.running?.catch(() => undefined);
+    await this.server.stop();
+  }
+
+  /** Resolves when no sync is running or waiting (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Queues a sync; it starts at once when none is running. */
+  request(req: SyncRequest): void {
+    this.pending = req;
+    this.running ??= this.loop().finally(() => (this.running = undefined));
+  }
+
+  private onConnected(reg: RegisterResponse): void {
+    this.setPolicy(reg.installPolicy);
+    void this.refreshKey();
+    if (this.unsent) void this.report(this.unsent);
+    if (reg.publishedSnapshotId > 0 && reg.publishedSnapshotId !== this.installed) {
+      this.request({ requestId: `connect-${reg.publishedSnapshotId}`, snapshotId: reg.publishedSnapshotId, args: [], confirmed: false, reason: 'published snapshot not installed' });
+    }
+  }
+
+  private onEvent(e: OpenEventsResponse): void {
+    const ev = e.event;
+    if (!ev) return;
+    if (ev.$case === 'snapshotPublished') {
+      this.request({ requestId: `published-${ev.value.id}`, snapshotId: ev.value.id, args: [], confirmed: false, reason: 'snapshot published' });
+    } else if (ev.$case === 'syncRequested') this.request(ev.value);
+    else if (ev.$case === 'keyRotated') void this.installKey(ev.value);
+    else if (ev.$case === 'installPolicyChanged') this.setPolicy(ev.value.policy);
+  }
+
+  private setPolicy(p: InstallPolicy): void {
+    const names: Partial<Record<InstallPolicy, InstallPolicyName>> = {
+      [InstallPolicy.INSTALL_POLICY_AUTO]: 'auto',
+      [InstallPolicy.INSTALL_POLICY_CONFIRM]: 'confirm',
+      [InstallPolicy.INSTALL_POLICY_OFF]: 'off',
+    };
+    this.policyOverride = names[p];
+  }
+
+  private async refreshKey(): Promise<void> {
+    const c = this.connection?.client;
+    if (!c) return;
+    try {
+      const res = await callUnary(c.getSigningKey.bind(c), {}, { deadlineMs: 15_000, signal: this.stopping.signal });
+      if (res.key) await this.installKey(res.key);
+    } catch (err) {
+      this.options.log.warn({ err: errorMessage(err) }, 'could not get the host signing key; keyring unchanged');
+    }
+  }
+
+  private async installKey(key: SigningKey): Promise<void> {
+    try {
+      const fpr = await installSigningKey({ root: this.options.config.root, key, runner: this.runner, signal: this.stopping.signal });
+      this.options.log.info({ fingerprint: fpr }, 'host signing key trusted for binpkg verification');
+    } catch (err) {
+      this.options.log.error({ err: errorMessage(err) }, 'installing the host signing key failed');
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (this.pending && !this.stopping.signal.aborted) {
+      const req = this.pending;
+      this.pending = undefined;
+      const log = this.options.log.child({ requestId: req.requestId, snapshotId: req.snapshotId });
+      const activity = new ActivityStream(this.connection?.connected ? this.connection.client : undefined, req.requestId, log);
+      let result: InstallResult;
+      try {
+        result = await runSync(
+          { mirror: this.mirror!, store: this.store, installer: this.installer, log, currentDigest: this.options.currentDigest, syncState: this.options.syncState },
+          req,
+          this.policy,
+          activity,
+          this.stopping.signal,
+        );
+      } catch (err) {
+        log.error({ err }, 'sync failed');
+        result = InstallResult.fromPartial({
+          requestId: req.requestId,
+          snapshotId: req.snapshotId,
+          outcome: InstallOutcome.INSTALL_OUTCOME_FAILED,
+          error: errorMessage(err),
+          finishedAt: new Date(),
+        });
+      }
+      await activity.close();
+      this.installed = await this.store.installedId();
+      log.info({ outcome: installOutcomeToJSON(result.outcome), error: result.error || undefined }, 'sync finished');
+      await this.report(result);
+    }
+  }
+
+  private async report(result: InstallResult): Promise<void> {
+    const c = this.connection?.client;
+    this.unsent = result;
+    if (!c || !this.connection?.connected) return;
+    try {
+      await callUnary(c.reportInstall.bind(c), { result }, { deadlineMs: 15_000, signal: this.stopping.signal });
+      if (this.unsent === result) this.unsent = undefined;
+    } catch (err) {
+      this.options.log.warn({ err: errorMessage(err) }, 'install report not delivered; resent on reconnect');
+    }
+  }
+}

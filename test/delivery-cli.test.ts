@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Build, BuildStatus, FileKind, InstallOutcome, stateDigest, TargetState } from '@binhost/shared';
+import type { EmergeBuilder } from '@binhost/agent-host';
+import { dispatch } from '@binhost/cli';
+import { tmpTree } from './helpers/tmp-tree.js';
+import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
+import { startHost, type StartedHost } from './helpers/start-host.js';
+import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { waitFor } from './helpers/wait-for.js';
+import { writeSnapshot } from './helpers/publish-snapshot.js';
+
+const FAKE_EMERGE = fileURLToPath(new URL('./fixtures/delivery/fake-emerge.mjs', import.meta.url));
+const files = [{ path: 'etc/portage/make.conf', kind: FileKind.FILE_KIND_REGULAR, mode: 0o644, content: Buffer.from('USE="x"\n'), linkTarget: '' }];
+const state = TargetState.fromPartial({ digest: stateDigest(files), files });
+
+function sink() {
+  const chunks: string[] = [];
+  const stream = new Writable({ write: (c, _e, cb) => (chunks.push(String(c)), cb()) });
+  return { stream, text: () => chunks.join('') };
+}
+
+describe('binhostctl status, sync, emerge, policy', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let pki: TestPki;
+  let host: StartedHost;
+  let target: StartedTarget;
+  let adminToml: string;
+  const built: string[][] = [];
+
+  /** Stands in for the build queue: "builds" ARGS by publishing snapshot 2 with one package. */
+  const builder: EmergeBuilder = {
+    async build(name, args, hooks) {
+      built.push([...args]);
+      const build = Build.fromPartial({ id: 7, target: name, args: [...args], status: BuildStatus.BUILD_STATUS_RUNNING });
+      hooks.onStarted(build);
+      hooks.onLine('>>> Emerging (1 of 1) app-misc/hello-2.0::gentoo');
+      const snapshot = await writeSnapshot({
+        stateDir: host.stateDir,
+        root: 'alpha',
+        id: 2,
+        files: [{ path: 'app-misc/hello/hello-2.0-1.gpkg.tar', data: randomBytes(600_000) }],
+        builtDigest: state.digest,
+        publishFor: ['alpha'],
+        daemon: host.daemon,
+      });
+      return { build: { ...build, status: BuildStatus.BUILD_STATUS_SUCCEEDED, snapshotId: 2 }, snapshot };
+    },
+  };
+
+  beforeEach(async () => {
+    tmp = await tmpTree();
+    process.env['FAKE_EMERGE_LOG'] = join(tmp.dir, 'emerge.log');
+    pki = await makePki(`${tmp.dir}/pki`);
+    host = await startHost({ dir: `${tmp.dir}/host`, pki, emergeBuilder: builder });
+    const a = await pki.files('admin', 'root');
+    adminToml = join(tmp.dir, 'admin.toml');
+    await writeFile(adminToml, `host = "127.0.0.1:${host.port}"\nserver_name = "${TEST_SERVER_NAME}"\n[tls]\nca = "${a.ca}"\ncert = "${a.cert}"\nkey = "${a.key}"\n`);
+    await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 1, files: [], builtDigest: state.digest, publishFor: ['alpha'], daemon: host.daemon });
+    target = await startTarget({
+      dir: `${tmp.dir}/alpha`,
+      pki,
+      name: 'alpha',
+      address: host.address,
+      collectState: async () => state,
+      extra: `[install]\npolicy = "confirm"\nemerge = ${JSON.stringify([process.execPath, FAKE_EMERGE])}\n`,
+    });
+    await waitFor(() => host.daemon.registry.isConnected('alpha'), { timeoutMs: 30_000, what: 'alpha connected' });
+  });
+  afterEach(async () => {
+    await target.stop();
+    await host.stop();
+    await tmp.cleanup();
+    delete process.env['FAKE_EMERGE_LOG'];
+  });
+
+  // the CLI dials the certificate's name; point it at the test host's loopback port
+  const cli = async (...args: string[]) => {
+    const out = sink();
+    const err = sink();
+    const code = await dispatch([`--config=${adminToml}`, ...args], { stdout: out.stream, stderr: err.stream });
+    return { code, out: out.text(), err: err.text() };
+  };
+
+  it('emerge builds ARGS on the host, then installs them on the target, both outputs live', async () => {
+    const res = await cli('emerge', 'alpha', '--', 'app-misc/hello');
+    expect(res.err).toBe('');
+    expect(res.code).toBe(0);
+    expect(built).toEqual([['app-misc/hello']]);
+    const lines = res.out.split('\n');
+    const order = ['>>> build 7 of alpha started', 'host| >>> Emerging (1 of 1) app-misc/hello-2.0', '>>> snapshot 2 published', '>>> alpha: mirroring', '>>> alpha: planning', '>>> alpha: installing', 'alpha| >>> Completed app-misc/hello-2.0', '>>> alpha: installed'];
+    const at = order.map((o) => lines.findIndex((l) => l.startsWith(o)));
+    expect(at.every((i) => i >= 0), res.out).toBe(true);
+    expect([...at].sort((x, y) => x - y)).toEqual(at);
+    expect(await readFile(join(target.root, 'var/db/pkg/app-misc/hello-2.0/BINPKGMD5'), 'utf8')).toMatch(/^[0-9a-f]{32}/);
+    // the plan and the install ran with the user's ARGS and the flags that keep USE honest
+    const runs = (await readFile(join(tmp.dir, 'emerge.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    expect(runs.slice(-2)).toEqual([
+      ['--pretend', '--getbinpkgonly', '--binpkg-respect-use=y', '--binpkg-changed-deps=y', 'app-misc/hello'],
+      ['--getbinpkgonly', '--binpkg-respect-use=y', '--binpkg-changed-deps=y', 'app-misc/hello'],
+    ]);
+    const status = await cli('--json', 'status');
+    const [alpha] = JSON.parse(status.out) as { installedSnapshotId: number; builtDigest: string; configDigest: string }[];
+    expect(alpha).toMatchObject({ installedSnapshotId: 2, builtDigest: state.digest, configDigest: state.digest });
+  });
+
+  it('status shows digests and snapshots; policy reaches the target; sync --yes is delivered', async () => {
+    await waitFor(async () => (await host.daemon.installs.last('alpha'))?.outcome === InstallOutcome.INSTALL_OUTCOME_UP_TO_DATE, { timeoutMs: 30_000, what: 'first sync' });
+    const table = await cli('status');
+    expect(table.out).toMatch(/^TARGET\s+STATE\s+CONFIG\s+BUILT\s+PUBLISHED\s+INSTALLED\s+POLICY\s+LAST ERROR\n/);
+    expect(table.out).toMatch(/alpha\s+connected\s+[0-9a-f]{12}\s+[0-9a-f]{12}\s+#1\s+#1\s+\(target\)\s+-/);
+    expect((await cli('policy', 'alpha', 'off')).code).toBe(0);
+    await waitFor(() => target.daemon.delivery?.policy === 'off', { timeoutMs: 30_000, what: 'policy relayed' });
+    expect((await cli('status')).out).toMatch(/alpha .* off /);
+    const sync = await cli('sync', 'alpha', '--yes');
+    expect(sync.out).toMatch(/^sync requested for alpha \(request [0-9a-f-]{36}\), install confirmed\n$/);
+    await expect(cli('sync')).rejects.toThrow(/usage: binhostctl sync NAME/);
+  });
+});
