@@ -227,9 +227,12 @@ describe('stand-in emerge --buildpkg', () => {
     expect(index.packages.map((p) => indexValue(p, 'CPV'))).toEqual(['app-misc/hello-1.0']);
   });
 
-  it('rejects an unknown option like emerge', async () => {
+  it('rejects an unknown option like emerge, and refuses to merge into this machine (ROOT=/)', async () => {
     const run = await runEmerge(root, ['--buildpkg', '--frobnicate', 'app-misc/hello']);
     expect([run.code, run.output.trim()]).toEqual([1, 'emerge: error: unrecognized arguments: --frobnicate']);
+    const real = await runEmerge('/', ['--buildpkg', 'app-misc/hello'], { PORTAGE_CONFIGROOT: root, PKGDIR: join(root, 'var/cache/binpkgs') });
+    expect(real.code).toBe(1);
+    expect(real.output).toContain('!!! the stand-in emerge refuses ROOT=/');
   });
 
   it('refuses unknown atoms, a dangling make.profile and a broken make.conf with clear messages', async () => {
