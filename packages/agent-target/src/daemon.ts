@@ -79,6 +79,15 @@ export class TargetDaemon {
     this.log.info({ host: config.host }, 'started');
   }
 
+  /** The config in effect. A SIGHUP reload replaces it (live keys only, see reload.ts): read policies from here when they are used. */
+  get config(): TargetConfig {
+    return this.options.config;
+  }
+
+  set config(next: TargetConfig) {
+    this.options.config = next;
+  }
+
   async stop(): Promise<void> {
     await this.monitor?.stop();
     // the sync stops before the connection (an install in progress is finished first)

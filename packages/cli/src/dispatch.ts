@@ -9,6 +9,7 @@ import * as statusCmd from './commands/status.js';
 import * as sync from './commands/sync.js';
 import * as emerge from './commands/emerge.js';
 import * as policy from './commands/policy.js';
+import * as completion from './commands/completion.js';
 
 /** A CLI verb: parses its own arguments, prints, returns an exit code. */
 export type Command = (args: string[], ctx: CommandContext) => Promise<number>;
@@ -22,6 +23,7 @@ export const COMMANDS: Record<string, { run: Command; help: string }> = {
   sync: { run: sync.run, help: 'sync NAME [--yes]: mirror and install the published snapshot' },
   emerge: { run: emerge.run, help: 'emerge NAME -- ARGS: build ARGS on the host, install them on NAME' },
   policy: { run: policy.run, help: 'policy NAME auto|confirm|off|default: the install policy' },
+  completion: { run: (args, ctx) => completion.run(args, ctx, COMMANDS), help: 'print a bash or zsh completion script' },
 };
 
 export const USAGE = `usage: binhostctl [--config FILE] [--json] COMMAND [ARGS]

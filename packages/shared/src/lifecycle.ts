@@ -51,3 +51,16 @@ export function waitForStopSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', on);
   });
 }
+
+/**
+ * Calls `handler` on every SIGHUP (the service managers' reload: `systemctl reload`,
+ * `rc-service … reload`) until the returned function is called. While installed, SIGHUP no longer
+ * ends the process, which is Node's default.
+ */
+export function onReloadSignal(handler: () => void): () => void {
+  const on = () => handler();
+  process.on('SIGHUP', on);
+  return () => {
+    process.off('SIGHUP', on);
+  };
+}

@@ -1,0 +1,132 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpTree } from './helpers/tmp-tree.js';
+import { makePki, type TestPki } from './helpers/pki.js';
+import { AGENT_MAIN, spawnAgent, type AgentProcess } from './helpers/agent-process.js';
+
+/**
+ * The built daemons as a service manager runs them: real processes, real signals, real files.
+ * SIGHUP reloads the config (a broken file is refused and the process keeps running), SIGTERM
+ * stops with exit 0, and a misconfiguration exits 78 (EX_CONFIG) with one line naming file and key.
+ */
+describe('agent processes: signals and exit codes', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let pki: TestPki;
+  let proc: AgentProcess | undefined;
+
+  beforeEach(async () => {
+    tmp = await tmpTree('binhost-signals-');
+    pki = await makePki(join(tmp.dir, 'pki'));
+  });
+  afterEach(async () => {
+    if (proc && proc.child.exitCode === null && proc.child.signalCode === null) {
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    }
+    proc = undefined;
+    await tmp.cleanup();
+  });
+
+  async function tlsBlock(role: 'host' | 'target', name: string): Promise<string> {
+    const f = await pki.files(role, name);
+    return `[tls]\nca = ${JSON.stringify(f.ca)}\ncert = ${JSON.stringify(f.cert)}\nkey = ${JSON.stringify(f.key)}\n`;
+  }
+
+  async function hostConfig(top: string): Promise<string> {
+    const file = join(tmp.dir, 'host.toml');
+    await writeFile(file, `listen = "127.0.0.1:0"\nstate_dir = ${JSON.stringify(join(tmp.dir, 'state'))}\n${top}\n${await tlsBlock('host', 'host')}`);
+    return file;
+  }
+
+  const msg = (text: string) => (l: Record<string, unknown>) => typeof l['msg'] === 'string' && l['msg'].startsWith(text);
+
+  it('host: SIGHUP with a broken file keeps running on the old config; a good file applies log_level; SIGTERM exits 0', async () => {
+    const file = await hostConfig('log_level = "info"');
+    proc = spawnAgent(AGENT_MAIN.host, ['--config', file]);
+    await proc.waitForLine(msg('listening'));
+
+    await writeFile(file, 'log_level = "info"\nbogus_key = 1\n' + (await tlsBlock('host', 'host')));
+    let since = proc.lines.length;
+    proc.child.kill('SIGHUP');
+    const failed = await proc.waitForLine(msg('config reload failed'), { since });
+    expect(failed['msg']).toContain(`${file}: bogus_key: unknown key`);
+    expect(failed['key']).toBe('bogus_key');
+    expect(failed['level']).toBe(50);
+    expect(proc.child.exitCode).toBeNull();
+
+    // log_level applies live; a changed listen address needs a restart and is reported as such.
+    await writeFile(file, `listen = "127.0.0.1:1"\nstate_dir = ${JSON.stringify(join(tmp.dir, 'state'))}\nlog_level = "debug"\n${await tlsBlock('host', 'host')}`);
+    since = proc.lines.length;
+    proc.child.kill('SIGHUP');
+    const reloaded = await proc.waitForLine(msg('config reloaded'), { since });
+    expect(reloaded['applied']).toEqual(['log_level']);
+    const restart = await proc.waitForLine(msg('restart required'), { since });
+    expect(restart['keys']).toEqual(['listen']);
+    expect(restart['msg']).toBe('restart required for listen');
+
+    since = proc.lines.length;
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    expect(proc.lines.slice(since).map((l) => l['msg'])).toEqual(expect.arrayContaining(['stopping', 'stopped']));
+    expect(proc.stderr()).toBe('');
+  });
+
+  it('target: SIGHUP applies install.policy live and reports restart-only keys', async () => {
+    const file = join(tmp.dir, 'target.toml');
+    const body = (policy: string, host: string) =>
+      `host = "${host}"\nroot = ${JSON.stringify(tmp.dir)}\nstate_dir = ${JSON.stringify(join(tmp.dir, 'tstate'))}\n[install]\npolicy = "${policy}"\n`;
+    // Port 1 on loopback: nothing listens, so the agent runs and keeps retrying in the background.
+    await writeFile(file, body('auto', 'localhost:1') + (await tlsBlock('target', 'alpha')));
+    proc = spawnAgent(AGENT_MAIN.target, ['--config', file]);
+    await proc.waitForLine(msg('started'));
+
+    await writeFile(file, body('sometimes', 'localhost:1') + (await tlsBlock('target', 'alpha')));
+    let since = proc.lines.length;
+    proc.child.kill('SIGHUP');
+    const failed = await proc.waitForLine(msg('config reload failed'), { since });
+    expect(failed['msg']).toContain(`${file}: install.policy: expected one of auto, confirm, off, got "sometimes"`);
+
+    await writeFile(file, body('confirm', 'localhost:2') + (await tlsBlock('target', 'alpha')));
+    since = proc.lines.length;
+    proc.child.kill('SIGHUP');
+    expect((await proc.waitForLine(msg('config reloaded'), { since }))['applied']).toEqual(['install.policy']);
+    expect((await proc.waitForLine(msg('restart required'), { since }))['keys']).toEqual(['host']);
+
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+  });
+
+  it('host: an unknown key exits 78 with one stderr line naming the file and the key', async () => {
+    const file = await hostConfig('lisen = "0.0.0.0:7453"');
+    proc = spawnAgent(AGENT_MAIN.host, ['--config', file]);
+    expect(await proc.exited).toBe(78);
+    expect(proc.stderr()).toBe(`binhost-host: configuration error: ${file}: lisen: unknown key\n`);
+  });
+
+  it('host: a missing private key exits 78 naming tls.key, both at start and with --check-config', async () => {
+    const file = join(tmp.dir, 'host.toml');
+    const f = await pki.files('host', 'host');
+    const missing = join(tmp.dir, 'nope.key');
+    await writeFile(file, `listen = "127.0.0.1:0"\nstate_dir = ${JSON.stringify(join(tmp.dir, 'state'))}\n[tls]\nca = ${JSON.stringify(f.ca)}\ncert = ${JSON.stringify(f.cert)}\nkey = ${JSON.stringify(missing)}\n`);
+    for (const args of [['--config', file], ['--config', file, '--check-config']]) {
+      proc = spawnAgent(AGENT_MAIN.host, args);
+      expect(await proc.exited).toBe(78);
+      expect(proc.stderr()).toBe(`binhost-host: configuration error: ${file}: tls.key: cannot read ${missing}: file not found\n`);
+    }
+  });
+
+  it('target: a missing required host exits 78; --check-config accepts a good file with exit 0', async () => {
+    const file = join(tmp.dir, 'target.toml');
+    await writeFile(file, await tlsBlock('target', 'alpha'));
+    proc = spawnAgent(AGENT_MAIN.target, ['--config', file]);
+    expect(await proc.exited).toBe(78);
+    expect(proc.stderr()).toBe(`binhost-target: configuration error: ${file}: host: missing (required)\n`);
+
+    await writeFile(file, `host = "binhost.lan:7453"\n${await tlsBlock('target', 'alpha')}`);
+    proc = spawnAgent(AGENT_MAIN.target, ['--config', file, '--check-config']);
+    expect(await proc.exited).toBe(0);
+    expect(proc.stderr()).toBe('');
+    expect(proc.lines).toEqual([{ text: `${file}: ok` }]);
+  });
+});

@@ -1,0 +1,58 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadAdminConfig, loadHostConfig, loadTargetConfig, readTlsFiles, type TlsFiles } from '@binhost/shared';
+import { tmpTree } from './helpers/tmp-tree.js';
+import { makePki } from './helpers/pki.js';
+import { REPO } from './helpers/repo.js';
+
+/**
+ * The commented templates in deploy/config/ are what an admin copies to /etc/binhost. Checked:
+ * they load with the agents' own loaders; every optional setting they show ("#key = value")
+ * spells a real key and shows its true default (uncommenting them all changes nothing); and with
+ * the certificate paths filled in, the TLS files are accepted.
+ */
+const TEMPLATES = {
+  host: { load: loadHostConfig, role: 'host' },
+  target: { load: loadTargetConfig, role: 'target' },
+  admin: { load: loadAdminConfig, role: 'admin' },
+} as const;
+
+describe('config templates', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  beforeEach(async () => {
+    tmp = await tmpTree('binhost-templates-');
+  });
+  afterEach(() => tmp.cleanup());
+
+  for (const [name, { load, role }] of Object.entries(TEMPLATES)) {
+    const template = join(REPO, 'deploy/config', `${name}.toml.example`);
+
+    it(`${name}.toml.example loads, and uncommenting every shown setting leaves the config unchanged`, async () => {
+      const text = await readFile(template, 'utf8');
+      const settings = text.split('\n').filter((l) => /^#[a-z_]+ = /.test(l));
+      if (name !== 'admin') expect(settings.length).toBeGreaterThan(3);
+      const plain = join(tmp.dir, `${name}.toml`);
+      const uncommented = join(tmp.dir, `${name}-all.toml`);
+      await writeFile(plain, text);
+      await writeFile(uncommented, text.replace(/^#([a-z_]+ = )/gm, '$1'));
+      const a = await load(plain);
+      const b = await load(uncommented);
+      expect({ ...b, configFile: '' }).toEqual({ ...a, configFile: '' });
+    });
+
+    it(`${name}.toml.example with its certificate paths filled in passes the TLS checks`, async () => {
+      const pki = await makePki(join(tmp.dir, 'pki'));
+      const f = await pki.files(role, 'alpha');
+      const text = (await readFile(template, 'utf8'))
+        .replace(/^ca = ".*"$/m, `ca = "${f.ca}"`)
+        .replace(/^cert = ".*"$/m, `cert = "${f.cert}"`)
+        .replace(/^key = ".*"$/m, `key = "${f.key}"`);
+      const file = join(tmp.dir, `${name}.toml`);
+      await writeFile(file, text);
+      const config = await load(file);
+      expect(config.tls).toEqual<TlsFiles>({ ca: f.ca, cert: f.cert, key: f.key });
+      await expect(readTlsFiles(config.tls, file)).resolves.toBeDefined();
+    });
+  }
+});

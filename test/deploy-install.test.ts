@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpTree } from './helpers/tmp-tree.js';
+import { makePki } from './helpers/pki.js';
+import { REPO } from './helpers/repo.js';
+import { spawnAgent } from './helpers/agent-process.js';
+
+/**
+ * deploy/stage.sh then deploy/install.sh into a DESTDIR, as a packager (or the ebuild) runs them;
+ * then the installed tree is inspected and run from where it was installed, outside the
+ * workspace, so it must find every dependency in its own node_modules.
+ */
+describe('deploy/install.sh', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let lib: string;
+  let dest: string;
+  const asRoot = process.getuid?.() === 0;
+
+  function sh(args: string[], env: Record<string, string> = {}) {
+    const res = spawnSync('sh', args, { cwd: REPO, encoding: 'utf8', env: { ...process.env, ...env } });
+    return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+  }
+
+  beforeAll(async () => {
+    tmp = await tmpTree('binhost-install-');
+    lib = join(tmp.dir, 'lib');
+    dest = join(tmp.dir, 'dest');
+    const staged = sh(['deploy/stage.sh', lib]);
+    expect(staged.stderr).toBe('');
+    expect(staged.status).toBe(0);
+    const installed = sh(['deploy/install.sh', '--lib', lib], { DESTDIR: dest });
+    expect(installed.stderr).toBe('');
+    expect(installed.status).toBe(0);
+  }, 300_000);
+  afterAll(() => tmp.cleanup());
+
+  async function mode(path: string): Promise<string> {
+    const st = await lstat(join(dest, path));
+    if (asRoot) expect([st.uid, st.gid], path).toEqual([0, 0]);
+    return (st.mode & 0o7777).toString(8).padStart(4, '0');
+  }
+
+  it('puts every file in its place with the right mode (owner root when run as root)', async () => {
+    const expected: Record<string, string> = {
+      'etc/binhost': '0755',
+      'etc/binhost/pki': '0700',
+      'var/lib/binhost': '0750',
+      'var/lib/binhost-target': '0750',
+      'var/log/binhost': '0750',
+      'usr/bin/binhost-host': '0755',
+      'usr/bin/binhost-target': '0755',
+      'usr/bin/binhostctl': '0755',
+      'usr/lib/systemd/system/binhost-host.service': '0644',
+      'usr/lib/systemd/system/binhost-target.service': '0644',
+      'etc/init.d/binhost-host': '0755',
+      'etc/init.d/binhost-target': '0755',
+      'etc/conf.d/binhost-host': '0644',
+      'etc/conf.d/binhost-target': '0644',
+      'etc/binhost/host.toml.example': '0644',
+      'etc/binhost/target.toml.example': '0644',
+      'etc/binhost/admin.toml.example': '0644',
+      'usr/share/bash-completion/completions/binhostctl': '0644',
+      'usr/share/zsh/site-functions/_binhostctl': '0644',
+      'usr/share/doc/binhost-agents/README.md': '0644',
+    };
+    const actual: Record<string, string> = {};
+    for (const path of Object.keys(expected)) actual[path] = await mode(path);
+    expect(actual).toEqual(expected);
+    for (const c of ['host', 'target', 'cli']) expect(existsSync(join(dest, 'usr/lib/binhost-agents', c, 'dist/main.js'))).toBe(true);
+    // Installed units and init scripts are the shipped files, byte for byte.
+    for (const [from, to] of [['deploy/systemd/binhost-host.service', 'usr/lib/systemd/system/binhost-host.service'], ['deploy/openrc/init.d/binhost-target', 'etc/init.d/binhost-target']] as const) {
+      expect(await readFile(join(dest, to), 'utf8')).toBe(await readFile(join(REPO, from), 'utf8'));
+    }
+    expect(await readFile(join(dest, 'usr/bin/binhost-host'), 'utf8')).toContain('exec /usr/bin/node /usr/lib/binhost-agents/host/dist/main.js "$@"');
+    expect(spawnSync('bash', ['-n', join(dest, 'usr/share/bash-completion/completions/binhostctl')]).status).toBe(0);
+    expect(existsSync(join(dest, 'etc/binhost/host.toml'))).toBe(false);
+  });
+
+  it('runs from the installed tree alone: --check-config, the CLI, and a host that starts and stops on SIGTERM', async () => {
+    const pki = await makePki(join(tmp.dir, 'pki'));
+    const f = await pki.files('host', 'host');
+    const config = join(tmp.dir, 'host.toml');
+    await writeFile(config, `listen = "127.0.0.1:0"\nstate_dir = "${join(tmp.dir, 'state')}"\n[tls]\nca = "${f.ca}"\ncert = "${f.cert}"\nkey = "${f.key}"\n`);
+    const installed = (c: string) => join(dest, 'usr/lib/binhost-agents', c, 'dist/main.js');
+    const check = spawnSync(process.execPath, [installed('host'), '--config', config, '--check-config'], { cwd: tmp.dir, encoding: 'utf8' });
+    expect(check.stderr).toBe('');
+    expect(check.stdout).toBe(`${config}: ok\n`);
+    const cli = spawnSync(process.execPath, [installed('cli'), 'completion', 'bash'], { cwd: tmp.dir, encoding: 'utf8' });
+    expect(cli.stdout).toContain('complete -F _binhostctl binhostctl');
+
+    const host = spawnAgent(installed('host'), ['--config', config]);
+    await host.waitForLine((l) => l['msg'] === 'listening');
+    host.child.kill('SIGTERM');
+    expect(await host.exited).toBe(0);
+  });
+
+  it('keeps an admin-edited conf.d file and config on reinstall, and replaces the program tree', async () => {
+    await writeFile(join(dest, 'etc/conf.d/binhost-host'), 'BINHOST_OPTS="--mine"\n');
+    await writeFile(join(dest, 'etc/binhost/host.toml'), '# mine\n');
+    await writeFile(join(dest, 'usr/lib/binhost-agents/host/stale-file'), 'old');
+    const again = sh(['deploy/install.sh', '--lib', lib, '--destdir', dest, 'host']);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain(`keeping ${dest}/etc/conf.d/binhost-host`);
+    expect(await readFile(join(dest, 'etc/conf.d/binhost-host'), 'utf8')).toBe('BINHOST_OPTS="--mine"\n');
+    expect(await readFile(join(dest, 'etc/binhost/host.toml'), 'utf8')).toBe('# mine\n');
+    expect(existsSync(join(dest, 'usr/lib/binhost-agents/host/stale-file'))).toBe(false);
+    expect(existsSync(join(dest, 'usr/lib/binhost-agents/host.new'))).toBe(false);
+  });
+
+  it('--dry-run prints the steps and changes nothing; bad arguments are refused by name', async () => {
+    const dry = join(tmp.dir, 'dry');
+    const res = sh(['deploy/install.sh', '--dry-run', '--lib', lib, '--destdir', dry, '--init', 'systemd', 'target']);
+    expect(res.status).toBe(0);
+    expect(res.stdout).toContain(`chmod 0750 ${dry}/var/lib/binhost-target`);
+    expect(res.stdout).toContain(`cp ${REPO.replace(/\/$/, '')}/deploy/systemd/binhost-target.service ${dry}/usr/lib/systemd/system/binhost-target.service`);
+    expect(res.stdout).not.toContain('init.d');
+    expect(existsSync(dry)).toBe(false);
+    const bad = sh(['deploy/install.sh', '--init', 'upstart', '--destdir', dry]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe('install.sh: --init: expected auto, systemd, openrc, both or none, got "upstart"\n');
+    const nothing = sh(['deploy/install.sh', '--lib', join(tmp.dir, 'none'), '--destdir', dry]);
+    expect(nothing.stderr).toContain("run 'sh deploy/stage.sh' in a built checkout first");
+    expect(existsSync(dry)).toBe(false);
+  });
+
+  it('release.sh makes the tarball the ebuild unpacks; the ebuild and install.sh install the same tree', async () => {
+    const rel = sh(['deploy/release.sh', '--lib', lib, join(tmp.dir, 'release')]);
+    expect(rel.stderr).toBe('');
+    const tarball = join(tmp.dir, 'release', 'binhost-agents-0.1.0.tar.gz');
+    expect(rel.stdout.trim()).toBe(tarball);
+    const work = join(tmp.dir, 'work');
+    expect(spawnSync('sh', ['-c', `mkdir -p "${work}" && tar -C "${work}" -xzf "${tarball}"`]).status).toBe(0);
+    const S = join(work, 'binhost-agents-0.1.0');
+
+    // install.sh from the unpacked tarball finds the programs in its own build/lib.
+    const viaScript = join(tmp.dir, 'via-install-sh');
+    expect(spawnSync('sh', [join(S, 'deploy/install.sh'), '--destdir', viaScript, '--init', 'both'], { encoding: 'utf8' }).status).toBe(0);
+
+    // The ebuild's src_compile and src_install, under test/fixtures/ebuild-helpers.sh.
+    const viaEbuild = join(tmp.dir, 'via-ebuild');
+    const ebuild = join(S, 'deploy/gentoo/app-admin/binhost-agents/binhost-agents-0.1.0.ebuild');
+    const run = spawnSync('bash', [join(REPO, 'test/fixtures/ebuild-helpers.sh'), ebuild], {
+      encoding: 'utf8',
+      env: { ...process.env, S, D: viaEbuild, CATEGORY: 'app-admin', PN: 'binhost-agents', PV: '0.1.0' },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+
+    const a = await listTree(viaScript);
+    const b = await listTree(viaEbuild, (p) => p.replace('usr/share/doc/binhost-agents-0.1.0', 'usr/share/doc/binhost-agents'));
+    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+    const outsideLib = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).filter(([p]) => !p.startsWith('usr/lib/binhost-agents/')));
+    expect(outsideLib(b)).toEqual(outsideLib(a));
+    const execLine = async (root: string) => (await readFile(join(root, 'usr/bin/binhost-target'), 'utf8')).split('\n').find((l) => l.startsWith('exec '));
+    expect(await execLine(viaEbuild)).toBe(await execLine(viaScript));
+  }, 300_000);
+});
+
+/** Every path under `root` with its type and mode, leaving out Portage's .keep files. */
+async function listTree(root: string, rename: (p: string) => string = (p) => p): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(root, { recursive: true })) {
+    if (/(^|\/)\.keep_/.test(entry)) continue;
+    const st = await lstat(join(root, entry));
+    const kind = st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'dir' : 'file';
+    out[rename(entry)] = kind === 'link' ? kind : `${kind} ${(st.mode & 0o7777).toString(8)}`;
+  }
+  return out;
+}
