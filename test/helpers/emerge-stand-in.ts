@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,19 +51,34 @@ export interface EmergeRun {
   output: string;
 }
 
+/** A stand-in run in progress. */
+export interface StartedEmerge {
+  child: ChildProcess;
+  /** Output so far. */
+  output(): string;
+  /** Resolves when the process has exited. */
+  done: Promise<EmergeRun>;
+}
+
 /**
- * Runs the stand-in with ROOT = PORTAGE_CONFIGROOT = `root` and PKGDIR = root/var/cache/binpkgs/
+ * Starts the stand-in with ROOT = PORTAGE_CONFIGROOT = `root` and PKGDIR = root/var/cache/binpkgs/
  * (the guide's command), plus `env`.
  */
-export function runEmerge(root: string, argv: string[], env: Record<string, string> = {}): Promise<EmergeRun> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(EMERGE_STAND_IN, argv, {
-      env: { ...process.env, ROOT: root, PORTAGE_CONFIGROOT: root, PKGDIR: join(root, 'var/cache/binpkgs/'), ...env },
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+export function startEmerge(root: string, argv: string[], env: Record<string, string> = {}): StartedEmerge {
+  const child = spawn(EMERGE_STAND_IN, argv, {
+    env: { ...process.env, ROOT: root, PORTAGE_CONFIGROOT: root, PKGDIR: join(root, 'var/cache/binpkgs/'), ...env },
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const done = new Promise<EmergeRun>((resolveRun, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolveRun({ code, signal, output }));
   });
+  return { child, output: () => output, done };
+}
+
+/** Runs the stand-in to completion (see {@link startEmerge}). */
+export function runEmerge(root: string, argv: string[], env: Record<string, string> = {}): Promise<EmergeRun> {
+  return startEmerge(root, argv, env).done;
 }

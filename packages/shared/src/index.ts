@@ -31,3 +31,4 @@ export * from './exec/exec-error.js';
 export * from './exec/run-command.js';
 export * from './config/config-changes.js';
 export * from './config/config-reloader.js';
+export * from './portage/binpkg-signing.js';

@@ -55,6 +55,11 @@ describe('make.conf', () => {
     expect(conf.assignments.filter((a) => a.name === 'A')).toHaveLength(2);
   });
 
+  it('reads CRLF line endings like LF ones', () => {
+    const conf = parseMakeConf('A="x"\r\nB=y\r\n# c\r\nC=\'z\'\r\n');
+    expect([...conf.values]).toEqual([['A', 'x'], ['B', 'y'], ['C', 'z']]);
+  });
+
   it('sees values given from outside (the profile) and unknown references as empty', () => {
     const conf = parseMakeConf('USE="${USE} foo $NOPE"\n', { vars: { USE: 'amd64' } });
     expect(conf.values.get('USE')).toBe('amd64 foo ');

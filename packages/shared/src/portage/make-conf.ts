@@ -212,7 +212,8 @@ class Scanner {
     return m[0];
   }
   peekInlineSpace(): boolean {
-    return this.peek() === ' ' || this.peek() === '\t';
+    // \r too: a make.conf saved with CRLF line endings reads like the LF one
+    return this.peek() === ' ' || this.peek() === '\t' || this.peek() === '\r';
   }
   skipInlineSpace(): void {
     while (this.peekInlineSpace() || (this.peek() === '\\' && this.text[this.pos + 1] === '\n')) this.take();
