@@ -274,7 +274,7 @@ describe('stand-in emerge --getbinpkgonly', () => {
     server = await serveDirectory(pkgdir);
     const root = await target({ verify: true });
     const keyring = await targetKeyring(root, undefined);
-    await keyring.gpg(['--import'], await readFile(fixturePath('signed/signing-key.asc')));
+    await keyring.gpg(['--no-autostart', '--import'], await readFile(fixturePath('signed/signing-key.asc')));
     await keyring.gpg(['--import-ownertrust'], 'A1C4469EE81EF44CBA0CB5DA340EA36BE813955C:6:\n');
     const run = await runEmerge(root, [...INSTALL, 'app-misc/hello']);
     expect(run.code, run.output).toBe(0);

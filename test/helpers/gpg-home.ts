@@ -58,6 +58,7 @@ export async function makeGpgHome(dir: string, withKey = true): Promise<GpgHome>
 /** Imports `from`'s public key into `to`, trusted fully (`trust`) or left of undefined trust. */
 export async function importPublicKey(from: GpgHome, to: GpgHome, trust = true): Promise<void> {
   const armored = await from.gpg(['--armor', '--export', from.fingerprint]);
-  await to.gpg(['--import'], armored);
+  // public keys only: no gpg-agent needed in the receiving home
+  await to.gpg(['--no-autostart', '--import'], armored);
   if (trust) await to.gpg(['--import-ownertrust'], `${from.fingerprint}:6:\n`);
 }
