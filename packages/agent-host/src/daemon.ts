@@ -147,6 +147,7 @@ export class HostDaemon {
         resolve();
       });
     });
+    await this.registry.flush();
     this.log.info('stopped');
   }
 }

@@ -26,6 +26,8 @@ export interface StateChange {
 export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
   private readonly records = new Map<string, TargetRecord>();
   private readonly digests = new Map<string, string>();
+  /** The last pending record write of each target. */
+  private readonly writes = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly store: TargetStore,
@@ -71,14 +73,32 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
     return this.digests.get(name);
   }
 
-  /** Creates the record if needed and applies `change` to it, durably. */
+  /**
+   * Creates the record if needed and applies `change` to it, durably. Updates of one target are
+   * serialized, each applied to the record the previous one wrote, so concurrent updates (a
+   * registration and an event stream's touch) never overwrite each other's fields.
+   */
   async update(name: string, change: (r: TargetRecord) => void): Promise<TargetRecord> {
     assertValidName(name, 'target name');
-    const record = { ...(this.records.get(name) ?? emptyRecord(name)) };
-    change(record);
-    await this.store.writeRecord(record);
-    this.records.set(name, record);
-    return record;
+    const previous = this.writes.get(name) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const record = { ...(this.records.get(name) ?? emptyRecord(name)) };
+      change(record);
+      await this.store.writeRecord(record);
+      this.records.set(name, record);
+      return record;
+    });
+    const settled = next.catch(() => undefined);
+    this.writes.set(name, settled);
+    void settled.then(() => {
+      if (this.writes.get(name) === settled) this.writes.delete(name);
+    });
+    return next;
+  }
+
+  /** Resolves when every record write started so far has finished (host shutdown). */
+  async flush(): Promise<void> {
+    await Promise.all(this.writes.values());
   }
 
   /** Marks the target as seen now. */
