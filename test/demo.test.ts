@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+// The README's first command runs this script (after install and build): it must work end to end.
+describe('npm run demo', () => {
+  it('takes a package.use change on the target through build, signed snapshot and install', async () => {
+    const script = resolve(import.meta.dirname, '../scripts/demo.mjs');
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(out, out).toContain('==> done: the package.use change flowed through');
+    expect(code).toBe(0);
+    // the second status table shows snapshot #2 published and installed, built from the current config
+    expect(out).toMatch(/demo-target\s+connected\s+([0-9a-f]{12})\s+\1\s+#2\s+#2/);
+    expect(out).toMatch(/greet-1\.0-\d+\.gpkg\.tar: gpkg-1, metadata\.tar\.zst, metadata\.tar\.zst\.sig, image\.tar\.zst, image\.tar\.zst\.sig, Manifest/);
+    expect(out).toMatch(/greet-1\.0\/CFLAGS: -O2 -pipe -march=(?!native)\S+/);
+  }, 180_000);
+});
