@@ -32,3 +32,4 @@ export * from './exec/run-command.js';
 export * from './config/config-changes.js';
 export * from './config/config-reloader.js';
 export * from './portage/binpkg-signing.js';
+export * from './state/report-key.js';

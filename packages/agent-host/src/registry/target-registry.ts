@@ -4,6 +4,7 @@ import {
   assertValidName,
   InvalidArgumentError,
   NotFoundError,
+  reportKey,
   stateDigest,
   type Logger,
   type TargetState,
@@ -26,6 +27,8 @@ export interface StateChange {
 export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
   private readonly records = new Map<string, TargetRecord>();
   private readonly digests = new Map<string, string>();
+  /** {@link reportKey} of each target's stored state. */
+  private readonly keys = new Map<string, string>();
   /** The last pending record write of each target. */
   private readonly writes = new Map<string, Promise<unknown>>();
 
@@ -47,6 +50,8 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
       const history = await this.store.readHistory(name);
       const last = history.at(-1);
       if (last) this.digests.set(name, last.digest);
+      const stored = await this.store.readState(name);
+      if (stored) this.keys.set(name, reportKey(stored));
     }
     this.log.info({ targets: this.records.size }, 'targets loaded');
   }
@@ -111,7 +116,8 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
 
   /**
    * Validates and stores a reported state. The digest is recomputed here: the host never trusts
-   * the sender's. Returns whether it was new.
+   * the sender's. Returns whether it was new: new files, or the same files on a machine whose
+   * facts changed ({@link reportKey}).
    */
   async acceptState(name: string, state: TargetState): Promise<{ digest: string; changed: boolean }> {
     for (const f of state.files) assertSafeRelativePath(f.path, 'state path');
@@ -121,9 +127,12 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
     }
     await this.touch(name, state.hostname);
     const previousDigest = this.digests.get(name);
-    if (previousDigest === digest) return { digest, changed: false };
+    const key = reportKey(state);
+    // same files and same machine facts: nothing new (a new CPU with the same files is new)
+    if (this.keys.get(name) === key) return { digest, changed: false };
     await this.store.writeState(name, state, new Date());
     this.digests.set(name, digest);
+    this.keys.set(name, key);
     this.log.info({ target: name, digest, previousDigest }, 'state stored');
     this.emit('state', { target: name, state, previousDigest });
     return { digest, changed: true };
@@ -134,5 +143,6 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
     await this.store.remove(name);
     this.records.delete(name);
     this.digests.delete(name);
+    this.keys.delete(name);
   }
 }

@@ -1,4 +1,5 @@
 import {
+  reportKey,
   callUnary,
   errorMessage,
   isStatus,
@@ -31,6 +32,13 @@ export class StateReporter {
     });
   }
 
+  /**
+   * {@link reportKey} of the state the host acknowledged last, in this process. Unknown after the
+   * agent starts, so its first state is sent once even when the host holds the same digest: the
+   * machine facts (a new CPU, gcc installed) may have changed while the agent was down.
+   */
+  private acknowledgedKey: string | undefined;
+
   /** The digest the host acknowledged last. */
   get acknowledgedDigest(): string {
     return this.hostDigest ?? '';
@@ -59,13 +67,16 @@ export class StateReporter {
     do {
       this.again = false;
       const state = this.latest;
-      if (!state || !this.connection.connected || state.digest === this.hostDigest) continue;
+      if (!state || !this.connection.connected) continue;
+      // same files and same machine facts as the host acknowledged: nothing to send
+      if (state.digest === this.hostDigest && reportKey(state) === this.acknowledgedKey) continue;
       try {
         const res = await callUnary(this.connection.client.reportState.bind(this.connection.client), { state }, {
           deadlineMs: 60_000,
           signal: this.connection.signal,
         });
         this.hostDigest = res.digest;
+        this.acknowledgedKey = reportKey(state);
         this.log.info({ digest: res.digest, changed: res.changed }, 'state reported');
       } catch (err) {
         // A retryable failure is retried on the next connect; anything else is the host refusing

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { errorMessage, type Logger, type TargetConfig, type TargetState } from '@binhost/shared';
+import { errorMessage, reportKey, type Logger, type TargetConfig, type TargetState } from '@binhost/shared';
 import { collectTargetState } from '../report/collect-state.js';
 import { ConfigWatcher } from './config-watcher.js';
 
@@ -52,6 +52,9 @@ export class StateMonitor extends EventEmitter<{ offered: [state: TargetState]; 
     });
   }
 
+  /** {@link reportKey} of the last state offered: the files or the machine's facts changed. */
+  private lastKey: string | undefined;
+
   /** The digest of the last state offered. */
   get digest(): string | undefined {
     return this.lastDigest;
@@ -91,12 +94,14 @@ export class StateMonitor extends EventEmitter<{ offered: [state: TargetState]; 
       try {
         const state = await this.options.collect();
         if (this.stopped) return;
-        if (state.digest === this.lastDigest) {
+        const key = reportKey(state);
+        if (key === this.lastKey) {
           this.emit('unchanged', state.digest);
           continue;
         }
         this.options.log.info({ digest: state.digest, previous: this.lastDigest, files: state.files.length }, 'state changed');
         this.lastDigest = state.digest;
+        this.lastKey = key;
         this.options.offer(state);
         this.emit('offered', state);
       } catch (err) {
