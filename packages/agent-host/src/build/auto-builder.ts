@@ -4,6 +4,8 @@ import type { TargetRegistry, StateChange } from '../registry/target-registry.js
 import type { EventHub } from '../events/event-hub.js';
 import type { HostLayout } from '../layout.js';
 import type { BuildQueue } from './build-queue.js';
+import type { BuildStore } from './build-store.js';
+import type { SnapshotStore } from '../publish/snapshot-store.js';
 
 /** Writes a target's reported state into its root (RootManager.apply). */
 export interface ConfigApplier {
@@ -20,11 +22,24 @@ export interface AutoBuilderOptions {
   /** `config.build.autoArgs` */
   autoArgs: readonly string[];
   log: Logger;
+  /** Build history and snapshots, so a target joining a shared root gets its snapshot without a build. */
+  store?: BuildStore;
+  snapshots?: SnapshotStore;
 }
 
-/** The root a target builds in: its record's, or one named after it. */
+/** The root a target builds in: a shared one (see below), its record's, or one named after it. */
 export function rootOf(registry: TargetRegistry, target: string): string {
-  return registry.has(target) ? (registry.get(target).root ?? target) : target;
+  const own = registry.has(target) ? registry.get(target).root : undefined;
+  const key = registry.currentKey(target);
+  if (key) {
+    // Targets with the same fingerprint (config digest, resolved flags, profile, CHOST, gcc) would
+    // build the same packages: they share the root of the first of them (by name) that has one.
+    for (const other of registry.names()) {
+      const root = registry.get(other).root;
+      if (root && registry.currentKey(other) === key) return root;
+    }
+  }
+  return own ?? target;
 }
 
 /**
@@ -93,6 +108,7 @@ export class AutoBuilder {
     if (!(await exists(this.options.layout.rootDir(root)))) {
       return this.refuse(target, `not built: root "${root}" does not exist; create it with: binhostctl target add ${target} --stage3 FILE|URL`);
     }
+    if (await this.joinShared(target, root, state.digest)) return undefined;
     queue.cancelObsolete(root, state.digest);
     const { build, coalesced } = await queue.request({
       target,
@@ -103,6 +119,23 @@ export class AutoBuilder {
     });
     log.info({ target, root, buildId: build.id, coalesced, digest: state.digest }, 'automatic build requested');
     return build;
+  }
+
+  /**
+   * A target that joins a shared root whose last good build was made from its very config gets
+   * that build's snapshot published, with no build of its own.
+   */
+  private async joinShared(target: string, root: string, digest: string): Promise<boolean> {
+    const { store, snapshots, hub, log } = this.options;
+    if (!store || !snapshots || root === (this.options.registry.get(target).root ?? target)) return false;
+    const last = store.list(root).find((b) => b.status === BuildStatus.BUILD_STATUS_SUCCEEDED && b.snapshotId > 0);
+    if (!last || last.configDigest !== digest) return false;
+    if (snapshots.publishedId(target) === last.snapshotId && snapshots.publishedRoot(target) === root) return true;
+    const snapshot = await snapshots.publish(target, root, last.snapshotId);
+    await this.options.registry.update(target, (r) => (r.lastError = ''));
+    hub.publish(target, { $case: 'snapshotPublished', value: snapshot });
+    log.info({ target, root, snapshotId: snapshot.id }, 'joined a shared root');
+    return true;
   }
 
   /** Applies the target's latest stored state (not the one that queued the build: it may be newer). */

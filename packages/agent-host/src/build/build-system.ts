@@ -63,6 +63,8 @@ export class BuildSystem {
       applier: options.applier,
       autoArgs: config.build.autoArgs,
       log: log.child({ component: 'auto-builder' }),
+      store: this.store,
+      snapshots: this.snapshots,
     });
   }
 
@@ -126,6 +128,8 @@ export class BuildSystem {
     const targets = new Set([build.target, ...registry.names().filter((t) => this.rootOf(t) === build.root)]);
     for (const t of targets) {
       await this.snapshots.publish(t, build.root, snapshot.id);
+      // a target that shares the root gets a good build too: its earlier refusal is over
+      if (registry.has(t) && registry.get(t).lastError) await registry.update(t, (r) => (r.lastError = ''));
       hub.publish(t, { $case: 'snapshotPublished', value: snapshot });
     }
     const inUse = registry

@@ -74,6 +74,11 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
     return this.hub.streams(name) > 0;
   }
 
+  /** {@link reportKey} of the target's stored state: equal keys mean the same config on the same kind of machine. */
+  currentKey(name: string): string | undefined {
+    return this.keys.get(name);
+  }
+
   currentDigest(name: string): string | undefined {
     return this.digests.get(name);
   }

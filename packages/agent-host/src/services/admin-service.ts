@@ -51,16 +51,22 @@ export function summarize(deps: AdminServiceDeps, name: string): TargetSummary {
     installedSnapshotId: r.installedSnapshotId,
     lastError: r.lastError,
     installPolicy: r.installPolicy ? installPolicyFromJSON(`INSTALL_POLICY_${r.installPolicy.toUpperCase()}`) : InstallPolicy.INSTALL_POLICY_UNSPECIFIED,
-    root: r.root ?? '',
-    sharesRootWith: [],
+    root: effectiveRoot(deps, name) ?? '',
+    sharesRootWith: deps.registry.names().filter((o) => o !== name && effectiveRoot(deps, o) !== undefined && effectiveRoot(deps, o) === effectiveRoot(deps, name)),
     lastBuildStatus: deps.builds.list(name, 1)[0]?.status ?? BuildStatus.BUILD_STATUS_UNSPECIFIED,
     hostname: r.hostname,
   };
 }
 
+/** The root the target builds in (its own, or one it shares), if one was created (`target add`). */
+function effectiveRoot(deps: AdminServiceDeps, name: string): string | undefined {
+  const root = deps.builds.rootOf(name);
+  return deps.registry.names().some((t) => deps.registry.get(t).root === root) ? root : undefined;
+}
+
 /** The config last applied to the target's root, if it has one. */
 async function readAppliedOf(deps: AdminServiceDeps, name: string) {
-  const root = deps.registry.get(name).root;
+  const root = effectiveRoot(deps, name);
   return root ? deps.roots.readApplied(root) : undefined;
 }
 

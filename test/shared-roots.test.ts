@@ -1,0 +1,100 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdir, symlink, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { dispatch } from '@binhost/cli';
+import { BuildStatus } from '@binhost/shared';
+import { tmpTree } from './helpers/tmp-tree.js';
+import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
+import { startHost, type StartedHost } from './helpers/start-host.js';
+import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { waitFor } from './helpers/wait-for.js';
+import { EMERGE_STAND_IN, TEST_REPO } from './helpers/emerge-stand-in.js';
+import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
+
+/** A target's own system: the same config on every machine made with it. */
+async function targetSystem(root: string): Promise<void> {
+  await mkdir(join(root, 'etc/portage'), { recursive: true });
+  await mkdir(join(root, 'var/lib/portage'), { recursive: true });
+  await writeFile(join(root, 'etc/portage/make.conf'), 'COMMON_FLAGS="-march=native -O2"\nCFLAGS="${COMMON_FLAGS}"\n');
+  await writeFile(join(root, 'var/lib/portage/world'), 'app-misc/hello\n');
+  await symlink(join(TEST_REPO, 'profiles/default/linux/amd64/harness'), join(root, 'etc/portage/make.profile'));
+}
+
+describe('many targets per host', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let pki: TestPki;
+  let host: StartedHost;
+  const targets: StartedTarget[] = [];
+  let adminConfig: string;
+
+  beforeEach(async () => {
+    tmp = await tmpTree('binhost-shared-roots-');
+    pki = await makePki(join(tmp.dir, 'pki'));
+    host = await startHost({
+      dir: join(tmp.dir, 'host'),
+      pki,
+      extra: `[build]\nemerge = [${JSON.stringify(EMERGE_STAND_IN)}]\nrepository = ${JSON.stringify(TEST_REPO)}\n[signing]\nenabled = false\n`,
+    });
+    const tls = await pki.files('admin', 'root');
+    adminConfig = join(tmp.dir, 'admin.toml');
+    await writeFile(adminConfig, `host = "127.0.0.1:${host.port}"\nserver_name = "${TEST_SERVER_NAME}"\n[tls]\nca = ${JSON.stringify(tls.ca)}\ncert = ${JSON.stringify(tls.cert)}\nkey = ${JSON.stringify(tls.key)}\n`);
+  });
+  afterEach(async () => {
+    for (const t of targets.splice(0)) await t.stop();
+    await host.stop();
+    await tmp.cleanup();
+  });
+
+  async function ctl(...args: string[]): Promise<string> {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d) => (text += d));
+    expect(await dispatch([`--config=${adminConfig}`, ...args], { stdout: out, stderr: out })).toBe(0);
+    return text;
+  }
+
+  it('lets identical targets share one root and its build, and separates one whose config changes', async () => {
+    for (const name of ['alpha', 'beta']) {
+      const dir = join(tmp.dir, name);
+      await targetSystem(join(dir, 'root'));
+      targets.push(await startTarget({ dir, pki, name, address: host.address, extra: '[install]\npolicy = "off"' }));
+    }
+    const registry = host.daemon.registry;
+    await waitFor(() => registry.currentKey('alpha') && registry.currentKey('alpha') === registry.currentKey('beta'), { what: 'both states' });
+
+    const stage3 = join(tmp.dir, 'stage3.tar');
+    await writeFile(stage3, buildTar(syntheticStage3()));
+    await ctl('target', 'add', 'alpha', '--stage3', stage3);
+    // one build, in alpha's root, published to both
+    await waitFor(() => host.daemon.builds.snapshots.publishedId('alpha') > 0 && host.daemon.builds.snapshots.publishedId('beta') > 0, {
+      what: 'a snapshot for both targets',
+      timeoutMs: 60_000,
+    });
+    expect(host.daemon.builds.snapshots.publishedRoot('beta')).toBe('alpha');
+    await waitFor(() => host.daemon.builds.list(undefined, 0).some((b) => b.status === BuildStatus.BUILD_STATUS_SUCCEEDED), { what: 'the build record' });
+    const builds = host.daemon.builds.list(undefined, 0);
+    expect(builds.filter((b) => b.status === BuildStatus.BUILD_STATUS_SUCCEEDED).map((b) => b.root)).toEqual(['alpha']);
+    expect(builds.every((b) => b.root === 'alpha')).toBe(true);
+    const listing = await ctl('targets');
+    expect(listing).toMatch(/alpha\s.*alpha \(shared with beta\)/);
+    expect(listing).toMatch(/beta\s.*alpha \(shared with alpha\)/);
+
+    // beta's admin changes its config: beta no longer shares alpha's root (and has none of its own)
+    expect(registry.get('beta').lastError).toBe('');
+    const shared = registry.currentKey('beta');
+    const betaConf = join(tmp.dir, 'beta/root/etc/portage/make.conf');
+    await writeFile(`${betaConf}.tmp`, 'COMMON_FLAGS="-march=native -O3"\nCFLAGS="${COMMON_FLAGS}"\n');
+    await rename(`${betaConf}.tmp`, betaConf);
+    await waitFor(() => registry.currentKey('beta') !== shared && registry.get('beta').lastError.includes('binhostctl target add beta'), {
+      what: "beta's new state and its refusal",
+      timeoutMs: 15_000,
+    });
+    const after = await ctl('--json', 'targets');
+    const rows = JSON.parse(after) as { name: string; root?: string; sharesRootWith?: string[] }[];
+    expect(rows.find((r) => r.name === 'alpha')?.sharesRootWith ?? []).toEqual([]);
+    expect(rows.find((r) => r.name === 'beta')?.root ?? '').toBe('');
+    // alpha's publication is untouched by beta's change
+    expect(host.daemon.builds.list('alpha', 0).filter((b) => b.root === 'alpha').length).toBe(builds.length);
+  }, 120_000);
+});
