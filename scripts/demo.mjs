@@ -146,6 +146,8 @@ try {
   show(ctl('status'));
   step('binhostctl builds demo-target');
   show(ctl('builds', 'demo-target'));
+  step('binhostctl history demo-target');
+  show(ctl('history', 'demo-target'));
   const use = vdb('app-misc/greet-1.0', 'USE');
   console.log(`    target /var/db/pkg/app-misc/greet-1.0/USE:    ${use}`);
   console.log(`    target /var/db/pkg/app-misc/greet-1.0/CFLAGS: ${vdb('app-misc/greet-1.0', 'CFLAGS')}`);

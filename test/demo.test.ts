@@ -17,5 +17,7 @@ describe('npm run demo', () => {
     expect(out).toMatch(/demo-target\s+connected\s+([0-9a-f]{12})\s+\1\s+#2\s+#2/);
     expect(out).toMatch(/greet-1\.0-\d+\.gpkg\.tar: gpkg-1, metadata\.tar\.zst, metadata\.tar\.zst\.sig, image\.tar\.zst, image\.tar\.zst\.sig, Manifest/);
     expect(out).toMatch(/greet-1\.0\/CFLAGS: -O2 -pipe -march=(?!native)\S+/);
+    // binhostctl history: each reported digest with the build made from it and its snapshot
+    expect(out).toMatch(/REPORTED\s+DIGEST\s+BUILDS\s+SNAPSHOTS\n.*[0-9a-f]{12}\s+#1 succeeded\s+#1\n.*[0-9a-f]{12}\s+#2 succeeded\s+#2\n/);
   }, 180_000);
 });

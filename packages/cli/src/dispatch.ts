@@ -16,6 +16,7 @@ import * as cancel from './commands/cancel.js';
 import * as snapshots from './commands/snapshots.js';
 import * as publish from './commands/publish.js';
 import * as completion from './commands/completion.js';
+import * as history from './commands/history.js';
 
 /** A CLI verb: parses its own arguments, prints, returns an exit code. */
 export type Command = (args: string[], ctx: CommandContext) => Promise<number>;
@@ -35,6 +36,7 @@ export const COMMANDS: Record<string, { run: Command; help: string }> = {
   cancel: { run: cancel.run, help: 'cancel NAME [BUILD]: stop a running or queued build' },
   snapshots: { run: snapshots.run, help: 'snapshots NAME: kept snapshots, * = published' },
   publish: { run: publish.run, help: 'publish NAME --snapshot N: serve a kept snapshot (rollback)' },
+  history: { run: history.run, help: 'history NAME: config digests reported, and the builds and snapshots made from each' },
   completion: { run: (args, ctx) => completion.run(args, ctx, COMMANDS), help: 'print a bash or zsh completion script' },
 };
 
