@@ -33,3 +33,4 @@ export * from './config/config-changes.js';
 export * from './config/config-reloader.js';
 export * from './portage/binpkg-signing.js';
 export * from './state/report-key.js';
+export * from './portage/emerge-progress.js';

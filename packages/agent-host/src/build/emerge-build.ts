@@ -1,4 +1,4 @@
-import { emptyProgress, parseEmergeLine, type EmergeProgress } from './emerge-progress.js';
+import { emptyProgress, parseEmergeLine, type EmergeProgress } from '@binhost/shared';
 import type { ProcessLauncher } from './emerge-process.js';
 import type { BuildLogWriter } from './build-log.js';
 

@@ -1,4 +1,5 @@
-import { buildKindToJSON, buildStatusToJSON, BuildStatus, callServerStream, UsageError, type Build, type Snapshot } from '@binhost/shared';
+import { buildKindToJSON, buildStatusToJSON, BuildStatus, callServerStream, emptyProgress, parseEmergeLine, UsageError, type Build, type Snapshot } from '@binhost/shared';
+import { buildProgressLine, LiveLine } from './progress-bar.js';
 import type { CommandContext } from '../context.js';
 import { ago, shortDigest } from '../output.js';
 
@@ -59,12 +60,19 @@ export async function printLog(ctx: CommandContext, target: string, buildId: num
   // A followed build runs as long as emerge does: no overall deadline, only the server's end.
   const stream = callServerStream(client.followBuildLog.bind(client), { target, buildId, follow }, follow ? {} : { deadlineMs: 600_000 });
   let finished: Build | undefined;
+  const live = new LiveLine(ctx.stderr);
+  const progress = emptyProgress();
   for await (const msg of stream) {
     const item = msg.item;
-    if (item?.$case === 'line') ctx.stdout.write(item.value + '\n');
+    live.clear();
+    if (item?.$case === 'line') {
+      ctx.stdout.write(item.value + '\n');
+      if (follow && (parseEmergeLine(progress, item.value) || progress.packageCount)) live.draw(buildProgressLine(progress));
+    }
     else if (item?.$case === 'build' && follow) ctx.stderr.write(`following build ${item.value.id} of ${item.value.target} (${statusName(item.value.status)})\n`);
     else if (item?.$case === 'finished') finished = item.value;
   }
+  live.clear();
   if (!finished) return 0;
   const ok = finished.status === BuildStatus.BUILD_STATUS_SUCCEEDED;
   const tail = finished.error ? `: ${finished.error}` : finished.snapshotId ? `, snapshot ${finished.snapshotId} published` : '';

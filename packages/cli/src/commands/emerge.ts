@@ -1,12 +1,14 @@
 import {
   callServerStream,
+  emptyProgress,
+  parseEmergeLine,
   EmergeResponse,
   InstallOutcome,
   installOutcomeToJSON,
   UsageError,
 } from '@binhost/shared';
 import type { CommandContext } from '../context.js';
-import { progressLine } from './progress-bar.js';
+import { buildProgressLine, LiveLine, progressLine } from './progress-bar.js';
 
 /**
  * `binhostctl emerge NAME -- ARGS`, the guide's "keeping in sync" script: the host builds ARGS
@@ -20,12 +22,8 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const emergeArgs = split < 0 ? [] : args.slice(split + 1);
   if (!name || extra.length || emergeArgs.length === 0) throw new UsageError('usage: binhostctl emerge NAME -- EMERGE ARGS');
   const client = await ctx.admin();
-  const tty = Boolean((ctx.stderr as NodeJS.WriteStream).isTTY);
-  let bar = false;
-  const clearBar = () => {
-    if (bar) ctx.stderr.write('\r\x1b[K');
-    bar = false;
-  };
+  const live = new LiveLine(ctx.stderr);
+  const progress = emptyProgress();
   let outcome = InstallOutcome.INSTALL_OUTCOME_UNSPECIFIED;
   for await (const res of callServerStream(client.emerge.bind(client), { target: name, args: emergeArgs }, { idleTimeoutMs: 3600_000 })) {
     const item = res.item;
@@ -36,19 +34,17 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
       continue;
     }
     if (item.$case === 'transfer') {
-      if (tty) {
-        ctx.stderr.write('\r\x1b[K' + progressLine(item.value, 30).slice(0, 200));
-        bar = true;
-      }
+      live.draw(progressLine(item.value, 30));
       continue;
     }
-    clearBar();
+    live.clear();
     switch (item.$case) {
       case 'buildStarted':
         ctx.stdout.write(`>>> build ${item.value.id} of ${name} started on the host\n`);
         break;
       case 'buildLogLine':
         ctx.stdout.write(`host| ${item.value}\n`);
+        if (parseEmergeLine(progress, item.value) || progress.packageCount) live.draw(buildProgressLine(progress));
         break;
       case 'buildFinished':
         ctx.stdout.write(`>>> build ${item.value.id} finished (exit ${item.value.exitCode})\n`);
@@ -72,6 +68,6 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
         break;
     }
   }
-  clearBar();
+  live.clear();
   return outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED || outcome === InstallOutcome.INSTALL_OUTCOME_UP_TO_DATE ? 0 : 1;
 }
