@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { runCommand } from '@binhost/shared';
 
 /** What to run: an argv array (never a shell string) and its environment. */
 export interface CommandSpec {
@@ -25,41 +24,30 @@ export interface CommandResult {
 export const TAIL_LINES = 60;
 
 /**
- * Runs commands for the target agent (emerge, gpg). A minimal local version of the shared
- * CommandRunner: spawn with an argv array, no shell, line by line, bounded, abortable.
+ * Runs commands for the target agent (emerge, gpg): the target's narrow view of the shared
+ * runner (one argv array, one line callback), so tests can pass a fake.
  */
 export interface CommandRunner {
   run(spec: CommandSpec): Promise<CommandResult>;
 }
 
-/** The real {@link CommandRunner}: `child_process.spawn` without a shell. */
+/** The real {@link CommandRunner}: the shared spawner (argv array, no shell), output line by line. */
 export const spawnRunner: CommandRunner = {
-  run(spec) {
+  async run(spec) {
     const [file, ...args] = spec.argv;
-    if (!file) return Promise.reject(new Error('empty command'));
-    return new Promise((resolve, reject) => {
-      const child = spawn(file, args, {
-        env: spec.env ?? process.env,
-        cwd: spec.cwd,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        ...(spec.signal ? { signal: spec.signal } : {}),
-      });
-      const tail: string[] = [];
-      const line = (stream: 'stdout' | 'stderr') => (l: string) => {
-        tail.push(l);
-        if (tail.length > TAIL_LINES) tail.shift();
-        spec.onLine?.(l, stream);
-      };
-      const closes = [
-        new Promise((r) => createInterface({ input: child.stdout }).on('line', line('stdout')).on('close', r)),
-        new Promise((r) => createInterface({ input: child.stderr }).on('line', line('stderr')).on('close', r)),
-      ];
-      child.stdin.on('error', () => undefined); // a command that does not read its input
-      child.stdin.end(spec.input);
-      child.once('error', reject);
-      child.once('close', (exitCode, signal) => {
-        void Promise.all(closes).then(() => resolve({ exitCode, signal, tail }));
-      });
+    if (!file) throw new Error('empty command');
+    const result = await runCommand({
+      file,
+      args,
+      ...(spec.env ? { env: spec.env } : {}),
+      ...(spec.cwd ? { cwd: spec.cwd } : {}),
+      ...(spec.signal ? { signal: spec.signal } : {}),
+      ...(spec.input !== undefined ? { input: spec.input } : {}),
+      onStdoutLine: (l) => spec.onLine?.(l, 'stdout'),
+      onStderrLine: (l) => spec.onLine?.(l, 'stderr'),
+      tailLines: TAIL_LINES,
+      check: false,
     });
+    return { exitCode: result.exitCode, signal: result.signal, tail: result.tail };
   },
 };
