@@ -8,40 +8,15 @@
  *
  * Exit codes: 0 stopped cleanly, 2 bad usage, 78 (EX_CONFIG) misconfigured, 1 anything else.
  */
-import { parseArgs } from 'node:util';
-import { createConfigReloader, createLogger, onReloadSignal, readTlsFiles, DEFAULT_PATHS, EXIT, loadHostConfig, runMain, UsageError, waitForStopSignal, errorMessage } from '@binhost/shared';
+import { DEFAULT_PATHS, loadHostConfig, runDaemonMain } from '@binhost/shared';
 import { HostDaemon } from './daemon.js';
 import { HOST_LIVE_KEYS } from './reload.js';
 
-runMain('binhost-host', async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: { config: { type: 'string', default: DEFAULT_PATHS.hostConfig }, 'check-config': { type: 'boolean' }, help: { type: 'boolean' } },
-    }));
-  } catch (err) {
-    throw new UsageError(errorMessage(err));
-  }
-  if (values.help) {
-    process.stdout.write('usage: binhost-host [--config FILE] [--check-config]\n');
-    return EXIT.OK;
-  }
-  const config = await loadHostConfig(values.config);
-  if (values['check-config']) {
-    await readTlsFiles(config.tls, config.configFile); // certificates present, key not readable by others
-    process.stdout.write(`${config.configFile}: ok\n`);
-    return EXIT.OK;
-  }
-  const log = createLogger({ level: config.logLevel, base: { agent: 'host' } });
-  const daemon = new HostDaemon({ config, log });
-  const reloader = createConfigReloader({ file: config.configFile, load: loadHostConfig, current: config, liveKeys: HOST_LIVE_KEYS, log });
-  const stopReloads = onReloadSignal(() => void reloader.reload());
-  // Handlers go in before start: until Node has a listener, SIGTERM's default action kills outright.
-  const stopSignal = waitForStopSignal();
-  await daemon.start();
-  const signal = await stopSignal;
-  stopReloads();
-  log.info({ signal }, 'stopping');
-  await daemon.stop();
-  return EXIT.OK;
+runDaemonMain({
+  program: 'binhost-host',
+  agent: 'host',
+  defaultConfig: DEFAULT_PATHS.hostConfig,
+  load: loadHostConfig,
+  liveKeys: HOST_LIVE_KEYS,
+  create: (config, log) => new HostDaemon({ config, log }),
 });

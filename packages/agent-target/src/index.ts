@@ -21,5 +21,5 @@ export { cpuFlagsX86, readCpuFlagsX86 } from './report/cpu-flags.js';
 export { parseMakeConf, makeConfVars } from './report/make-conf.js';
 export { spawnCompiler, type CompilerRunner, type CompilerOutput } from './report/run-compiler.js';
 export { ConfigWatcher, type ConfigWatcherOptions } from './watch/config-watcher.js';
-export { StateMonitor, createStateMonitor, type StateMonitorOptions } from './watch/state-monitor.js';
+export { StateMonitor, type StateMonitorOptions } from './watch/state-monitor.js';
 export { TARGET_LIVE_KEYS } from './reload.js';

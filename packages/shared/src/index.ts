@@ -34,3 +34,4 @@ export * from './config/config-reloader.js';
 export * from './portage/binpkg-signing.js';
 export * from './state/report-key.js';
 export * from './portage/emerge-progress.js';
+export * from './daemon-main.js';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { errorMessage, reportKey, type Logger, type TargetConfig, type TargetState } from '@binhost/shared';
+import { errorMessage, reportKey, type Logger, type TargetState } from '@binhost/shared';
 import { collectTargetState } from '../report/collect-state.js';
 import { ConfigWatcher } from './config-watcher.js';
 
@@ -7,18 +7,6 @@ import { ConfigWatcher } from './config-watcher.js';
  * The monitor the target daemon runs: watches `config.root`, collects with
  * {@link collectTargetState} (or `collect`), and hands each new state to `offer`.
  */
-export function createStateMonitor(config: TargetConfig, parentLog: Logger, offer: (state: TargetState) => void, collect?: () => Promise<TargetState>): StateMonitor {
-  const log = parentLog.child({ component: 'state' });
-  const { root, report } = config;
-  return new StateMonitor({
-    root,
-    debounceMs: report.debounceMs,
-    log,
-    collect: collect ?? (() => collectTargetState({ root, maxFileBytes: report.maxFileBytes, log })),
-    offer,
-  });
-}
-
 /** Options for {@link StateMonitor}. */
 export interface StateMonitorOptions {
   root: string;

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { loadToml } from './load-toml.js';
 import type { TlsFiles } from '../grpc/tls-files.js';
 import { readTls } from './host-config.js';
-import { ConfigError } from '../errors.js';
+import { readDialAddress } from './dial-address.js';
 
 /** `binhostctl`'s configuration (`/etc/binhost/admin.toml`). */
 export interface AdminConfig {
@@ -18,10 +18,7 @@ export interface AdminConfig {
 export async function loadAdminConfig(file: string): Promise<AdminConfig> {
   const r = await loadToml(file);
   const abs = (p: string) => resolve(file, '..', p);
-  const host = r.requiredString('host');
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(host);
-  if (!m) throw new ConfigError(r.file, 'host', `expected "name:port", got "${host}"`);
-  const serverName = r.string('server_name', m[1]!.replace(/^\[|\]$/g, ''));
+  const { host, serverName } = readDialAddress(r);
   const tls = readTls(r.section('tls'), abs);
   r.finish();
   return { configFile: r.file, host, serverName, tls };

@@ -4,7 +4,7 @@ import type { ConfigReader } from './config-reader.js';
 import { DEFAULT_PATHS } from './paths.js';
 import type { TlsFiles } from '../grpc/tls-files.js';
 import { readTls } from './host-config.js';
-import { ConfigError } from '../errors.js';
+import { readDialAddress } from './dial-address.js';
 
 export type InstallPolicyName = 'auto' | 'confirm' | 'off';
 
@@ -49,10 +49,7 @@ export async function loadTargetConfig(file: string): Promise<TargetConfig> {
 /** Validates an already parsed target config. */
 export function parseTargetConfig(r: ConfigReader, baseDir: string): TargetConfig {
   const abs = (p: string) => resolve(baseDir, p);
-  const host = r.requiredString('host');
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(host);
-  if (!m) throw new ConfigError(r.file, 'host', `expected "name:port", got "${host}"`);
-  const serverName = r.string('server_name', m[1]!.replace(/^\[|\]$/g, ''));
+  const { host, serverName } = readDialAddress(r);
   const root = abs(r.string('root', '/'));
   const stateDir = abs(r.string('state_dir', DEFAULT_PATHS.targetStateDir));
   const logLevel = r.choice('log_level', LOG_LEVELS, 'info');
