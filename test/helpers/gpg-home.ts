@@ -23,6 +23,7 @@ function runGpg(dir: string, args: string[], input?: string | Buffer): Promise<B
     child.on('close', (code) =>
       code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`gpg ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString()}`)),
     );
+    child.stdin.on('error', () => undefined); // EPIPE when gpg exits without reading its input
     child.stdin.end(input ?? '');
   });
 }
