@@ -74,6 +74,8 @@ function run(argv, options = {}) {
 }
 
 let targetCert;
+/** The host agent's process, killed if the run fails so that it never outlives the benchmark. */
+let host;
 async function pull(pki, address, mirrorDir, rounds = 1, snapshotId = 0) {
   const t = (targetCert ??= await pki.issue('target', 'bench'));
   const child = spawn(process.execPath, [join(here, 'lib/pull-runner.mjs'), t.ca, t.cert, t.key, address, mirrorDir, String(rounds), String(snapshotId)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -100,7 +102,7 @@ async function main() {
   }
   const total = publish(1, entries);
   spawnSync('sync');
-  const host = fork(join(here, 'lib/host-runner.mjs'), [join(work, 'host.toml')], { stdio: 'inherit' });
+  host = fork(join(here, 'lib/host-runner.mjs'), [join(work, 'host.toml')], { stdio: 'inherit' });
   const [{ port }] = await once(host, 'message');
   const address = `127.0.0.1:${port}`;
 
@@ -147,5 +149,6 @@ async function main() {
 try {
   await main();
 } finally {
+  if (host && host.exitCode === null) host.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 }

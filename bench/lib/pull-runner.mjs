@@ -3,10 +3,10 @@
 // Prints one JSON line per round: {ms, bytes, files, maxRssMiB}.
 import { readFileSync } from 'node:fs';
 import { Mirror, MirrorStore, grpcSnapshotSource } from '@binhost/agent-target';
-import { TargetServiceClient, clientCredentials, clientChannelOptions, silentLogger } from '@binhost/shared';
+import { createTargetServiceClient, clientCredentials, clientChannelOptions, silentLogger } from '@binhost/shared';
 
 const [ca, cert, key, address, mirrorDir, rounds = '1', snapshotId = '0'] = process.argv.slice(2);
-const client = new TargetServiceClient(
+const client = createTargetServiceClient(
   address,
   clientCredentials({ ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) }),
   clientChannelOptions({ serverName: 'binhost.bench' }),

@@ -2,14 +2,14 @@
 // registers and holds its event stream open like binhost-target does. Reports, per published
 // snapshot, when each target received it.
 import { readFileSync } from 'node:fs';
-import { TargetServiceClient, callServerStream, callUnary, clientChannelOptions, clientCredentials } from '@binhost/shared';
+import { createTargetServiceClient, callServerStream, callUnary, clientChannelOptions, clientCredentials } from '@binhost/shared';
 
 const { address, targets } = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const received = new Map(); // snapshotId -> latencies
 let helloCount = 0;
 
 for (const t of targets) {
-  const client = new TargetServiceClient(
+  const client = createTargetServiceClient(
     address,
     clientCredentials({ ca: Buffer.from(t.ca), cert: Buffer.from(t.cert), key: Buffer.from(t.key) }),
     clientChannelOptions({ serverName: 'binhost.bench' }),

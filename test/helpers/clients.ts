@@ -8,6 +8,7 @@ export async function clientsFor(pki: TestPki, address: string, role: Role, name
   const creds = clientCredentials({ ca: await readFile(f.ca), cert: await readFile(f.cert), key: await readFile(f.key) });
   const opts = clientChannelOptions({ serverName: TEST_SERVER_NAME });
   const admin = new AdminServiceClient(address, creds, opts);
+  // the generated client on purpose: the host's FetchFile codec must stay readable by any protobuf client
   const target = new TargetServiceClient(address, creds, opts);
   return {
     admin,

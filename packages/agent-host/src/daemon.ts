@@ -8,7 +8,7 @@ import {
   MAX_MESSAGE_BYTES,
   readTlsFiles,
   serverCredentials,
-  TargetServiceService,
+  TargetServiceDefinition,
   type HostConfig,
   type Logger,
 } from '@binhost/shared';
@@ -104,9 +104,9 @@ export class HostDaemon {
     const adapt = { log: this.options.log.child({ component: 'rpc' }), shutdown: this.shutdown.signal };
     const builder = this.options.emergeBuilder ?? buildSystemEmergeBuilder(this.builds);
     server.addService(
-      TargetServiceService,
+      TargetServiceDefinition,
       adaptService(
-        TargetServiceService,
+        TargetServiceDefinition,
         targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signing: this.builds.signing, ...delivery }),
         { ...adapt, role: 'target' },
       ),

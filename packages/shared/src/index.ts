@@ -17,6 +17,7 @@ export * from './grpc/credentials.js';
 export * from './grpc/status.js';
 export * from './grpc/handlers.js';
 export * from './grpc/client-calls.js';
+export * from './grpc/fetch-file-codec.js';
 export * from './util/async-queue.js';
 export * from './util/backoff.js';
 export * from './state/digest.js';

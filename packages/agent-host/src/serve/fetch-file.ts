@@ -1,7 +1,7 @@
-import { open, realpath } from 'node:fs/promises';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { AgentError, assertSafeRelativePath, NotFoundError, type FetchFileRequest, type FetchFileResponse } from '@binhost/shared';
+import { AgentError, assertSafeRelativePath, EncodedFetchFileChunk, NotFoundError, type FetchFileRequest, type FetchFileResponse } from '@binhost/shared';
 import type { PublicationSource } from './publication-source.js';
 
 /** Bytes per FetchFile message: few enough messages that framing costs little, small enough for flat memory. @default 256 KiB */
@@ -45,13 +45,22 @@ export async function* fetchFile(
       return;
     }
     while (offset < size && !signal.aborted) {
-      const buffer = Buffer.allocUnsafe(Math.min(chunkBytes, size - offset));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
-      if (bytesRead === 0) throw new AgentError(`${req.path} shrank while being served`, status.ABORTED);
-      yield { offset: BigInt(offset), data: buffer.subarray(0, bytesRead), totalSize: total };
-      offset += bytesRead;
+      // read straight into the encoded message (see EncodedFetchFileChunk)
+      const chunk = new EncodedFetchFileChunk(BigInt(offset), Math.min(chunkBytes, size - offset), total);
+      await readFully(handle, chunk.data, offset, req.path);
+      yield chunk;
+      offset += chunk.data.length;
     }
   } finally {
     await handle.close();
+  }
+}
+
+/** Fills `into` from `position` (a short read is retried); a file that ends early was changed under us. */
+async function readFully(handle: FileHandle, into: Buffer, position: number, path: string): Promise<void> {
+  for (let done = 0; done < into.length; ) {
+    const { bytesRead } = await handle.read(into, done, into.length - done, position + done);
+    if (bytesRead === 0) throw new AgentError(`${path} shrank while being served`, status.ABORTED);
+    done += bytesRead;
   }
 }

@@ -7,7 +7,8 @@ import {
   clientCredentials,
   errorMessage,
   sleep,
-  TargetServiceClient,
+  createTargetServiceClient,
+  type TargetServiceClient,
   type BackoffOptions,
   type Logger,
   type OpenEventsResponse,
@@ -54,7 +55,7 @@ export class HostConnection extends EventEmitter<HostConnectionEvents> {
 
   constructor(private readonly options: HostConnectionOptions) {
     super();
-    this.client = new TargetServiceClient(
+    this.client = createTargetServiceClient(
       options.address,
       clientCredentials(options.tls),
       clientChannelOptions({ serverName: options.serverName }),

@@ -1,4 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { AgentError, errnoCode } from '@binhost/shared';
@@ -7,6 +6,7 @@ import type { MirrorEntry } from './index-entries.js';
 import type { MirrorStore } from './mirror-store.js';
 import type { SnapshotSource } from './snapshot-source.js';
 import type { OpenWriter } from './file-writer.js';
+import type { DigestJob, DigestWorker, HexDigests } from './digest-worker.js';
 
 /** A downloaded file did not match its index entry. */
 export class VerificationError extends AgentError {
@@ -24,26 +24,11 @@ export class MirrorDiskFullError extends AgentError {
   }
 }
 
-/** Hashes of one download, fed as bytes arrive (and with the kept prefix on resume). */
-class Digests {
-  private readonly md5: Hash | undefined;
-  private readonly sha1: Hash | undefined;
-  constructor(entry: MirrorEntry) {
-    this.md5 = entry.md5 ? createHash('md5') : undefined;
-    this.sha1 = entry.sha1 ? createHash('sha1') : undefined;
-  }
-  update(data: Uint8Array): void {
-    this.md5?.update(data);
-    this.sha1?.update(data);
-  }
-  /** The first mismatch, or undefined when every digest the index has matches. */
-  mismatch(entry: MirrorEntry): string | undefined {
-    const md5 = this.md5?.digest('hex');
-    if (entry.md5 && md5 !== entry.md5) return `MD5 ${md5} != ${entry.md5}`;
-    const sha1 = this.sha1?.digest('hex');
-    if (entry.sha1 && sha1 !== entry.sha1) return `SHA1 ${sha1} != ${entry.sha1}`;
-    return undefined;
-  }
+/** The first digest of the index that `digests` do not match, or undefined when all match. */
+function mismatch(entry: MirrorEntry, digests: HexDigests): string | undefined {
+  if (entry.md5 && digests['md5'] !== entry.md5) return `MD5 ${digests['md5']} != ${entry.md5}`;
+  if (entry.sha1 && digests['sha1'] !== entry.sha1) return `SHA1 ${digests['sha1']} != ${entry.sha1}`;
+  return undefined;
 }
 
 /** Options of {@link fetchOnce}. */
@@ -53,6 +38,8 @@ export interface FetchOnceOptions {
   snapshotId: number;
   entry: MirrorEntry;
   openWriter: OpenWriter;
+  /** Hashes the bytes beside the transfer. */
+  hasher: DigestWorker;
   signal: AbortSignal;
   /** Called with the bytes of this file held so far. */
   onBytes(done: number): void;
@@ -69,14 +56,24 @@ export interface FetchOnceOptions {
 export async function fetchOnce(o: FetchOnceOptions): Promise<void> {
   const { store, entry } = o;
   const part = store.partialPath(entry.key);
-  const digests = new Digests(entry);
+  const job = o.hasher.start([...(entry.md5 ? ['md5'] : []), ...(entry.sha1 ? ['sha1'] : [])]);
+  try {
+    return await download(o, part, job);
+  } catch (err) {
+    job.drop();
+    throw err;
+  }
+}
+
+async function download(o: FetchOnceOptions, part: string, job: DigestJob): Promise<void> {
+  const { store, entry } = o;
   let offset = await partLength(part);
   if (offset > entry.size) {
     await rm(part, { force: true });
     offset = 0;
   }
   if (offset > 0) o.onResume?.(offset);
-  if (offset > 0) for await (const chunk of createReadStream(part, { end: offset - 1 })) digests.update(chunk as Buffer);
+  if (offset > 0) for await (const chunk of createReadStream(part, { end: offset - 1 })) await job.update(chunk as Buffer);
   o.onBytes(offset);
   const writer = await o.openWriter(part).catch((err) => rethrowDisk(err, entry.path));
   try {
@@ -88,8 +85,8 @@ export async function fetchOnce(o: FetchOnceOptions): Promise<void> {
         if (Number(msg.offset) !== offset) throw new AgentError(`${entry.path}: chunk at ${msg.offset}, expected ${offset}`, status.DATA_LOSS);
         if (msg.data.length === 0) continue;
         if (offset + msg.data.length > entry.size) throw new VerificationError(`${entry.path}: more bytes than its SIZE ${entry.size}`);
-        await writer.write(msg.data).catch((err) => rethrowDisk(err, entry.path));
-        digests.update(msg.data);
+        // hashed on the worker while we write, and while the next chunk arrives
+        await Promise.all([job.update(msg.data), writer.write(msg.data).catch((err) => rethrowDisk(err, entry.path))]);
         offset += msg.data.length;
         o.onBytes(offset);
       }
@@ -99,10 +96,10 @@ export async function fetchOnce(o: FetchOnceOptions): Promise<void> {
   } finally {
     await writer.close().catch(() => undefined);
   }
-  const mismatch = digests.mismatch(entry);
-  if (mismatch) {
+  const wrong = mismatch(entry, await job.digest());
+  if (wrong) {
     await rm(part, { force: true });
-    throw new VerificationError(`${entry.path} failed verification (${mismatch}); discarded`);
+    throw new VerificationError(`${entry.path} failed verification (${wrong}); discarded`);
   }
   await rename(part, store.objectPath(entry.key));
 }

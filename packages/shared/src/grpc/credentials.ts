@@ -41,8 +41,14 @@ export function clientChannelOptions(options: ClientChannelOptions): ChannelOpti
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': options.maxReceiveMessageLength ?? MAX_MESSAGE_BYTES,
+    // HTTP/2's 64 KiB default window stalls a FetchFile stream every 64 KiB until the
+    // WINDOW_UPDATE comes back; 4 MiB per stream keeps the pipe full (bench/delivery.mjs: 71 → ~100 MiB/s)
+    'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
   };
 }
+
+/** HTTP/2 receive window a client announces, per stream and for the connection. */
+export const FLOW_CONTROL_WINDOW_BYTES = 4 * 1024 * 1024;
 
 /** The largest message either side accepts: a state report carries all of /etc/portage. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
