@@ -13,6 +13,18 @@ export interface TargetRecord {
   lastError: string;
   /** Name of the root this target builds in (usually its own name). */
   root: string | undefined;
+  /** The latest TriggerSync made while the target was not connected: sent when it next connects. */
+  pendingSync?: QueuedSync | undefined;
+}
+
+/** A sync request waiting for its target's next event stream (see serve/sync-queue.ts). */
+export interface QueuedSync {
+  requestId: string;
+  args: string[];
+  confirmed: boolean;
+  reason: string;
+  /** ISO time it was queued. */
+  queuedAt: string;
 }
 
 /** How many digests of history (and their states, for diffs) are kept per target. */

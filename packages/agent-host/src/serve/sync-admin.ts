@@ -11,6 +11,7 @@ import {
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
 import type { PublicationSource } from './publication-source.js';
+import { queueSync } from './sync-queue.js';
 
 /** What the sync-related admin calls need. */
 export interface SyncAdminDeps {
@@ -20,9 +21,9 @@ export interface SyncAdminDeps {
 }
 
 /**
- * AdminService.TriggerSync: sends the target a `sync_requested` event for its published snapshot.
- * `delivered` is false when the target has no event stream open; it then syncs by its policy on
- * its next connection (Hello carries the published snapshot), and a confirmation must be repeated.
+ * Sends the target a `sync_requested` event for its published snapshot, now or never: `delivered`
+ * is false when the target has no event stream open, and nothing is kept (the Emerge relay, whose
+ * caller is waiting, wants exactly that). AdminService.TriggerSync uses {@link requestSync}.
  */
 export function triggerSync(deps: SyncAdminDeps, req: TriggerSyncRequest, reason = 'binhostctl sync'): TriggerSyncResponse {
   deps.registry.get(req.target);
@@ -34,6 +35,19 @@ export function triggerSync(deps: SyncAdminDeps, req: TriggerSyncRequest, reason
     value: { requestId, snapshotId, args: req.args, confirmed: req.confirmed, reason },
   });
   return { requestId, delivered: streams > 0 };
+}
+
+/**
+ * AdminService.TriggerSync: {@link triggerSync}, and when the target is not connected, keeps the
+ * request (the latest per target) until its next event stream opens, where it is delivered with
+ * the same request id (see sync-queue.ts). `delivered` is then false.
+ */
+export async function requestSync(deps: SyncAdminDeps, req: TriggerSyncRequest): Promise<TriggerSyncResponse> {
+  const reason = 'binhostctl sync';
+  const res = triggerSync(deps, req, reason);
+  // same tick as triggerSync's look at the open streams: see queueSync
+  if (!res.delivered) await queueSync(deps.registry, req.target, { requestId: res.requestId, args: req.args, confirmed: req.confirmed, reason });
+  return res;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { EventHub } from '../events/event-hub.js';
 import type { PublicationSource } from '../serve/publication-source.js';
 import type { ActivityHub } from '../serve/activity-hub.js';
 import type { InstallReports } from '../serve/install-reports.js';
-import { setInstallPolicy, triggerSync } from '../serve/sync-admin.js';
+import { requestSync, setInstallPolicy } from '../serve/sync-admin.js';
 import { emergeRelay, type EmergeBuilder } from '../serve/emerge-relay.js';
 import { diffTarget } from './diff-target.js';
 import type { RootManager } from '../root/root-manager.js';
@@ -123,7 +123,7 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
     followBuildLog: (req, ctx) => followBuildLog(deps, req, ctx.signal),
     listSnapshots: (req) => listSnapshots(deps, req),
     publishSnapshot: (req) => publishSnapshot(deps, req),
-    triggerSync: async (req) => triggerSync(deps, req),
+    triggerSync: (req) => requestSync(deps, req),
     emerge: (req, ctx) => emergeRelay(deps, req, ctx.signal),
     getSigningKey: () => getSigningKey(deps.builds.signing),
   };

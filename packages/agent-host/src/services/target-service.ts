@@ -15,6 +15,7 @@ import type { ActivityHub } from '../serve/activity-hub.js';
 import type { InstallReports } from '../serve/install-reports.js';
 import { getPublication } from '../serve/get-publication.js';
 import { fetchFile } from '../serve/fetch-file.js';
+import { openStreamAndTakeQueued } from '../serve/sync-queue.js';
 
 /** The version this host reports to targets. */
 export const HOST_VERSION = '0.1.0';
@@ -68,7 +69,8 @@ export function targetServiceHandlers(deps: TargetServiceDeps): Handlers<typeof 
     async *openEvents(_req, ctx): AsyncGenerator<OpenEventsResponse> {
       const name = ctx.identity.name;
       const sub = hub.subscribe(name);
-      await registry.touch(name);
+      // marks it seen; a sync requested while it was away goes into `sub`, to follow the hello
+      await openStreamAndTakeQueued(deps, name, ctx.log);
       ctx.log.info({ target: name }, 'event stream opened');
       try {
         yield {
