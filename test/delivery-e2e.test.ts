@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { callUnary, FileKind, InstallOutcome, stateDigest, TargetState, type FileEntry } from '@binhost/shared';
-import { openAppendWriter, spawnRunner, type OpenWriter } from '@binhost/agent-target';
+import { spawnRunner } from '@binhost/agent-target';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePki, type TestPki } from './helpers/pki.js';
 import { startHost, type StartedHost } from './helpers/start-host.js';
@@ -12,6 +12,7 @@ import { startTarget, type StartedTarget } from './helpers/start-target.js';
 import { clientsFor } from './helpers/clients.js';
 import { waitFor } from './helpers/wait-for.js';
 import { captureLog } from './helpers/capture-log.js';
+import { stallingWriter } from './helpers/stalling-writer.js';
 import { writeSnapshot, type SnapshotFile } from './helpers/publish-snapshot.js';
 
 const FAKE_EMERGE = fileURLToPath(new URL('./fixtures/delivery/fake-emerge.mjs', import.meta.url));
@@ -130,31 +131,14 @@ describe('delivery end to end (in-process agents on loopback)', () => {
   it('resumes from the offset after the host is killed mid-transfer, and installs', async () => {
     const big = { path: 'app-misc/big/big-1.0-1.gpkg.tar', data: randomBytes(8 * 1024 * 1024) };
     await publish(1, [big]);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let written = 0;
-    let stalled = false;
-    const slow: OpenWriter = async (path) => {
-      const w = await openAppendWriter(path);
-      return {
-        ...w,
-        async write(data) {
-          if (written > 2 * 1024 * 1024 && !stalled) {
-            stalled = true;
-            await gate; // hold the transfer here while the host goes down
-          }
-          await w.write(data);
-          written += data.length;
-        },
-      };
-    };
+    const slow = stallingWriter(2 * 1024 * 1024); // holds the transfer while the host goes down
     const cap = captureLog('info');
     const port = host!.port;
-    target = await start('auto', { log: cap.log, delivery: { mirror: { openWriter: slow, backoff: { initialMs: 20, maxMs: 100 } } } });
-    await waitFor(() => stalled, { timeoutMs: 30_000, what: 'transfer under way' });
+    target = await start('auto', { log: cap.log, delivery: { mirror: { openWriter: slow.open, backoff: { initialMs: 20, maxMs: 100 } } } });
+    await waitFor(() => slow.stalled(), { timeoutMs: 30_000, what: 'transfer under way' });
     await host!.stop();
     host = undefined;
-    release();
+    slow.release();
     await waitFor(() => cap.lines().some((l) => l['msg'] === 'transfer interrupted, resuming'), { timeoutMs: 30_000, what: 'interruption noticed' });
     host = await startHost({ dir: `${tmp.dir}/host`, pki, port });
     await waitFor(async () => (await host!.daemon.installs.last('alpha'))?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, {

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { callUnary, FileKind, InstallOutcome, stateDigest, TargetState } from '@binhost/shared';
-import { openAppendWriter, type OpenWriter } from '@binhost/agent-target';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePki, type TestPki } from './helpers/pki.js';
 import { startTarget, type StartedTarget } from './helpers/start-target.js';
@@ -12,6 +11,7 @@ import { AGENT_MAIN, spawnAgent, type AgentProcess } from './helpers/agent-proce
 import { clientsFor } from './helpers/clients.js';
 import { waitFor } from './helpers/wait-for.js';
 import { captureLog } from './helpers/capture-log.js';
+import { stallingWriter } from './helpers/stalling-writer.js';
 import { writeSnapshot } from './helpers/publish-snapshot.js';
 
 const FAKE_EMERGE = fileURLToPath(new URL('./fixtures/delivery/fake-emerge.mjs', import.meta.url));
@@ -71,24 +71,7 @@ describe('delivery: the host process is SIGKILLed mid-transfer', () => {
     const first = await spawnHost('127.0.0.1:0');
     host = first.proc;
 
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let written = 0;
-    let stalled = false;
-    const slow: OpenWriter = async (path) => {
-      const w = await openAppendWriter(path);
-      return {
-        ...w,
-        async write(data) {
-          if (written >= STALL_AT && !stalled) {
-            stalled = true;
-            await gate; // hold the transfer here while the host process dies
-          }
-          await w.write(data);
-          written += data.length;
-        },
-      };
-    };
+    const slow = stallingWriter(STALL_AT); // holds the transfer while the host process dies
     const cap = captureLog('info');
     await mkdir(join(tmp.dir, 'alpha/root/etc/portage'), { recursive: true });
     target = await startTarget({
@@ -100,9 +83,9 @@ describe('delivery: the host process is SIGKILLed mid-transfer', () => {
       collectState: async () => state,
       extra: `[install]\npolicy = "auto"\nemerge = ${JSON.stringify([process.execPath, FAKE_EMERGE])}\n`,
       // retries outlast the host's restart (a node process start on a busy machine)
-      delivery: { mirror: { openWriter: slow, backoff: { initialMs: 50, maxMs: 250 }, maxTransportRetries: 400 } },
+      delivery: { mirror: { openWriter: slow.open, backoff: { initialMs: 50, maxMs: 250 }, maxTransportRetries: 400 } },
     });
-    await waitFor(() => stalled, { timeoutMs: 30_000, what: 'transfer under way' });
+    await waitFor(() => slow.stalled(), { timeoutMs: 30_000, what: 'transfer under way' });
 
     host.child.kill('SIGKILL');
     expect(await host.exited).toBe('SIGKILL');
@@ -116,7 +99,7 @@ describe('delivery: the host process is SIGKILLed mid-transfer', () => {
     expect((await fetch(`${endpoint}/Packages`)).status).toBe(404);
     expect((await fetch(`${endpoint}/${big.path}`)).status).toBe(404);
 
-    release();
+    slow.release();
     await waitFor(() => cap.lines().some((l) => l['msg'] === 'transfer interrupted, resuming'), { timeoutMs: 30_000, what: 'interruption noticed' });
     expect((await fetch(`${endpoint}/Packages`)).status).toBe(404); // still: the file is not whole
     const restarted = await spawnHost(`127.0.0.1:${first.port}`);
