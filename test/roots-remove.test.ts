@@ -1,0 +1,137 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { access, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UsageError } from '@binhost/shared';
+import { tmpTree } from './helpers/tmp-tree.js';
+import { makePki, type TestPki } from './helpers/pki.js';
+import { startHost, type StartedHost } from './helpers/start-host.js';
+import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { waitFor } from './helpers/wait-for.js';
+import { binhostctl } from './helpers/admin-cli.js';
+import { EMERGE_STAND_IN, TEST_REPO } from './helpers/emerge-stand-in.js';
+import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+/** A target's own system: the same config on every machine made with it. */
+async function targetSystem(root: string): Promise<void> {
+  await mkdir(join(root, 'etc/portage'), { recursive: true });
+  await mkdir(join(root, 'var/lib/portage'), { recursive: true });
+  await writeFile(join(root, 'etc/portage/make.conf'), 'COMMON_FLAGS="-march=native -O2"\nCFLAGS="${COMMON_FLAGS}"\n');
+  await writeFile(join(root, 'var/lib/portage/world'), 'app-misc/hello\n');
+  await symlink(join(TEST_REPO, 'profiles/default/linux/amd64/harness'), join(root, 'etc/portage/make.profile'));
+}
+
+describe('binhostctl target remove', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let pki: TestPki;
+  let host: StartedHost;
+  let stage3: string;
+  const agents = new Map<string, StartedTarget>();
+
+  beforeEach(async () => {
+    tmp = await tmpTree('binhost-roots-remove-');
+    pki = await makePki(join(tmp.dir, 'pki'));
+    host = await startHost({
+      dir: join(tmp.dir, 'host'),
+      pki,
+      extra: `[build]\nemerge = [${JSON.stringify(EMERGE_STAND_IN)}]\nrepository = ${JSON.stringify(TEST_REPO)}\n[signing]\nenabled = false\n`,
+    });
+    stage3 = join(tmp.dir, 'stage3.tar');
+    await writeFile(stage3, buildTar(syntheticStage3()));
+  });
+  afterEach(async () => {
+    for (const t of agents.values()) await t.stop();
+    agents.clear();
+    await host.stop();
+    await tmp.cleanup();
+  });
+
+  const ctl = (...args: string[]) => binhostctl(pki, tmp.dir, host.address, args);
+  const layout = () => host.daemon.layout;
+  const targetNames = async () => (JSON.parse((await ctl('--json', 'targets')).stdout) as { name: string }[]).map((t) => t.name);
+
+  async function addTarget(name: string): Promise<void> {
+    const res = await ctl('target', 'add', name, '--stage3', stage3);
+    expect(res.code, res.stderr).toBe(0);
+  }
+
+  async function stopAgent(name: string): Promise<void> {
+    await agents.get(name)!.stop();
+    agents.delete(name);
+    await waitFor(() => !host.daemon.registry.isConnected(name), { what: `${name} disconnected` });
+  }
+
+  it('without --purge forgets the target and keeps its root on disk', async () => {
+    await addTarget('alpha');
+    await addTarget('beta');
+    const res = await ctl('target', 'remove', 'alpha');
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe('target alpha removed\nroot alpha kept, with its builds and snapshots (--purge deletes it)\n');
+    expect(await targetNames()).toEqual(['beta']);
+    expect(await exists(layout().targetDir('alpha'))).toBe(false);
+    expect(await exists(join(layout().rootDir('alpha'), 'etc'))).toBe(true);
+    expect(await exists(layout().metaDir('alpha'))).toBe(true);
+    // asking again: it is gone
+    const again = await ctl('target', 'remove', 'alpha');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe('binhostctl: target: no target named "alpha"\n');
+  });
+
+  it('with --purge deletes an unshared root and its meta dir, and --json says so', async () => {
+    await addTarget('alpha');
+    await addTarget('beta');
+    const res = await ctl('target', 'remove', 'alpha', '--purge', '--json');
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual({ name: 'alpha', root: 'alpha', rootRemoved: true });
+    expect(await exists(layout().rootDir('alpha'))).toBe(false);
+    expect(await exists(layout().metaDir('alpha'))).toBe(false);
+    expect(await exists(layout().rootDir('beta'))).toBe(true);
+    expect((await readdir(layout().stateDir)).filter((e) => e.startsWith('.'))).toEqual([]);
+    expect(await targetNames()).toEqual(['beta']);
+  });
+
+  it('refuses an unknown name and bad usage with their exit codes', async () => {
+    const res = await ctl('target', 'remove', 'nosuch', '--purge');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe('binhostctl: target: no target named "nosuch"\n');
+    await expect(ctl('target', 'remove')).rejects.toThrow(UsageError);
+    await expect(ctl('target', 'remove', 'a', 'b')).rejects.toThrow('usage: binhostctl target remove NAME [--purge] [--json]');
+  });
+
+  it('refuses a connected target, then with --purge keeps the root the other target shares', async () => {
+    for (const name of ['alpha', 'beta']) {
+      const dir = join(tmp.dir, name);
+      await targetSystem(join(dir, 'root'));
+      agents.set(name, await startTarget({ dir, pki, name, address: host.address, extra: '[install]\npolicy = "off"' }));
+    }
+    const { registry, builds } = host.daemon;
+    await waitFor(() => registry.currentKey('alpha') && registry.currentKey('alpha') === registry.currentKey('beta'), { what: 'both states' });
+    await addTarget('alpha');
+    await waitFor(() => builds.snapshots.publishedId('alpha') > 0 && builds.snapshots.publishedId('beta') > 0, {
+      what: 'a snapshot for both targets',
+      timeoutMs: 60_000,
+    });
+
+    // (a) connected: refused, nothing changed
+    const before = await ctl('--json', 'targets');
+    const refused = await ctl('target', 'remove', 'alpha', '--purge');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      'binhostctl: target: alpha is connected: stop binhost-target on it first (its certificate stays valid until it expires; the CA has no revocation list)\n',
+    );
+    expect((await ctl('--json', 'targets')).stdout).toBe(before.stdout);
+    expect(await exists(join(layout().targetDir('alpha'), 'record.json'))).toBe(true);
+
+    // (d) stopped: removed, but the root stays for beta, which now owns it
+    await stopAgent('alpha');
+    const res = await ctl('target', 'remove', 'alpha', '--purge');
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe('target alpha removed\nroot alpha kept: shared with beta\n');
+    expect(await exists(join(layout().rootDir('alpha'), 'etc'))).toBe(true);
+    expect(await exists(layout().snapshotDir('alpha', builds.snapshots.publishedId('beta')))).toBe(true);
+    const rows = JSON.parse((await ctl('--json', 'targets')).stdout) as { name: string; root?: string }[];
+    expect(rows.map((r) => [r.name, r.root])).toEqual([['beta', 'alpha']]);
+    expect(await exists(layout().targetDir('alpha'))).toBe(false);
+  }, 120_000);
+});
