@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { access, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '@binhost/shared';
 import { tmpTree } from './helpers/tmp-tree.js';
@@ -10,6 +10,7 @@ import { waitFor } from './helpers/wait-for.js';
 import { binhostctl } from './helpers/admin-cli.js';
 import { EMERGE_STAND_IN, TEST_REPO } from './helpers/emerge-stand-in.js';
 import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
+import { startBuildHost, type BuildHost } from './helpers/build-host.js';
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
@@ -134,4 +135,47 @@ describe('binhostctl target remove', () => {
     expect(rows.map((r) => [r.name, r.root])).toEqual([['beta', 'alpha']]);
     expect(await exists(layout().targetDir('alpha'))).toBe(false);
   }, 120_000);
+});
+
+describe('binhostctl target remove with builds of its root', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let host: BuildHost | undefined;
+
+  beforeEach(async () => {
+    tmp = await tmpTree('binhost-roots-remove-builds-');
+  });
+  afterEach(async () => {
+    await host?.stop();
+    host = undefined;
+    await tmp.cleanup();
+  });
+
+  it('cancels the queued and the running build of an unshared root, and nothing is published', async () => {
+    const pki = await makePki(join(tmp.dir, 'pki'));
+    // An emerge that prints its pid and then runs until it is stopped.
+    const code = [
+      "require('node:fs').writeFileSync(process.env.ROOT + 'emerge.pid', String(process.pid));",
+      "console.log('>>> Emerging (1 of 1) app-misc/hello-1.0::gentoo for ' + process.env.ROOT);",
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    host = await startBuildHost({ dir: join(tmp.dir, 'host'), pki, emerge: [process.execPath, '-e', code, '--'] });
+    const { daemon, stateDir } = host;
+    await daemon.registry.update('alpha', (r) => (r.root = 'alpha'));
+    const running = await daemon.builds.trigger('alpha', ['app-misc/hello']);
+    const queued = await daemon.builds.trigger('alpha', ['app-misc/greet']);
+    const pidFile = join(stateDir, 'roots/alpha/emerge.pid');
+    const pid = Number(await waitFor(() => readFile(pidFile, 'utf8').catch(() => ''), { what: 'emerge running' }));
+
+    const res = await binhostctl(pki, tmp.dir, host.address, ['target', 'remove', 'alpha']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe(
+      `target alpha removed\ncancelled builds ${queued.id}, ${running.id} of root alpha\nroot alpha kept, with its builds and snapshots (--purge deletes it)\n`,
+    );
+    const record = async (id: number) => JSON.parse(await readFile(join(stateDir, `roots/alpha.meta/builds/${id}.json`), 'utf8')) as { status: string };
+    expect((await record(running.id)).status).toBe('BUILD_STATUS_CANCELLED');
+    expect((await record(queued.id)).status).toBe('BUILD_STATUS_CANCELLED');
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(await exists(join(stateDir, 'roots/alpha.meta/snapshots'))).toBe(false);
+    expect(await exists(join(stateDir, 'targets/alpha'))).toBe(false);
+  }, 60_000);
 });

@@ -134,6 +134,20 @@ describe('removeTarget', () => {
     expect(registry.get('beta').root).toBeUndefined();
   });
 
+  it('refuses when the target connects while its build is being cancelled, keeping its record', async () => {
+    builds = [Build.fromPartial({ id: 7, root: 'alpha', status: BuildStatus.BUILD_STATUS_RUNNING })];
+    let stream: ReturnType<EventHub['subscribe']> | undefined;
+    deps.builds.queue.cancel = async (_root, id) => {
+      stream = hub.subscribe('alpha'); // the agent reconnects during the grace period
+      return builds.find((b) => b.id === id)!;
+    };
+    await expect(removeTarget(deps, { name: 'alpha', purge: true })).rejects.toThrow(FailedPreconditionError);
+    stream?.unsubscribe();
+    expect(registry.has('alpha')).toBe(true);
+    expect(await exists(join(layout.targetDir('alpha'), 'record.json'))).toBe(true);
+    expect(await exists(layout.rootDir('alpha'))).toBe(true);
+  });
+
   it('reports no root for a target that never had one, and purge touches no other root', async () => {
     const res = await removeTarget(deps, { name: 'beta', purge: true });
     expect(res).toEqual({ root: '', rootRemoved: false, sharedWith: [], cancelledBuilds: [] });

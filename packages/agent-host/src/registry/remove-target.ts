@@ -38,11 +38,7 @@ export async function removeTarget(deps: RemoveTargetDeps, req: RemoveTargetRequ
   const { registry, layout, builds } = deps;
   const { name } = req;
   if (!registry.has(name)) throw new NotFoundError(`no target named "${name}"`);
-  if (registry.isConnected(name)) {
-    throw new FailedPreconditionError(
-      `${name} is connected: stop binhost-target on it first (its certificate stays valid until it expires; the CA has no revocation list)`,
-    );
-  }
+  assertDisconnected(deps, name);
   await sweepRemovals(layout);
   const root = rootOfTarget(deps, name);
   const sharedWith = root ? usersOf(deps, root, name) : [];
@@ -52,6 +48,8 @@ export async function removeTarget(deps: RemoveTargetDeps, req: RemoveTargetRequ
 
   // Pending record writes (a touch, a policy change) would recreate the dir after the rename.
   await registry.flush();
+  // Cancelling a build can take the grace period: the target may have connected meanwhile.
+  assertDisconnected(deps, name);
   const owned = registry.get(name).root === root;
   await moveAndDelete(layout, [layout.targetDir(name)]);
   await registry.remove(name);
@@ -69,6 +67,14 @@ export async function removeTarget(deps: RemoveTargetDeps, req: RemoveTargetRequ
   }
   deps.log?.info({ target: name, root, purge: req.purge, rootRemoved, sharedWith, cancelled }, 'target removed');
   return { root: root ?? '', rootRemoved, sharedWith, cancelledBuilds: cancelled };
+}
+
+/** A connected target would just register again: refuse. */
+function assertDisconnected(deps: RemoveTargetDeps, name: string): void {
+  if (!deps.registry.isConnected(name)) return;
+  throw new FailedPreconditionError(
+    `${name} is connected: stop binhost-target on it first (its certificate stays valid until it expires; the CA has no revocation list)`,
+  );
 }
 
 /**
