@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { access, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '@binhost/shared';
+import { BuildStatus, UsageError } from '@binhost/shared';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePki, type TestPki } from './helpers/pki.js';
 import { startHost, type StartedHost } from './helpers/start-host.js';
@@ -177,5 +177,36 @@ describe('binhostctl target remove with builds of its root', () => {
     expect(() => process.kill(pid, 0)).toThrow();
     expect(await exists(join(stateDir, 'roots/alpha.meta/snapshots'))).toBe(false);
     expect(await exists(join(stateDir, 'targets/alpha'))).toBe(false);
+  }, 60_000);
+
+  it('after --purge, a root made again under the same name is served its own snapshot 1, not the old one', async () => {
+    const pki = await makePki(join(tmp.dir, 'pki'));
+    host = await startBuildHost({ dir: join(tmp.dir, 'host'), pki });
+    const { daemon, stateDir } = host;
+    const makeRoot = async () => {
+      await mkdir(join(stateDir, 'roots/alpha/var/lib/portage'), { recursive: true });
+      await daemon.registry.update('alpha', (r) => (r.root = 'alpha'));
+    };
+    const buildAndServe = async (atom: string) => {
+      const b = await daemon.builds.trigger('alpha', ['--oneshot', atom]);
+      await waitFor(() => daemon.builds.store.get('alpha', b.id)?.status === BuildStatus.BUILD_STATUS_SUCCEEDED, { what: `build of ${atom}`, timeoutMs: 30_000 });
+      await waitFor(() => daemon.builds.snapshots.publishedId('alpha') === 1, { what: 'snapshot 1 published' });
+      return (await daemon.publications.published('alpha'))!;
+    };
+    await makeRoot();
+    const first = await buildAndServe('app-misc/hello');
+    expect(first.indexBytes.toString()).toContain('CPV: app-misc/hello-');
+
+    const res = await binhostctl(pki, tmp.dir, host.address, ['target', 'remove', 'alpha', '--purge']);
+    expect(res.stdout).toBe('target alpha removed\nroot alpha removed, with its builds and snapshots\n');
+    expect(daemon.builds.list(undefined, 0)).toEqual([]);
+    expect(await daemon.publications.published('alpha')).toBeUndefined();
+
+    await makeRoot();
+    const second = await buildAndServe('app-misc/greet');
+    const onDisk = await readFile(join(stateDir, 'roots/alpha.meta/snapshots/1/Packages'));
+    expect(second.indexBytes.equals(onDisk)).toBe(true);
+    expect(second.indexBytes.toString()).toContain('CPV: app-misc/greet-');
+    expect(second.indexBytes.toString()).not.toContain('CPV: app-misc/hello-');
   }, 60_000);
 });

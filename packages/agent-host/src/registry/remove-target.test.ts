@@ -57,6 +57,7 @@ describe('removeTarget', () => {
         },
         snapshots: { publishedRoot: (t) => publishedRoot.get(t), forget: (t) => void forgotten.push(t) },
       },
+      publications: { forgetRoot: (root) => void forgottenRoots.push(`publications:${root}`) },
     };
   });
   afterEach(async () => {
@@ -109,7 +110,7 @@ describe('removeTarget', () => {
     expect(cancelled).toEqual([4, 3]);
     expect(await exists(layout.rootDir('alpha'))).toBe(false);
     expect(await exists(layout.metaDir('alpha'))).toBe(false);
-    expect(forgottenRoots).toEqual(['alpha']);
+    expect(forgottenRoots).toEqual(['alpha', 'publications:alpha']);
     expect((await readdir(dir)).sort()).toEqual(['roots', 'targets']);
     expect(registry.names()).toEqual(['beta']);
   });

@@ -24,6 +24,8 @@ export interface RemoveTargetDeps {
     queue: { cancel(root: string, id: number, reason: string): Promise<Build> };
     snapshots: { publishedRoot(target: string): string | undefined; forget(target: string): void };
   };
+  /** The serving side's cache of parsed snapshots. */
+  publications: { forgetRoot(root: string): void };
   log?: Logger | undefined;
 }
 
@@ -64,6 +66,7 @@ export async function removeTarget(deps: RemoveTargetDeps, req: RemoveTargetRequ
     // no build uses, rather than a root without its applied config.
     rootRemoved = await moveAndDelete(layout, [layout.rootDir(root), layout.metaDir(root)]);
     builds.store.forgetRoot(root);
+    deps.publications.forgetRoot(root);
   }
   deps.log?.info({ target: name, root, purge: req.purge, rootRemoved, sharedWith, cancelled }, 'target removed');
   return { root: root ?? '', rootRemoved, sharedWith, cancelledBuilds: cancelled };
