@@ -84,7 +84,7 @@ describe('removeTarget', () => {
 
   it('without purge removes the record dir and keeps the root', async () => {
     const res = await removeTarget(deps, { name: 'alpha', purge: false });
-    expect(res).toEqual({ root: 'alpha', rootRemoved: false, sharedWith: [], cancelledBuilds: [] });
+    expect(res).toEqual({ root: 'alpha', rootRemoved: false, sharedWith: [], cancelledBuilds: [], ownRoot: '', ownRootRemoved: false });
     expect(registry.has('alpha')).toBe(false);
     expect(await exists(layout.targetDir('alpha'))).toBe(false);
     expect(await exists(join(layout.rootDir('alpha'), 'etc/portage/make.conf'))).toBe(true);
@@ -106,7 +106,7 @@ describe('removeTarget', () => {
       Build.fromPartial({ id: 9, root: 'beta', status: BuildStatus.BUILD_STATUS_RUNNING }),
     ];
     const res = await removeTarget(deps, { name: 'alpha', purge: true });
-    expect(res).toEqual({ root: 'alpha', rootRemoved: true, sharedWith: [], cancelledBuilds: [4, 3] });
+    expect(res).toEqual({ root: 'alpha', rootRemoved: true, sharedWith: [], cancelledBuilds: [4, 3], ownRoot: '', ownRootRemoved: false });
     expect(cancelled).toEqual([4, 3]);
     expect(await exists(layout.rootDir('alpha'))).toBe(false);
     expect(await exists(layout.metaDir('alpha'))).toBe(false);
@@ -119,7 +119,7 @@ describe('removeTarget', () => {
     rootOf.set('beta', 'alpha');
     builds = [Build.fromPartial({ id: 5, root: 'alpha', status: BuildStatus.BUILD_STATUS_RUNNING })];
     const res = await removeTarget(deps, { name: 'alpha', purge: true });
-    expect(res).toEqual({ root: 'alpha', rootRemoved: false, sharedWith: ['beta'], cancelledBuilds: [] });
+    expect(res).toEqual({ root: 'alpha', rootRemoved: false, sharedWith: ['beta'], cancelledBuilds: [], ownRoot: '', ownRootRemoved: false });
     expect(cancelled).toEqual([]);
     expect(await exists(join(layout.rootDir('alpha'), 'etc/portage/make.conf'))).toBe(true);
     expect(registry.get('beta').root).toBe('alpha');
@@ -151,9 +151,33 @@ describe('removeTarget', () => {
 
   it('reports no root for a target that never had one, and purge touches no other root', async () => {
     const res = await removeTarget(deps, { name: 'beta', purge: true });
-    expect(res).toEqual({ root: '', rootRemoved: false, sharedWith: [], cancelledBuilds: [] });
+    expect(res).toEqual({ root: '', rootRemoved: false, sharedWith: [], cancelledBuilds: [], ownRoot: '', ownRootRemoved: false });
     expect(await exists(layout.rootDir('alpha'))).toBe(true);
     expect(registry.names()).toEqual(['alpha']);
+  });
+
+  it("with purge also deletes the target's own root, unused while it shared another's", async () => {
+    await registry.update('beta', (r) => (r.root = 'beta'));
+    await mkdir(join(layout.rootDir('beta'), 'etc'), { recursive: true });
+    await mkdir(layout.snapshotsDir('beta'), { recursive: true });
+    rootOf.set('beta', 'alpha'); // identical to alpha, which comes first by name
+    builds = [Build.fromPartial({ id: 1, root: 'beta', status: BuildStatus.BUILD_STATUS_QUEUED })];
+    const res = await removeTarget(deps, { name: 'beta', purge: true });
+    expect(res).toEqual({ root: 'alpha', rootRemoved: false, sharedWith: ['alpha'], cancelledBuilds: [1], ownRoot: 'beta', ownRootRemoved: true });
+    expect(await exists(layout.rootDir('beta'))).toBe(false);
+    expect(await exists(layout.metaDir('beta'))).toBe(false);
+    expect(await exists(layout.rootDir('alpha'))).toBe(true);
+    expect(registry.get('alpha').root).toBe('alpha');
+  });
+
+  it("keeps the target's own root while another target is served one of its snapshots", async () => {
+    await registry.update('beta', (r) => (r.root = 'beta'));
+    await mkdir(join(layout.rootDir('beta'), 'etc'), { recursive: true });
+    rootOf.set('beta', 'alpha');
+    publishedRoot.set('alpha', 'beta');
+    const res = await removeTarget(deps, { name: 'beta', purge: true });
+    expect(res).toMatchObject({ root: 'alpha', rootRemoved: false, ownRoot: 'beta', ownRootRemoved: false, cancelledBuilds: [] });
+    expect(await exists(layout.rootDir('beta'))).toBe(true);
   });
 
   it('sweeps what an interrupted removal left behind', async () => {

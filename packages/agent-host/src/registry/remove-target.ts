@@ -46,30 +46,40 @@ export async function removeTarget(deps: RemoveTargetDeps, req: RemoveTargetRequ
   const sharedWith = root ? usersOf(deps, root, name) : [];
   // Before the removal: once the owner is gone, rootOf no longer finds the shared root.
   const heir = root ? sharedWith.find((t) => builds.rootOf(t) === root && registry.get(t).root === undefined) : undefined;
-  const cancelled = root && sharedWith.length === 0 ? await cancelBuilds(deps, root, name) : [];
+  const own = registry.get(name).root;
+  const ownRoot = own !== undefined && own !== root ? own : undefined;
+  const ownUnused = ownRoot !== undefined && usersOf(deps, ownRoot, name).length === 0;
+  const cancelled = [
+    ...(root && sharedWith.length === 0 ? await cancelBuilds(deps, root, name) : []),
+    ...(ownRoot && ownUnused ? await cancelBuilds(deps, ownRoot, name) : []),
+  ];
 
   // Pending record writes (a touch, a policy change) would recreate the dir after the rename.
   await registry.flush();
   // Cancelling a build can take the grace period: the target may have connected meanwhile.
   assertDisconnected(deps, name);
-  const owned = registry.get(name).root === root;
   await moveAndDelete(layout, [layout.targetDir(name)]);
   await registry.remove(name);
   builds.snapshots.forget(name);
   // The removed target's record named the shared root; the first sharer that builds in it and has
   // no root of its own takes it over, so the auto-builder still finds it for the others.
-  if (root && owned && heir) await registry.update(heir, (r) => (r.root = root));
+  if (root && own === root && heir) await registry.update(heir, (r) => (r.root = root));
 
-  let rootRemoved = false;
-  if (req.purge && root && sharedWith.length === 0) {
-    // The root first: a crash between the two renames leaves a .meta dir without a root, which
-    // no build uses, rather than a root without its applied config.
-    rootRemoved = await moveAndDelete(layout, [layout.rootDir(root), layout.metaDir(root)]);
-    builds.store.forgetRoot(root);
-    deps.publications.forgetRoot(root);
-  }
-  deps.log?.info({ target: name, root, purge: req.purge, rootRemoved, sharedWith, cancelled }, 'target removed');
-  return { root: root ?? '', rootRemoved, sharedWith, cancelledBuilds: cancelled };
+  const rootRemoved = req.purge && root !== undefined && sharedWith.length === 0 && (await purgeRoot(deps, root));
+  const ownRootRemoved = req.purge && ownRoot !== undefined && ownUnused && (await purgeRoot(deps, ownRoot));
+  deps.log?.info({ target: name, root, ownRoot, purge: req.purge, rootRemoved, ownRootRemoved, sharedWith, cancelled }, 'target removed');
+  return { root: root ?? '', rootRemoved, sharedWith, cancelledBuilds: cancelled, ownRoot: ownRoot ?? '', ownRootRemoved };
+}
+
+/** Deletes `root` and its `.meta` dir, and what the host remembers of them. Returns whether they were there. */
+async function purgeRoot(deps: RemoveTargetDeps, root: string): Promise<boolean> {
+  const { layout } = deps;
+  // The root first: a crash between the two renames leaves a .meta dir without a root, which
+  // no build uses, rather than a root without its applied config.
+  const removed = await moveAndDelete(layout, [layout.rootDir(root), layout.metaDir(root)]);
+  deps.builds.store.forgetRoot(root);
+  deps.publications.forgetRoot(root);
+  return removed;
 }
 
 /** A connected target would just register again: refuse. */
@@ -90,10 +100,11 @@ function rootOfTarget(deps: RemoveTargetDeps, name: string): string | undefined 
   return registry.names().some((t) => registry.get(t).root === root) ? root : undefined;
 }
 
-/** The other targets that build in `root` or are served one of its snapshots, by name. */
+/** The other targets that build in `root`, own it or are served one of its snapshots, by name. */
 function usersOf(deps: RemoveTargetDeps, root: string, except: string): string[] {
   const { registry, builds } = deps;
-  return registry.names().filter((t) => t !== except && (builds.rootOf(t) === root || builds.snapshots.publishedRoot(t) === root));
+  const uses = (t: string) => builds.rootOf(t) === root || registry.get(t).root === root || builds.snapshots.publishedRoot(t) === root;
+  return registry.names().filter((t) => t !== except && uses(t));
 }
 
 /** Cancels every queued, then the running, build of `root`; returns their ids. */

@@ -40,5 +40,10 @@ export function describe(name: string, purge: boolean, res: RemoveTargetResponse
   else if (res.sharedWith.length > 0) lines.push(`root ${res.root} kept: shared with ${res.sharedWith.join(', ')}`);
   else if (purge) lines.push(`root ${res.root} was already gone`);
   else lines.push(`root ${res.root} kept, with its builds and snapshots (--purge deletes it)`);
+  if (res.ownRoot) {
+    const what = `its own root ${res.ownRoot} (unused while it shared ${res.root || 'another'})`;
+    if (res.ownRootRemoved) lines.push(`${what} removed`);
+    else lines.push(purge ? `${what} kept: another target uses it` : `${what} kept (--purge deletes it)`);
+  }
   return lines.join('\n') + '\n';
 }

@@ -196,8 +196,12 @@ export interface RemoveTargetResponse {
   rootRemoved: boolean;
   /** Other targets that build in the root or are served from it: the reason it was kept. */
   sharedWith: string[];
-  /** Builds of the root that were cancelled because no other target uses it. */
+  /** Builds that were cancelled because no other target uses their root. */
   cancelledBuilds: number[];
+  /** The root `target add` made for this target, when it builds in another one (shared) instead. */
+  ownRoot: string;
+  /** With purge: whether own_root was deleted (it is kept while another target uses it). */
+  ownRootRemoved: boolean;
 }
 
 export interface SetInstallPolicyRequest {
@@ -1911,7 +1915,7 @@ export const RemoveTargetRequest: MessageFns<RemoveTargetRequest> = {
 };
 
 function createBaseRemoveTargetResponse(): RemoveTargetResponse {
-  return { root: "", rootRemoved: false, sharedWith: [], cancelledBuilds: [] };
+  return { root: "", rootRemoved: false, sharedWith: [], cancelledBuilds: [], ownRoot: "", ownRootRemoved: false };
 }
 
 export const RemoveTargetResponse: MessageFns<RemoveTargetResponse> = {
@@ -1931,6 +1935,12 @@ export const RemoveTargetResponse: MessageFns<RemoveTargetResponse> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.ownRoot !== "") {
+      writer.uint32(42).string(message.ownRoot);
+    }
+    if (message.ownRootRemoved !== false) {
+      writer.uint32(48).bool(message.ownRootRemoved);
     }
     return writer;
   },
@@ -1990,6 +2000,22 @@ export const RemoveTargetResponse: MessageFns<RemoveTargetResponse> = {
 
             break;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ownRoot = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.ownRootRemoved = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2020,6 +2046,16 @@ export const RemoveTargetResponse: MessageFns<RemoveTargetResponse> = {
         : globalThis.Array.isArray(object?.cancelled_builds)
         ? object.cancelled_builds.map((e: any) => globalThis.Number(e))
         : [],
+      ownRoot: isSet(object.ownRoot)
+        ? globalThis.String(object.ownRoot)
+        : isSet(object.own_root)
+        ? globalThis.String(object.own_root)
+        : "",
+      ownRootRemoved: isSet(object.ownRootRemoved)
+        ? globalThis.Boolean(object.ownRootRemoved)
+        : isSet(object.own_root_removed)
+        ? globalThis.Boolean(object.own_root_removed)
+        : false,
     };
   },
 
@@ -2037,6 +2073,12 @@ export const RemoveTargetResponse: MessageFns<RemoveTargetResponse> = {
     if (message.cancelledBuilds?.length) {
       obj.cancelledBuilds = message.cancelledBuilds.map((e) => Math.round(e));
     }
+    if (message.ownRoot !== "") {
+      obj.ownRoot = message.ownRoot;
+    }
+    if (message.ownRootRemoved !== false) {
+      obj.ownRootRemoved = message.ownRootRemoved;
+    }
     return obj;
   },
 
@@ -2049,6 +2091,8 @@ export const RemoveTargetResponse: MessageFns<RemoveTargetResponse> = {
     message.rootRemoved = object.rootRemoved ?? false;
     message.sharedWith = object.sharedWith?.map((e) => e) || [];
     message.cancelledBuilds = object.cancelledBuilds?.map((e) => e) || [];
+    message.ownRoot = object.ownRoot ?? "";
+    message.ownRootRemoved = object.ownRootRemoved ?? false;
     return message;
   },
 };
