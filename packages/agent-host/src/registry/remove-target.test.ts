@@ -180,6 +180,17 @@ describe('removeTarget', () => {
     expect(await exists(layout.rootDir('beta'))).toBe(true);
   });
 
+  it('runs concurrent removals one after the other', async () => {
+    rootOf.set('beta', 'alpha');
+    const [a, b] = await Promise.all([removeTarget(deps, { name: 'alpha', purge: true }), removeTarget(deps, { name: 'beta', purge: true })]);
+    // alpha first: shared with beta, handed over; then beta: alone in it, so it goes
+    expect(a).toMatchObject({ root: 'alpha', rootRemoved: false, sharedWith: ['beta'] });
+    expect(b).toMatchObject({ root: 'alpha', rootRemoved: true, sharedWith: [] });
+    expect(await exists(layout.rootDir('alpha'))).toBe(false);
+    expect(registry.names()).toEqual([]);
+    expect((await readdir(dir)).sort()).toEqual(['roots', 'targets']);
+  });
+
   it('sweeps what an interrupted removal left behind', async () => {
     const left = layout.removingDir('abc123');
     await mkdir(join(left, '0/etc'), { recursive: true });

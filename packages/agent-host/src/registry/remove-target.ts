@@ -37,6 +37,22 @@ export interface RemoveTargetDeps {
  * {@link HostLayout.removingDir} first, so a crash never leaves a half-deleted dir in place.
  */
 export async function removeTarget(deps: RemoveTargetDeps, req: RemoveTargetRequest): Promise<RemoveTargetResponse> {
+  // One removal at a time per host: one's sweep must not delete another's removal dir mid-rename,
+  // and two removals of sharing targets must each see the other's outcome.
+  const previous = running.get(deps.registry) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(() => removeNow(deps, req));
+  running.set(deps.registry, next);
+  try {
+    return await next;
+  } finally {
+    if (running.get(deps.registry) === next) running.delete(deps.registry);
+  }
+}
+
+/** The removal in progress of each host (keyed by its registry). */
+const running = new WeakMap<object, Promise<unknown>>();
+
+async function removeNow(deps: RemoveTargetDeps, req: RemoveTargetRequest): Promise<RemoveTargetResponse> {
   const { registry, layout, builds } = deps;
   const { name } = req;
   if (!registry.has(name)) throw new NotFoundError(`no target named "${name}"`);
