@@ -16,6 +16,7 @@ import { assertValidName } from '@binhost/shared';
  *     snapshots/<n>/          an immutable publication: Packages, the files it names (hard links),
  *                             snapshot.json (Snapshot.toJSON)
  * <state_dir>/signing/                   the host's OpenPGP signing keyring (GNUPGHOME)
+ * <state_dir>/.removing-<tag>/           what `target remove` is deleting: renamed here first, then removed
  * ```
  */
 export class HostLayout {
@@ -60,5 +61,12 @@ export class HostLayout {
   }
   signingDir(): string {
     return join(this.stateDir, 'signing');
+  }
+  /** Prefix of {@link removingDir} names, for finding the leftovers of an interrupted removal. */
+  static readonly REMOVING_PREFIX = '.removing-';
+  /** Where a removal moves a target's record dir or a root before deleting it (same filesystem: rename is atomic). */
+  removingDir(tag: string): string {
+    assertValidName(tag, 'removal tag');
+    return join(this.stateDir, `${HostLayout.REMOVING_PREFIX}${tag}`);
   }
 }

@@ -22,10 +22,10 @@ import * as history from './commands/history.js';
 export type Command = (args: string[], ctx: CommandContext) => Promise<number>;
 
 /** Every verb `binhostctl` has, with its one-line help. */
-export const COMMANDS: Record<string, { run: Command; help: string }> = {
+export const COMMANDS: Record<string, { run: Command; help: string; subcommands?: readonly string[] }> = {
   pki: { run: pki.run, help: 'create the CA and issue host, target and admin certificates' },
   targets: { run: targets.run, help: 'list targets: connected or not, last seen, digest, root' },
-  target: { run: target.run, help: 'show, diff, add a target; show its applied config' },
+  target: { run: target.run, help: 'show, diff, add, remove a target; show its applied config', subcommands: Object.keys(target.SUBCOMMANDS) },
   status: { run: statusCmd.run, help: 'per target: connected, digests, published/installed snapshot, last error' },
   sync: { run: sync.run, help: 'sync NAME [--yes]: mirror and install the published snapshot' },
   emerge: { run: emerge.run, help: 'emerge NAME -- ARGS: build ARGS on the host, install them on NAME' },

@@ -71,6 +71,11 @@ export class BuildStore {
     return [...(this.builds.get(root)?.values() ?? [])].sort((a, b) => b.id - a.id);
   }
 
+  /** Drops the history of `root` from memory (its meta dir is gone: `target remove --purge`). */
+  forgetRoot(root: string): void {
+    this.builds.delete(root);
+  }
+
   /** Every root with history. */
   roots(): string[] {
     return [...this.builds.keys()].sort();

@@ -125,7 +125,8 @@ export class BuildSystem {
   private async publishBuild(build: Build): Promise<number> {
     const { registry, hub, config } = this.options;
     const snapshot = await this.snapshots.create(build.root, build.id, build.configDigest);
-    const targets = new Set([build.target, ...registry.names().filter((t) => this.rootOf(t) === build.root)]);
+    // build.target may have been removed meanwhile (`target remove`): publishing would recreate its dir
+    const targets = new Set([build.target, ...registry.names().filter((t) => this.rootOf(t) === build.root)].filter((t) => registry.has(t)));
     for (const t of targets) {
       await this.snapshots.publish(t, build.root, snapshot.id);
       // a target that shares the root gets a good build too: its earlier refusal is over

@@ -60,6 +60,11 @@ export class SnapshotStore {
     return this.pointers.get(target)?.snapshotId ?? 0;
   }
 
+  /** Drops `target`'s published pointer from memory (its record dir is gone: `target remove`). */
+  forget(target: string): void {
+    this.pointers.delete(target);
+  }
+
   /** The root whose snapshot is published for `target`, if any. */
   publishedRoot(target: string): string | undefined {
     return this.pointers.get(target)?.root;

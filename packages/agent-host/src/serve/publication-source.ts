@@ -28,6 +28,11 @@ export interface PublicationSource {
   publishedId(target: string): number;
   /** The digest the published snapshot was built from, "" if none (synchronous: summaries). */
   builtDigest(target: string): string;
+  /**
+   * Forgets what was read from `root`'s snapshots (`target remove --purge` deleted them; a root
+   * made again under that name numbers its snapshots from 1 again).
+   */
+  forgetRoot(root: string): void;
 }
 
 /** `published.json` as the snapshot store writes it. */
@@ -54,6 +59,8 @@ export function entryPath(entry: PackagesIndex['packages'][number]): string | un
  */
 export class FsPublicationSource implements PublicationSource {
   private readonly cache = new Map<string, Publication>();
+  /** The cache keys of each root, for {@link forgetRoot}. */
+  private readonly cachedOf = new Map<string, Set<string>>();
 
   constructor(
     private readonly layout: HostLayout,
@@ -87,6 +94,11 @@ export class FsPublicationSource implements PublicationSource {
     return pointer ? this.load(pointer.root, id) : undefined;
   }
 
+  forgetRoot(root: string): void {
+    for (const dir of this.cachedOf.get(root) ?? []) this.cache.delete(dir);
+    this.cachedOf.delete(root);
+  }
+
   private pointerSync(target: string): PublishedPointer | undefined {
     const root = this.snapshots.publishedRoot(target);
     const snapshotId = this.snapshots.publishedId(target);
@@ -112,8 +124,14 @@ export class FsPublicationSource implements PublicationSource {
       if (path) paths.add(path);
     }
     const publication: Publication = { snapshot: Snapshot.fromJSON(JSON.parse(meta)), dir, indexBytes, paths };
-    if (this.cache.size > 64) this.cache.clear();
+    if (this.cache.size > 64) {
+      this.cache.clear();
+      this.cachedOf.clear();
+    }
     this.cache.set(dir, publication);
+    let keys = this.cachedOf.get(root);
+    if (!keys) this.cachedOf.set(root, (keys = new Set()));
+    keys.add(dir);
     return publication;
   }
 }

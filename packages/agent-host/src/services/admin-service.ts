@@ -18,6 +18,7 @@ import { diffTarget } from './diff-target.js';
 import type { RootManager } from '../root/root-manager.js';
 import type { HostLayout } from '../layout.js';
 import { addTarget } from './add-target.js';
+import { removeTarget } from '../registry/remove-target.js';
 import type { BuildSystem } from '../build/build-system.js';
 import { cancelBuild, followBuildLog, listBuilds, listSnapshots, publishSnapshot, triggerBuild } from './build-handlers.js';
 import { getSigningKey } from './signing-handlers.js';
@@ -109,10 +110,7 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
         requests,
         ctx,
       ),
-    async removeTarget(req) {
-      await registry.remove(req.name);
-      return {};
-    },
+    removeTarget: (req) => removeTarget(deps, req),
     async setInstallPolicy(req) {
       await setInstallPolicy(deps, req);
       return {};

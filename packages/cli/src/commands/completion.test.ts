@@ -29,6 +29,10 @@ describe('binhostctl completion', () => {
     // --config takes a file, and its value is not mistaken for the verb.
     expect(complete(out, ['binhostctl', '--config', 'x.toml', 'comp'])).toEqual(['completion']);
     expect(complete(out, ['binhostctl', 'completion', ''])).toEqual(['bash', 'zsh']);
+    // target's subcommands right after it, files after that
+    expect(complete(out, ['binhostctl', '--json', 'target', ''])).toEqual(['show', 'diff', 'add', 'config', 'remove']);
+    expect(complete(out, ['binhostctl', 'target', 're'])).toEqual(['remove']);
+    expect(complete(out, ['binhostctl', 'target', 'remove', '--pu'])).toEqual([]);
   });
 
   it('prints a zsh #compdef script naming every command with its help', async () => {
@@ -36,6 +40,7 @@ describe('binhostctl completion', () => {
     expect(code).toBe(0);
     expect(out.startsWith('#compdef binhostctl\n')).toBe(true);
     for (const [name, c] of Object.entries(COMMANDS)) expect(out).toContain(`'${name}:${c.help.replace(/'/g, `'\\''`)}'`);
+    expect(out).toContain('target) if (( CURRENT == 2 )); then _values subcommand show diff add config remove; else _files; fi ;;');
     // zsh is not installed on test machines: bash -n at least checks quoting and brackets.
     expect(spawnSync('bash', ['-n'], { input: out, encoding: 'utf8' }).status).toBe(0);
   });

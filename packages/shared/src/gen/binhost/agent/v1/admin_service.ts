@@ -183,9 +183,25 @@ export interface AddTargetResponse {
 
 export interface RemoveTargetRequest {
   name: string;
+  /**
+   * Also delete the target's root and its host-side data (builds, snapshots), unless another
+   * target builds in it or is served from it.
+   */
+  purge: boolean;
 }
 
 export interface RemoveTargetResponse {
+  /** The root the target built in; empty when it had none. */
+  root: string;
+  rootRemoved: boolean;
+  /** Other targets that build in the root or are served from it: the reason it was kept. */
+  sharedWith: string[];
+  /** Builds that were cancelled because no other target uses their root. */
+  cancelledBuilds: number[];
+  /** The root `target add` made for this target, when it builds in another one (shared) instead. */
+  ownRoot: string;
+  /** With purge: whether own_root was deleted (it is kept while another target uses it). */
+  ownRootRemoved: boolean;
 }
 
 export interface SetInstallPolicyRequest {
@@ -1814,13 +1830,16 @@ export const AddTargetResponse: MessageFns<AddTargetResponse> = {
 };
 
 function createBaseRemoveTargetRequest(): RemoveTargetRequest {
-  return { name: "" };
+  return { name: "", purge: false };
 }
 
 export const RemoveTargetRequest: MessageFns<RemoveTargetRequest> = {
   encode(message: RemoveTargetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
+    }
+    if (message.purge !== false) {
+      writer.uint32(16).bool(message.purge);
     }
     return writer;
   },
@@ -1846,6 +1865,14 @@ export const RemoveTargetRequest: MessageFns<RemoveTargetRequest> = {
             message.name = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.purge = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1859,13 +1886,19 @@ export const RemoveTargetRequest: MessageFns<RemoveTargetRequest> = {
   },
 
   fromJSON(object: any): RemoveTargetRequest {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      purge: isSet(object.purge) ? globalThis.Boolean(object.purge) : false,
+    };
   },
 
   toJSON(message: RemoveTargetRequest): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
+    }
+    if (message.purge !== false) {
+      obj.purge = message.purge;
     }
     return obj;
   },
@@ -1876,16 +1909,39 @@ export const RemoveTargetRequest: MessageFns<RemoveTargetRequest> = {
   fromPartial<I extends Exact<DeepPartial<RemoveTargetRequest>, I>>(object: I): RemoveTargetRequest {
     const message = createBaseRemoveTargetRequest();
     message.name = object.name ?? "";
+    message.purge = object.purge ?? false;
     return message;
   },
 };
 
 function createBaseRemoveTargetResponse(): RemoveTargetResponse {
-  return {};
+  return { root: "", rootRemoved: false, sharedWith: [], cancelledBuilds: [], ownRoot: "", ownRootRemoved: false };
 }
 
 export const RemoveTargetResponse: MessageFns<RemoveTargetResponse> = {
-  encode(_: RemoveTargetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: RemoveTargetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.root !== "") {
+      writer.uint32(10).string(message.root);
+    }
+    if (message.rootRemoved !== false) {
+      writer.uint32(16).bool(message.rootRemoved);
+    }
+    for (const v of message.sharedWith) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.cancelledBuilds.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.cancelledBuilds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.ownRoot !== "") {
+      writer.uint32(42).string(message.ownRoot);
+    }
+    if (message.ownRootRemoved !== false) {
+      writer.uint32(48).bool(message.ownRootRemoved);
+    }
     return writer;
   },
 
@@ -1902,6 +1958,64 @@ export const RemoveTargetResponse: MessageFns<RemoveTargetResponse> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.root = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rootRemoved = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sharedWith.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.cancelledBuilds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.cancelledBuilds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ownRoot = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.ownRootRemoved = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1914,20 +2028,71 @@ export const RemoveTargetResponse: MessageFns<RemoveTargetResponse> = {
     }
   },
 
-  fromJSON(_: any): RemoveTargetResponse {
-    return {};
+  fromJSON(object: any): RemoveTargetResponse {
+    return {
+      root: isSet(object.root) ? globalThis.String(object.root) : "",
+      rootRemoved: isSet(object.rootRemoved)
+        ? globalThis.Boolean(object.rootRemoved)
+        : isSet(object.root_removed)
+        ? globalThis.Boolean(object.root_removed)
+        : false,
+      sharedWith: globalThis.Array.isArray(object?.sharedWith)
+        ? object.sharedWith.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.shared_with)
+        ? object.shared_with.map((e: any) => globalThis.String(e))
+        : [],
+      cancelledBuilds: globalThis.Array.isArray(object?.cancelledBuilds)
+        ? object.cancelledBuilds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.cancelled_builds)
+        ? object.cancelled_builds.map((e: any) => globalThis.Number(e))
+        : [],
+      ownRoot: isSet(object.ownRoot)
+        ? globalThis.String(object.ownRoot)
+        : isSet(object.own_root)
+        ? globalThis.String(object.own_root)
+        : "",
+      ownRootRemoved: isSet(object.ownRootRemoved)
+        ? globalThis.Boolean(object.ownRootRemoved)
+        : isSet(object.own_root_removed)
+        ? globalThis.Boolean(object.own_root_removed)
+        : false,
+    };
   },
 
-  toJSON(_: RemoveTargetResponse): unknown {
+  toJSON(message: RemoveTargetResponse): unknown {
     const obj: any = {};
+    if (message.root !== "") {
+      obj.root = message.root;
+    }
+    if (message.rootRemoved !== false) {
+      obj.rootRemoved = message.rootRemoved;
+    }
+    if (message.sharedWith?.length) {
+      obj.sharedWith = message.sharedWith;
+    }
+    if (message.cancelledBuilds?.length) {
+      obj.cancelledBuilds = message.cancelledBuilds.map((e) => Math.round(e));
+    }
+    if (message.ownRoot !== "") {
+      obj.ownRoot = message.ownRoot;
+    }
+    if (message.ownRootRemoved !== false) {
+      obj.ownRootRemoved = message.ownRootRemoved;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<RemoveTargetResponse>, I>>(base?: I): RemoveTargetResponse {
     return RemoveTargetResponse.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<RemoveTargetResponse>, I>>(_: I): RemoveTargetResponse {
+  fromPartial<I extends Exact<DeepPartial<RemoveTargetResponse>, I>>(object: I): RemoveTargetResponse {
     const message = createBaseRemoveTargetResponse();
+    message.root = object.root ?? "";
+    message.rootRemoved = object.rootRemoved ?? false;
+    message.sharedWith = object.sharedWith?.map((e) => e) || [];
+    message.cancelledBuilds = object.cancelledBuilds?.map((e) => e) || [];
+    message.ownRoot = object.ownRoot ?? "";
+    message.ownRootRemoved = object.ownRootRemoved ?? false;
     return message;
   },
 };

@@ -1,0 +1,212 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { access, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BuildStatus, UsageError } from '@binhost/shared';
+import { tmpTree } from './helpers/tmp-tree.js';
+import { makePki, type TestPki } from './helpers/pki.js';
+import { startHost, type StartedHost } from './helpers/start-host.js';
+import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { waitFor } from './helpers/wait-for.js';
+import { binhostctl } from './helpers/admin-cli.js';
+import { EMERGE_STAND_IN, TEST_REPO } from './helpers/emerge-stand-in.js';
+import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
+import { startBuildHost, type BuildHost } from './helpers/build-host.js';
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+/** A target's own system: the same config on every machine made with it. */
+async function targetSystem(root: string): Promise<void> {
+  await mkdir(join(root, 'etc/portage'), { recursive: true });
+  await mkdir(join(root, 'var/lib/portage'), { recursive: true });
+  await writeFile(join(root, 'etc/portage/make.conf'), 'COMMON_FLAGS="-march=native -O2"\nCFLAGS="${COMMON_FLAGS}"\n');
+  await writeFile(join(root, 'var/lib/portage/world'), 'app-misc/hello\n');
+  await symlink(join(TEST_REPO, 'profiles/default/linux/amd64/harness'), join(root, 'etc/portage/make.profile'));
+}
+
+describe('binhostctl target remove', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let pki: TestPki;
+  let host: StartedHost;
+  let stage3: string;
+  const agents = new Map<string, StartedTarget>();
+
+  beforeEach(async () => {
+    tmp = await tmpTree('binhost-roots-remove-');
+    pki = await makePki(join(tmp.dir, 'pki'));
+    host = await startHost({
+      dir: join(tmp.dir, 'host'),
+      pki,
+      extra: `[build]\nemerge = [${JSON.stringify(EMERGE_STAND_IN)}]\nrepository = ${JSON.stringify(TEST_REPO)}\n[signing]\nenabled = false\n`,
+    });
+    stage3 = join(tmp.dir, 'stage3.tar');
+    await writeFile(stage3, buildTar(syntheticStage3()));
+  });
+  afterEach(async () => {
+    for (const t of agents.values()) await t.stop();
+    agents.clear();
+    await host.stop();
+    await tmp.cleanup();
+  });
+
+  const ctl = (...args: string[]) => binhostctl(pki, tmp.dir, host.address, args);
+  const layout = () => host.daemon.layout;
+  const targetNames = async () => (JSON.parse((await ctl('--json', 'targets')).stdout) as { name: string }[]).map((t) => t.name);
+
+  async function addTarget(name: string): Promise<void> {
+    const res = await ctl('target', 'add', name, '--stage3', stage3);
+    expect(res.code, res.stderr).toBe(0);
+  }
+
+  async function stopAgent(name: string): Promise<void> {
+    await agents.get(name)!.stop();
+    agents.delete(name);
+    await waitFor(() => !host.daemon.registry.isConnected(name), { what: `${name} disconnected` });
+  }
+
+  it('without --purge forgets the target and keeps its root on disk', async () => {
+    await addTarget('alpha');
+    await addTarget('beta');
+    const res = await ctl('target', 'remove', 'alpha');
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe('target alpha removed\nroot alpha kept, with its builds and snapshots (--purge deletes it)\n');
+    expect(await targetNames()).toEqual(['beta']);
+    expect(await exists(layout().targetDir('alpha'))).toBe(false);
+    expect(await exists(join(layout().rootDir('alpha'), 'etc'))).toBe(true);
+    expect(await exists(layout().metaDir('alpha'))).toBe(true);
+    // asking again: it is gone
+    const again = await ctl('target', 'remove', 'alpha');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe('binhostctl: target: no target named "alpha"\n');
+  });
+
+  it('with --purge deletes an unshared root and its meta dir, and --json says so', async () => {
+    await addTarget('alpha');
+    await addTarget('beta');
+    const res = await ctl('target', 'remove', 'alpha', '--purge', '--json');
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual({ name: 'alpha', root: 'alpha', rootRemoved: true });
+    expect(await exists(layout().rootDir('alpha'))).toBe(false);
+    expect(await exists(layout().metaDir('alpha'))).toBe(false);
+    expect(await exists(layout().rootDir('beta'))).toBe(true);
+    expect((await readdir(layout().stateDir)).filter((e) => e.startsWith('.'))).toEqual([]);
+    expect(await targetNames()).toEqual(['beta']);
+  });
+
+  it('refuses an unknown name and bad usage with their exit codes', async () => {
+    const res = await ctl('target', 'remove', 'nosuch', '--purge');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe('binhostctl: target: no target named "nosuch"\n');
+    await expect(ctl('target', 'remove')).rejects.toThrow(UsageError);
+    await expect(ctl('target', 'remove', 'a', 'b')).rejects.toThrow('usage: binhostctl target remove NAME [--purge] [--json]');
+  });
+
+  it('refuses a connected target, then with --purge keeps the root the other target shares', async () => {
+    for (const name of ['alpha', 'beta']) {
+      const dir = join(tmp.dir, name);
+      await targetSystem(join(dir, 'root'));
+      agents.set(name, await startTarget({ dir, pki, name, address: host.address, extra: '[install]\npolicy = "off"' }));
+    }
+    const { registry, builds } = host.daemon;
+    await waitFor(() => registry.currentKey('alpha') && registry.currentKey('alpha') === registry.currentKey('beta'), { what: 'both states' });
+    await addTarget('alpha');
+    await waitFor(() => builds.snapshots.publishedId('alpha') > 0 && builds.snapshots.publishedId('beta') > 0, {
+      what: 'a snapshot for both targets',
+      timeoutMs: 60_000,
+    });
+
+    // (a) connected: refused, nothing changed
+    const before = await ctl('--json', 'targets');
+    const refused = await ctl('target', 'remove', 'alpha', '--purge');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      'binhostctl: target: alpha is connected: stop binhost-target on it first (its certificate stays valid until it expires; the CA has no revocation list)\n',
+    );
+    expect((await ctl('--json', 'targets')).stdout).toBe(before.stdout);
+    expect(await exists(join(layout().targetDir('alpha'), 'record.json'))).toBe(true);
+
+    // (d) stopped: removed, but the root stays for beta, which now owns it
+    await stopAgent('alpha');
+    const res = await ctl('target', 'remove', 'alpha', '--purge');
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe('target alpha removed\nroot alpha kept: shared with beta\n');
+    expect(await exists(join(layout().rootDir('alpha'), 'etc'))).toBe(true);
+    expect(await exists(layout().snapshotDir('alpha', builds.snapshots.publishedId('beta')))).toBe(true);
+    const rows = JSON.parse((await ctl('--json', 'targets')).stdout) as { name: string; root?: string }[];
+    expect(rows.map((r) => [r.name, r.root])).toEqual([['beta', 'alpha']]);
+    expect(await exists(layout().targetDir('alpha'))).toBe(false);
+  }, 120_000);
+});
+
+describe('binhostctl target remove with builds of its root', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let host: BuildHost | undefined;
+
+  beforeEach(async () => {
+    tmp = await tmpTree('binhost-roots-remove-builds-');
+  });
+  afterEach(async () => {
+    await host?.stop();
+    host = undefined;
+    await tmp.cleanup();
+  });
+
+  it('cancels the queued and the running build of an unshared root, and nothing is published', async () => {
+    const pki = await makePki(join(tmp.dir, 'pki'));
+    // An emerge that prints its pid and then runs until it is stopped.
+    const code = [
+      "require('node:fs').writeFileSync(process.env.ROOT + 'emerge.pid', String(process.pid));",
+      "console.log('>>> Emerging (1 of 1) app-misc/hello-1.0::gentoo for ' + process.env.ROOT);",
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    host = await startBuildHost({ dir: join(tmp.dir, 'host'), pki, emerge: [process.execPath, '-e', code, '--'] });
+    const { daemon, stateDir } = host;
+    await daemon.registry.update('alpha', (r) => (r.root = 'alpha'));
+    const running = await daemon.builds.trigger('alpha', ['app-misc/hello']);
+    const queued = await daemon.builds.trigger('alpha', ['app-misc/greet']);
+    const pidFile = join(stateDir, 'roots/alpha/emerge.pid');
+    const pid = Number(await waitFor(() => readFile(pidFile, 'utf8').catch(() => ''), { what: 'emerge running' }));
+
+    const res = await binhostctl(pki, tmp.dir, host.address, ['target', 'remove', 'alpha']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toBe(
+      `target alpha removed\ncancelled builds ${queued.id}, ${running.id} of root alpha\nroot alpha kept, with its builds and snapshots (--purge deletes it)\n`,
+    );
+    const record = async (id: number) => JSON.parse(await readFile(join(stateDir, `roots/alpha.meta/builds/${id}.json`), 'utf8')) as { status: string };
+    expect((await record(running.id)).status).toBe('BUILD_STATUS_CANCELLED');
+    expect((await record(queued.id)).status).toBe('BUILD_STATUS_CANCELLED');
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(await exists(join(stateDir, 'roots/alpha.meta/snapshots'))).toBe(false);
+    expect(await exists(join(stateDir, 'targets/alpha'))).toBe(false);
+  }, 60_000);
+
+  it('after --purge, a root made again under the same name is served its own snapshot 1, not the old one', async () => {
+    const pki = await makePki(join(tmp.dir, 'pki'));
+    host = await startBuildHost({ dir: join(tmp.dir, 'host'), pki });
+    const { daemon, stateDir } = host;
+    const makeRoot = async () => {
+      await mkdir(join(stateDir, 'roots/alpha/var/lib/portage'), { recursive: true });
+      await daemon.registry.update('alpha', (r) => (r.root = 'alpha'));
+    };
+    const buildAndServe = async (atom: string) => {
+      const b = await daemon.builds.trigger('alpha', ['--oneshot', atom]);
+      await waitFor(() => daemon.builds.store.get('alpha', b.id)?.status === BuildStatus.BUILD_STATUS_SUCCEEDED, { what: `build of ${atom}`, timeoutMs: 30_000 });
+      await waitFor(() => daemon.builds.snapshots.publishedId('alpha') === 1, { what: 'snapshot 1 published' });
+      return (await daemon.publications.published('alpha'))!;
+    };
+    await makeRoot();
+    const first = await buildAndServe('app-misc/hello');
+    expect(first.indexBytes.toString()).toContain('CPV: app-misc/hello-');
+
+    const res = await binhostctl(pki, tmp.dir, host.address, ['target', 'remove', 'alpha', '--purge']);
+    expect(res.stdout).toBe('target alpha removed\nroot alpha removed, with its builds and snapshots\n');
+    expect(daemon.builds.list(undefined, 0)).toEqual([]);
+    expect(await daemon.publications.published('alpha')).toBeUndefined();
+
+    await makeRoot();
+    const second = await buildAndServe('app-misc/greet');
+    const onDisk = await readFile(join(stateDir, 'roots/alpha.meta/snapshots/1/Packages'));
+    expect(second.indexBytes.equals(onDisk)).toBe(true);
+    expect(second.indexBytes.toString()).toContain('CPV: app-misc/greet-');
+    expect(second.indexBytes.toString()).not.toContain('CPV: app-misc/hello-');
+  }, 60_000);
+});
