@@ -63,6 +63,24 @@ describe('binhostctl target remove', () => {
     await waitFor(() => !host.daemon.registry.isConnected(name), { what: `${name} disconnected` });
   }
 
+  it('a host killed between the rename and the delete finishes the delete when it starts again', async () => {
+    await addTarget('alpha');
+    const port = Number(host.address.split(':').pop());
+    await host.stop();
+    // what moveAndDelete leaves if the host dies after the rename: a dir nothing looks at
+    const leftover = layout().removingDir('deadbeef');
+    await mkdir(join(leftover, '0/etc/portage'), { recursive: true });
+    await writeFile(join(leftover, '0/etc/portage/make.conf'), 'CFLAGS="-O2"\n');
+    host = await startHost({
+      dir: join(tmp.dir, 'host'),
+      pki,
+      port,
+      extra: `[build]\nemerge = [${JSON.stringify(EMERGE_STAND_IN)}]\nrepository = ${JSON.stringify(TEST_REPO)}\n[signing]\nenabled = false\n`,
+    });
+    expect(await exists(leftover)).toBe(false);
+    expect(await targetNames()).toEqual(['alpha']);
+  });
+
   it('without --purge forgets the target and keeps its root on disk', async () => {
     await addTarget('alpha');
     await addTarget('beta');

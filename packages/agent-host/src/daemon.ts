@@ -26,6 +26,7 @@ import { ActivityHub } from './serve/activity-hub.js';
 import { InstallReports } from './serve/install-reports.js';
 import type { EmergeBuilder } from './serve/emerge-relay.js';
 import { buildSystemEmergeBuilder } from './build/emerge-builder.js';
+import { sweepRemovals } from './registry/remove-target.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -88,6 +89,7 @@ export class HostDaemon {
     const { config } = this.options;
     const tls = await readTlsFiles(config.tls, config.configFile);
     await this.registry.load();
+    await sweepRemovals(this.layout); // what a host killed mid-`target remove` left behind
     await this.builds.start();
     const server = new Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
@@ -115,7 +117,7 @@ export class HostDaemon {
       AdminServiceService,
       adaptService(
         AdminServiceService,
-        adminServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, roots: this.roots, layout: this.layout, builds: this.builds, ...delivery, builder }),
+        adminServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, roots: this.roots, layout: this.layout, builds: this.builds, ...delivery, builder, log: this.log }),
         { ...adapt, role: 'admin' },
       ),
     );

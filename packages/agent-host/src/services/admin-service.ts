@@ -6,6 +6,7 @@ import {
   type Handlers,
   type AdminServiceService,
   type TargetSummary,
+  type Logger,
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
@@ -37,6 +38,8 @@ export interface AdminServiceDeps {
   installs: InstallReports;
   /** The build step of Emerge; undefined until the host has a build queue. */
   builder: EmergeBuilder | undefined;
+  /** Where admin actions that change the host's state are logged (a target removed). */
+  log?: Logger;
 }
 
 /** The summary line `binhostctl targets` and `status` show for one target. */
