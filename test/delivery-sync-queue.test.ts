@@ -77,6 +77,10 @@ describe('TriggerSync for a target that is not connected', () => {
     const newer = JSON.parse(json.out) as { requestId: string; delivered?: boolean };
     expect(newer.delivered ?? false).toBe(false);
     expect(newer.requestId).not.toBe(requestId);
+    // status tells the admin the request is waiting
+    expect((await cli('status', 'alpha')).out).toMatch(/^alpha\s+disconnected, sync --yes queued\s/m);
+    const waiting = JSON.parse((await cli('--json', 'status', 'alpha')).out) as { queuedSyncRequestId?: string; queuedSyncConfirmed?: boolean }[];
+    expect(waiting[0]).toMatchObject({ queuedSyncRequestId: newer.requestId, queuedSyncConfirmed: true });
 
     // a build publishes snapshot 2 while alpha is away, then the host restarts
     await publish(2, [{ path: 'app-misc/hello/hello-2.0-1.gpkg.tar', data: randomBytes(30_000) }]);
@@ -94,5 +98,8 @@ describe('TriggerSync for a target that is not connected', () => {
     expect(host.daemon.registry.get('alpha').pendingSync).toBeUndefined();
     const record = JSON.parse(await readFile(join(host.stateDir, 'targets/alpha/record.json'), 'utf8')) as Record<string, unknown>;
     expect(record['pendingSync']).toBeUndefined();
+    const after = JSON.parse((await cli('--json', 'status', 'alpha')).out) as { connected?: boolean; queuedSyncRequestId?: string }[];
+    expect(after[0]?.connected).toBe(true);
+    expect(after[0]?.queuedSyncRequestId ?? '').toBe('');
   });
 });

@@ -20,6 +20,7 @@ import type { RootManager } from '../root/root-manager.js';
 import type { HostLayout } from '../layout.js';
 import { addTarget } from './add-target.js';
 import { removeTarget } from '../registry/remove-target.js';
+import { parseQueuedSync } from '../serve/sync-queue.js';
 import type { BuildSystem } from '../build/build-system.js';
 import { cancelBuild, followBuildLog, listBuilds, listSnapshots, publishSnapshot, triggerBuild } from './build-handlers.js';
 import { getSigningKey } from './signing-handlers.js';
@@ -46,6 +47,7 @@ export interface AdminServiceDeps {
 export function summarize(deps: AdminServiceDeps, name: string, roots = targetRoots(deps)): TargetSummary {
   const r = deps.registry.get(name);
   const root = roots.get(name);
+  const queued = parseQueuedSync(r.pendingSync);
   return {
     name,
     connected: deps.registry.isConnected(name),
@@ -60,6 +62,8 @@ export function summarize(deps: AdminServiceDeps, name: string, roots = targetRo
     sharesRootWith: root ? [...roots].filter(([o, r]) => o !== name && r === root).map(([o]) => o) : [],
     lastBuildStatus: deps.builds.list(name, 1)[0]?.status ?? BuildStatus.BUILD_STATUS_UNSPECIFIED,
     hostname: r.hostname,
+    queuedSyncRequestId: queued?.requestId ?? '',
+    queuedSyncConfirmed: queued?.confirmed ?? false,
   };
 }
 

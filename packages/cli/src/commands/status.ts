@@ -6,7 +6,8 @@ import { printJson, shortDigest, table } from '../output.js';
 /**
  * `binhostctl status [NAME...]`: per target, connected or not, the config digest it reported, the
  * digest its published snapshot was built from, the published and installed snapshots, and the
- * last error. `--json` prints the TargetSummary messages.
+ * last error; a disconnected target with a queued sync says so. `--json` prints the TargetSummary
+ * messages.
  */
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
@@ -27,7 +28,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
     ['TARGET', 'STATE', 'CONFIG', 'BUILT', 'PUBLISHED', 'INSTALLED', 'POLICY', 'LAST ERROR'],
     targets.map((t) => [
       t.name,
-      t.connected ? 'connected' : 'disconnected',
+      t.connected ? 'connected' : t.queuedSyncRequestId ? `disconnected, sync${t.queuedSyncConfirmed ? ' --yes' : ''} queued` : 'disconnected',
       shortDigest(t.configDigest),
       t.builtDigest ? shortDigest(t.builtDigest) + (t.builtDigest === t.configDigest ? '' : ' (stale)') : '-',
       t.publishedSnapshotId ? `#${t.publishedSnapshotId}` : '-',

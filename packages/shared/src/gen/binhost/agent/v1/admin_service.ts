@@ -106,6 +106,10 @@ export interface TargetSummary {
   sharesRootWith: string[];
   lastBuildStatus: BuildStatus;
   hostname: string;
+  /** A sync requested while the target was disconnected, delivered when it next connects; empty if none. */
+  queuedSyncRequestId: string;
+  /** Whether that queued request confirms the install (`sync --yes`). */
+  queuedSyncConfirmed: boolean;
 }
 
 export interface ListTargetsRequest {
@@ -328,6 +332,8 @@ function createBaseTargetSummary(): TargetSummary {
     sharesRootWith: [],
     lastBuildStatus: 0,
     hostname: "",
+    queuedSyncRequestId: "",
+    queuedSyncConfirmed: false,
   };
 }
 
@@ -371,6 +377,12 @@ export const TargetSummary: MessageFns<TargetSummary> = {
     }
     if (message.hostname !== "") {
       writer.uint32(106).string(message.hostname);
+    }
+    if (message.queuedSyncRequestId !== "") {
+      writer.uint32(114).string(message.queuedSyncRequestId);
+    }
+    if (message.queuedSyncConfirmed !== false) {
+      writer.uint32(120).bool(message.queuedSyncConfirmed);
     }
     return writer;
   },
@@ -492,6 +504,22 @@ export const TargetSummary: MessageFns<TargetSummary> = {
             message.hostname = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.queuedSyncRequestId = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.queuedSyncConfirmed = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -555,6 +583,16 @@ export const TargetSummary: MessageFns<TargetSummary> = {
         ? buildStatusFromJSON(object.last_build_status)
         : 0,
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      queuedSyncRequestId: isSet(object.queuedSyncRequestId)
+        ? globalThis.String(object.queuedSyncRequestId)
+        : isSet(object.queued_sync_request_id)
+        ? globalThis.String(object.queued_sync_request_id)
+        : "",
+      queuedSyncConfirmed: isSet(object.queuedSyncConfirmed)
+        ? globalThis.Boolean(object.queuedSyncConfirmed)
+        : isSet(object.queued_sync_confirmed)
+        ? globalThis.Boolean(object.queued_sync_confirmed)
+        : false,
     };
   },
 
@@ -599,6 +637,12 @@ export const TargetSummary: MessageFns<TargetSummary> = {
     if (message.hostname !== "") {
       obj.hostname = message.hostname;
     }
+    if (message.queuedSyncRequestId !== "") {
+      obj.queuedSyncRequestId = message.queuedSyncRequestId;
+    }
+    if (message.queuedSyncConfirmed !== false) {
+      obj.queuedSyncConfirmed = message.queuedSyncConfirmed;
+    }
     return obj;
   },
 
@@ -620,6 +664,8 @@ export const TargetSummary: MessageFns<TargetSummary> = {
     message.sharesRootWith = object.sharesRootWith?.map((e) => e) || [];
     message.lastBuildStatus = object.lastBuildStatus ?? 0;
     message.hostname = object.hostname ?? "";
+    message.queuedSyncRequestId = object.queuedSyncRequestId ?? "";
+    message.queuedSyncConfirmed = object.queuedSyncConfirmed ?? false;
     return message;
   },
 };
