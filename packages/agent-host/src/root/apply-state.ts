@@ -14,6 +14,8 @@ import { STAGING_PREFIX, swapConfig, type StepHook } from './config-swap.js';
 import {
   flagVariableClosure,
   nativeUse,
+  explicitCpuWords,
+  type ExplicitCpuWord,
   otherNativeWords,
   parseConfFile,
   rewriteConfFile,
@@ -82,6 +84,20 @@ async function nativeReplacement(ctx: ApplyContext, state: TargetState, warnings
   return { march: march.filter((f) => !bad.has(f)), mtune: mtune.filter((f) => !bad.has(f)) };
 }
 
+/**
+ * The target's own `-march=X` / `-mtune=X` choices the host's compiler does not know. They are
+ * kept (the choice is the target's), but every build would fail on them: say so at apply time,
+ * naming file and variable, rather than in a build log later.
+ */
+async function explicitCpuWarnings(ctx: ApplyContext, words: readonly ExplicitCpuWord[]): Promise<string[]> {
+  if (words.length === 0) return [];
+  const v = await validateFlags(ctx.runner, ctx.compiler, [...new Set(words.map((w) => w.word))]);
+  const bad = new Set(v.rejected);
+  return words
+    .filter((w) => bad.has(w.word))
+    .map((w) => `${w.where} says ${w.word}, which the host's compiler ${ctx.compiler} rejects: builds for this target will fail until it knows it`);
+}
+
 /** Whether package.use (file or directory) mentions CPU_FLAGS_X86 anywhere. */
 function packageUseSetsCpuFlags(staged: StagedTree): boolean {
   for (const [path, content] of staged.contents) {
@@ -144,6 +160,7 @@ export async function applyState(ctx: ApplyContext, state: TargetState): Promise
     const uses = nativeUse(files, flagVars);
     const native = uses.march || uses.mtune ? await nativeReplacement(ctx, state, warnings) : undefined;
     warnings.push(...otherNativeWords(files, flagVars));
+    warnings.push(...(await explicitCpuWarnings(ctx, explicitCpuWords(files, flagVars))));
     const texts = new Map<string, string>();
     for (const f of files) {
       const r = rewriteConfFile(f, flagVars, native);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { referencedNames, tokenizeMakeConf, type Assignment } from './make-conf-tokenizer.js';
-import { flagVariableClosure, nativeUse, parseConfFile, rewriteConfFile } from './make-conf-rewrite.js';
+import { explicitCpuWords, flagVariableClosure, nativeUse, parseConfFile, rewriteConfFile } from './make-conf-rewrite.js';
 import { MakeConfSyntaxError } from '@binhost/shared';
 
 const assigns = (text: string): Assignment[] => tokenizeMakeConf(text, 'make.conf').filter((s): s is Assignment => s.kind === 'assign');
@@ -105,5 +105,18 @@ describe('rewriteConfFile', () => {
     const text = '# mine\nCFLAGS="-O2 -pipe"\n\nUSE="-X  wayland"   # spaces kept\n';
     const f = parseConfFile('make.conf', text);
     expect(rewriteConfFile(f, flagVariableClosure([f]), undefined)).toEqual({ file: 'make.conf', text, rewrites: [] });
+  });
+});
+
+describe('explicitCpuWords', () => {
+  it('lists the target\'s own -march/-mtune choices in flag variables, not native, references or other variables', () => {
+    const files = [
+      parseConfFile('etc/portage/make.conf', 'COMMON_FLAGS="-O2 -march=znver3 -mtune=${TUNE}"\nCFLAGS="${COMMON_FLAGS} -mtune=native"\nOTHER="-march=haswell"\n'),
+      parseConfFile('etc/portage/env/old-cpu', 'CXXFLAGS="-march=x86-64-v2"\n'),
+    ];
+    expect(explicitCpuWords(files, flagVariableClosure(files))).toEqual([
+      { word: '-march=znver3', where: 'etc/portage/make.conf: COMMON_FLAGS' },
+      { word: '-march=x86-64-v2', where: 'etc/portage/env/old-cpu: CXXFLAGS' },
+    ]);
   });
 });

@@ -137,3 +137,27 @@ export function otherNativeWords(files: readonly ConfFile[], flagVars: Set<strin
   }
   return found;
 }
+
+/** An explicit CPU choice of the target's own (`-march=znver3`, `-mtune=generic`) and where it is. */
+export interface ExplicitCpuWord {
+  word: string;
+  /** "etc/portage/make.conf: CFLAGS" */
+  where: string;
+}
+
+/**
+ * The `-march=`/`-mtune=` words of the flag variables other than `native` (which is resolved and
+ * validated on its own) and without `$` references (only the shell knows those), in file order.
+ */
+export function explicitCpuWords(files: readonly ConfFile[], flagVars: Set<string>): ExplicitCpuWord[] {
+  const found: ExplicitCpuWord[] = [];
+  for (const f of files) {
+    for (const s of f.statements) {
+      if (s.kind !== 'assign' || !flagVars.has(s.key)) continue;
+      for (const word of s.words) {
+        if (/^-m(arch|tune)=[^$]+$/.test(word) && !/=native$/.test(word)) found.push({ word, where: `${f.file}: ${s.key}` });
+      }
+    }
+  }
+  return found;
+}

@@ -149,6 +149,15 @@ describe('RootManager.apply', () => {
     expect(await readFile(join(root, 'etc/portage/make.conf'), 'utf8')).not.toContain('-mfoo-bar');
   });
 
+  it("keeps the target's own -march choices and warns, naming file and variable, about one the host gcc rejects", async () => {
+    const files = [file('etc/portage/make.conf', 'COMMON_FLAGS="-O2 -march=x86-64-v2"\nCFLAGS="${COMMON_FLAGS}"\nCXXFLAGS="-O2 -march=no-such-cpu"\n')];
+    const applied = await manager().apply('r1', state({ files }));
+    expect(applied.warnings.filter((w) => w.includes('rejects'))).toEqual([
+      "etc/portage/make.conf: CXXFLAGS says -march=no-such-cpu, which the host's compiler gcc rejects: builds for this target will fail until it knows it",
+    ]);
+    expect(await readFile(join(root, 'etc/portage/make.conf'), 'utf8')).toContain('CXXFLAGS="-O2 -march=no-such-cpu"');
+  });
+
   it('rewrites every file of a make.conf directory', async () => {
     const files = [
       dir('etc/portage/make.conf'),
