@@ -91,7 +91,9 @@ async function nativeReplacement(ctx: ApplyContext, state: TargetState, warnings
  */
 async function explicitCpuWarnings(ctx: ApplyContext, words: readonly ExplicitCpuWord[]): Promise<string[]> {
   if (words.length === 0) return [];
-  const v = await validateFlags(ctx.runner, ctx.compiler, [...new Set(words.map((w) => w.word))]);
+  // Unlike -march=native, nothing here depends on the check: a compiler that cannot run is a warning.
+  const v = await validateFlags(ctx.runner, ctx.compiler, [...new Set(words.map((w) => w.word))]).catch((err: Error) => err);
+  if (v instanceof Error) return [`could not check ${words.map((w) => w.word).join(' ')} against the host's compiler: ${v.message}`];
   const bad = new Set(v.rejected);
   return words
     .filter((w) => bad.has(w.word))

@@ -158,6 +158,14 @@ describe('RootManager.apply', () => {
     expect(await readFile(join(root, 'etc/portage/make.conf'), 'utf8')).toContain('CXXFLAGS="-O2 -march=no-such-cpu"');
   });
 
+  it('applies a config with an explicit -march when the host compiler cannot run, saying it could not check', async () => {
+    const files = [file('etc/portage/make.conf', 'CFLAGS="-O2 -march=x86-64-v2"\n')];
+    const noGcc = new RootManager({ layout, log: silentLogger(), compiler: '/nonexistent/gcc', repository: repo });
+    const applied = await noGcc.apply('r1', state({ files }));
+    expect(applied.warnings).toContainEqual(expect.stringMatching(/^could not check -march=x86-64-v2 against the host's compiler: .*build\.compiler/));
+    expect(await readFile(join(root, 'etc/portage/make.conf'), 'utf8')).toContain('CFLAGS="-O2 -march=x86-64-v2"');
+  });
+
   it('rewrites every file of a make.conf directory', async () => {
     const files = [
       dir('etc/portage/make.conf'),
