@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { access, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildStatus, UsageError } from '@binhost/shared';
 import { tmpTree } from './helpers/tmp-tree.js';
+import { makeHarnessTarget } from './helpers/portage-tree.js';
 import { makePki, type TestPki } from './helpers/pki.js';
 import { startHost, type StartedHost } from './helpers/start-host.js';
 import { startTarget, type StartedTarget } from './helpers/start-target.js';
@@ -13,15 +14,6 @@ import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
 import { startBuildHost, type BuildHost } from './helpers/build-host.js';
 
 const exists = (p: string) => access(p).then(() => true, () => false);
-
-/** A target's own system: the same config on every machine made with it. */
-async function targetSystem(root: string): Promise<void> {
-  await mkdir(join(root, 'etc/portage'), { recursive: true });
-  await mkdir(join(root, 'var/lib/portage'), { recursive: true });
-  await writeFile(join(root, 'etc/portage/make.conf'), 'COMMON_FLAGS="-march=native -O2"\nCFLAGS="${COMMON_FLAGS}"\n');
-  await writeFile(join(root, 'var/lib/portage/world'), 'app-misc/hello\n');
-  await symlink(join(TEST_REPO, 'profiles/default/linux/amd64/harness'), join(root, 'etc/portage/make.profile'));
-}
 
 describe('binhostctl target remove', () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
@@ -121,7 +113,7 @@ describe('binhostctl target remove', () => {
   it('refuses a connected target, then with --purge keeps the root the other target shares', async () => {
     for (const name of ['alpha', 'beta']) {
       const dir = join(tmp.dir, name);
-      await targetSystem(join(dir, 'root'));
+      await makeHarnessTarget(join(dir, 'root'));
       agents.set(name, await startTarget({ dir, pki, name, address: host.address, extra: '[install]\npolicy = "off"' }));
     }
     const { registry, builds } = host.daemon;

@@ -1,25 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, symlink, writeFile, rename } from 'node:fs/promises';
+import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { dispatch } from '@binhost/cli';
 import { BuildStatus } from '@binhost/shared';
 import { tmpTree } from './helpers/tmp-tree.js';
+import { makeHarnessTarget } from './helpers/portage-tree.js';
 import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
 import { startHost, type StartedHost } from './helpers/start-host.js';
 import { startTarget, type StartedTarget } from './helpers/start-target.js';
 import { waitFor } from './helpers/wait-for.js';
 import { EMERGE_STAND_IN, TEST_REPO } from './helpers/emerge-stand-in.js';
 import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
-
-/** A target's own system: the same config on every machine made with it. */
-async function targetSystem(root: string): Promise<void> {
-  await mkdir(join(root, 'etc/portage'), { recursive: true });
-  await mkdir(join(root, 'var/lib/portage'), { recursive: true });
-  await writeFile(join(root, 'etc/portage/make.conf'), 'COMMON_FLAGS="-march=native -O2"\nCFLAGS="${COMMON_FLAGS}"\n');
-  await writeFile(join(root, 'var/lib/portage/world'), 'app-misc/hello\n');
-  await symlink(join(TEST_REPO, 'profiles/default/linux/amd64/harness'), join(root, 'etc/portage/make.profile'));
-}
 
 describe('many targets per host', () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
@@ -57,7 +49,7 @@ describe('many targets per host', () => {
   it('lets identical targets share one root and its build, and separates one whose config changes', async () => {
     for (const name of ['alpha', 'beta']) {
       const dir = join(tmp.dir, name);
-      await targetSystem(join(dir, 'root'));
+      await makeHarnessTarget(join(dir, 'root'));
       targets.push(await startTarget({ dir, pki, name, address: host.address, extra: '[install]\npolicy = "off"' }));
     }
     const registry = host.daemon.registry;

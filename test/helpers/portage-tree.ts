@@ -1,5 +1,6 @@
 import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { TEST_PROFILE } from './emerge-stand-in.js';
 
 /** Writes a small but realistic target config tree (etc/portage, world, world_sets) under `root`. */
 export async function makePortageTree(root: string, makeConf = 'COMMON_FLAGS="-O2 -pipe -march=native"\nCFLAGS="${COMMON_FLAGS}"\n'): Promise<void> {
@@ -23,4 +24,16 @@ export async function editorSave(root: string, rel: string, text: string): Promi
   const tmp = join(dirname(file), `.${rel.split('/').pop()}.${process.pid}.tmp`);
   await writeFile(tmp, text);
   await rename(tmp, file);
+}
+
+/**
+ * A target's own system for the build harness: -march=native flags, app-misc/hello in world and
+ * the harness profile, the same on every machine made with it (so such targets share a root).
+ */
+export async function makeHarnessTarget(root: string): Promise<void> {
+  await mkdir(join(root, 'etc/portage'), { recursive: true });
+  await mkdir(join(root, 'var/lib/portage'), { recursive: true });
+  await writeFile(join(root, 'etc/portage/make.conf'), 'COMMON_FLAGS="-march=native -O2"\nCFLAGS="${COMMON_FLAGS}"\n');
+  await writeFile(join(root, 'var/lib/portage/world'), 'app-misc/hello\n');
+  await symlink(TEST_PROFILE, join(root, 'etc/portage/make.profile'));
 }

@@ -107,10 +107,11 @@ export const TargetServiceDefinition = {
   },
 } as const satisfies typeof TargetServiceService;
 
+const TargetServiceWireClient = makeGenericClientConstructor(TargetServiceDefinition, 'binhost.agent.v1.TargetService') as unknown as typeof TargetServiceClient;
+
 /** The TargetService client of {@link TargetServiceDefinition}: same methods as the generated one. */
 export function createTargetServiceClient(address: string, credentials: ChannelCredentials, options?: ChannelOptions): TargetServiceClient {
-  const Client = makeGenericClientConstructor(TargetServiceDefinition, 'binhost.agent.v1.TargetService') as unknown as typeof TargetServiceClient;
-  return new Client(address, credentials, options);
+  return new TargetServiceWireClient(address, credentials, options);
 }
 
 function varintLength(value: bigint): number {
