@@ -4,8 +4,14 @@
 #   OUT/host  OUT/target  OUT/cli     each: package.json, dist/, production node_modules/
 #
 # made with `pnpm deploy --prod` (the workspace's @binhost/shared is copied in, dev dependencies
-# are left out). Run it in a built checkout (after `npm test` or `npx tsc -b`). It needs no
-# network: pnpm takes the packages from its local store, filled by the workspace install.
+# are left out). Run it in a built checkout (after `npm test` or `npx tsc -b`). The package files
+# come from pnpm's store, filled by the workspace install; but the legacy deploy resolves the
+# dependency ranges again, which needs the registry's metadata. A `--frozen-lockfile` install does
+# not put that in pnpm's metadata cache, so on a machine with empty caches `--offline` fails
+# (ERR_PNPM_NO_OFFLINE_META): `--prefer-offline` uses the cache when it has the metadata and the
+# registry when it does not.
+#
+# pnpm's output is kept in a temp file and printed (to stderr) only when a deploy fails.
 #
 # usage: sh deploy/stage.sh [OUT]        OUT defaults to build/lib; it is replaced.
 set -eu
@@ -25,10 +31,15 @@ done
 
 # The pinned pnpm, as scripts/bootstrap.mjs uses it.
 if [ "$(pnpm --version 2>/dev/null || true)" = "$PNPM_VERSION" ]; then
-	set -- pnpm
+	pnpm_cmd=pnpm
 else
-	set -- npx -y "pnpm@$PNPM_VERSION"
+	pnpm_cmd="npx -y pnpm@$PNPM_VERSION"
 fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 rm -rf "$out"
 mkdir -p "$out"
@@ -36,8 +47,16 @@ for pair in host:agent-host target:agent-target cli:cli; do
 	name=${pair%%:*}
 	pkg=${pair#*:}
 	# --legacy: pnpm 10 deploys workspace packages without inject-workspace-packages this way.
-	(cd "$top" && "$@" --filter "@binhost/$pkg" deploy --prod --legacy --offline "$out/$name" >/dev/null) ||
-		die "pnpm deploy of @binhost/$pkg failed"
+	# (The lockfile-based deploy would need no registry, but it writes the checkout's absolute
+	# path into the staged package.json and a lockfile, which would then be installed.)
+	set -- --filter "@binhost/$pkg" deploy --prod --legacy --prefer-offline "$out/$name"
+	rc=0
+	# $pnpm_cmd unquoted on purpose: it is one or three words, none with spaces.
+	(cd "$top" && $pnpm_cmd "$@") >"$log" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		cat "$log" >&2
+		die "pnpm deploy of @binhost/$pkg failed (exit $rc): $pnpm_cmd $*"
+	fi
 	# Sources, build configs and compiled tests are not needed at run time.
 	for d in "$out/$name" "$out/$name"/node_modules/.pnpm/@binhost+*/node_modules/@binhost/*; do
 		[ -d "$d" ] || continue
