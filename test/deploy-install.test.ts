@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,25 +17,40 @@ describe('deploy/install.sh', () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
   let lib: string;
   let dest: string;
+  /** What beforeAll's stage.sh and install.sh did; install is undefined when staging failed. */
+  let setup: { stage: ShResult; install: ShResult | undefined };
   const asRoot = process.getuid?.() === 0;
 
-  function sh(args: string[], env: Record<string, string> = {}) {
+  function sh(args: string[], env: Record<string, string> = {}): ShResult {
     const res = spawnSync('sh', args, { cwd: REPO, encoding: 'utf8', env: { ...process.env, ...env } });
-    return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+    return { args, status: res.status, signal: res.signal, error: res.error, stdout: res.stdout, stderr: res.stderr };
   }
 
+  // beforeAll only records: a hook that throws or times out makes vitest report every test here
+  // as skipped, with no reason given. Each test calls requireInstalled() first and so fails with
+  // the scripts' output. The scripts' deadlines add up to less than the hook's timeout.
   beforeAll(async () => {
     tmp = await tmpTree('binhost-install-');
     lib = join(tmp.dir, 'lib');
     dest = join(tmp.dir, 'dest');
-    const staged = sh(['deploy/stage.sh', lib]);
-    expect(staged.stderr).toBe('');
-    expect(staged.status).toBe(0);
-    const installed = sh(['deploy/install.sh', '--lib', lib], { DESTDIR: dest });
-    expect(installed.stderr).toBe('');
-    expect(installed.status).toBe(0);
+    const stage = await shWithDeadline(['deploy/stage.sh', lib], {}, 240_000);
+    const install = isClean(stage) ? await shWithDeadline(['deploy/install.sh', '--lib', lib], { DESTDIR: dest }, 50_000) : undefined;
+    setup = { stage, install };
   }, 300_000);
-  afterAll(() => tmp.cleanup());
+  afterAll(() => tmp?.cleanup()); // tmp is unset when tmpTree itself failed
+
+  /** Throws, with the failing script's exit status and output, unless staging and installing succeeded. */
+  function requireInstalled(): void {
+    const { stage, install } = setup;
+    if (!isClean(stage)) throw new Error(describeFailure(stage));
+    if (!install) throw new Error('deploy/install.sh did not run');
+    if (!isClean(install)) throw new Error(describeFailure(install));
+  }
+
+  it('stages with deploy/stage.sh and installs with deploy/install.sh: exit 0, nothing on stderr', () => {
+    requireInstalled();
+    expect(setup.stage.stdout).toContain(`staged ${lib}/host`);
+  });
 
   async function mode(path: string): Promise<string> {
     const st = await lstat(join(dest, path));
@@ -44,6 +59,7 @@ describe('deploy/install.sh', () => {
   }
 
   it('puts every file in its place with the right mode (owner root when run as root)', async () => {
+    requireInstalled();
     const expected: Record<string, string> = {
       'etc/binhost': '0755',
       'etc/binhost/pki': '0700',
@@ -81,6 +97,7 @@ describe('deploy/install.sh', () => {
   });
 
   it('runs from the installed tree alone: --check-config, the CLI, and a host that starts and stops on SIGTERM', async () => {
+    requireInstalled();
     const pki = await makePki(join(tmp.dir, 'pki'));
     const f = await pki.files('host', 'host');
     const config = join(tmp.dir, 'host.toml');
@@ -99,6 +116,7 @@ describe('deploy/install.sh', () => {
   });
 
   it('keeps an admin-edited conf.d file and config on reinstall, and replaces the program tree', async () => {
+    requireInstalled();
     await writeFile(join(dest, 'etc/conf.d/binhost-host'), 'BINHOST_OPTS="--mine"\n');
     await writeFile(join(dest, 'etc/binhost/host.toml'), '# mine\n');
     await writeFile(join(dest, 'usr/lib/binhost-agents/host/stale-file'), 'old');
@@ -112,6 +130,7 @@ describe('deploy/install.sh', () => {
   });
 
   it('--dry-run prints the steps and changes nothing; bad arguments are refused by name', async () => {
+    requireInstalled();
     const dry = join(tmp.dir, 'dry');
     const res = sh(['deploy/install.sh', '--dry-run', '--lib', lib, '--destdir', dry, '--init', 'systemd', 'target']);
     expect(res.status).toBe(0);
@@ -128,6 +147,7 @@ describe('deploy/install.sh', () => {
   });
 
   it('release.sh makes the tarball the ebuild unpacks; the ebuild and install.sh install the same tree', async () => {
+    requireInstalled();
     const rel = sh(['deploy/release.sh', '--lib', lib, join(tmp.dir, 'release')]);
     expect(rel.stderr).toBe('');
     const tarball = join(tmp.dir, 'release', 'binhost-agents-0.1.0.tar.gz');
@@ -159,6 +179,51 @@ describe('deploy/install.sh', () => {
     expect(await execLine(viaEbuild)).toBe(await execLine(viaScript));
   }, 300_000);
 });
+
+/** One run of a deploy script by the `sh` helper. */
+interface ShResult {
+  args: string[];
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  error: Error | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `sh ARGS` in the repository, in a process group of its own, killed with everything it started
+ * (pnpm under npx) when `ms` pass: sh runs a trap only after its foreground command returns.
+ */
+function shWithDeadline(args: string[], env: Record<string, string>, ms: number): Promise<ShResult> {
+  return new Promise((resolve) => {
+    const child = spawn('sh', args, { cwd: REPO, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let error: Error | undefined;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      error = new Error(`no exit within ${ms} ms: killed`);
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    }, ms);
+    child.on('error', (err) => (error = err));
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ args, status, signal, error, stdout, stderr });
+    });
+  });
+}
+
+/** Exit 0 and nothing on stderr: the deploy scripts print only their results on success. */
+function isClean(res: ShResult): boolean {
+  return res.status === 0 && res.stderr === '' && !res.error;
+}
+
+/** The message a test fails with when a deploy script did not run cleanly: how it ended, and its output. */
+function describeFailure(res: ShResult): string {
+  const how = res.error ? `could not run: ${res.error.message}` : res.signal ? `killed by ${res.signal}` : `exit ${res.status}`;
+  return [`sh ${res.args.join(' ')}: ${how}`, '--- stderr ---', res.stderr.trimEnd(), '--- stdout ---', res.stdout.trimEnd()].join('\n');
+}
 
 /** Every path under `root` with its type and mode, leaving out Portage's .keep files. */
 async function listTree(root: string, rename: (p: string) => string = (p) => p): Promise<Record<string, string>> {
