@@ -11,7 +11,7 @@
 #   /etc/init.d/binhost-*, /etc/conf.d/binhost-*               when OpenRC is in use
 #   /etc/binhost/{host,target,admin}.toml.example              commented templates (an existing
 #                                                              *.toml is never touched)
-#   /etc/binhost 0755, /etc/binhost/pki 0700, /var/lib/binhost 0750, /var/lib/binhost-target 0750,
+#   /etc/binhost 0755, /etc/binhost/pki 0700, /var/lib/binhost 0711, /var/lib/binhost-target 0750,
 #   /var/log/binhost 0750 and /etc/logrotate.d/binhost (OpenRC logs), all owned by root
 #   bash and zsh completion for binhostctl, README in /usr/share/doc/binhost-agents
 #
@@ -170,7 +170,7 @@ for c in $components; do
 		wrapper binhost-host host
 		service binhost-host
 		file 0644 "$deploy/config/host.toml.example" /etc/binhost/host.toml.example
-		dir 0750 /var/lib/binhost
+		dir 0711 /var/lib/binhost
 		;;
 	target)
 		wrapper binhost-target target

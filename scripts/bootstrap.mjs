@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Installs the workspace's dependencies with the pinned pnpm, so a fresh machine needs only Node
-// and npm: `npm test` and `npm run demo` call this first. Fast when nothing changed.
+// and npm (and Python 3 with pip, for the pinned real Portage the tests and the demo run):
+// `npm test` and `npm run demo` call this first. Fast when nothing changed.
 import { spawnSync } from 'node:child_process';
 
 const PNPM = 'pnpm@10.34.9';
@@ -13,3 +14,7 @@ if (res.status !== 0) {
   console.error(`bootstrap: ${cmd} ${[...args, 'install'].join(' ')} failed (exit ${res.status})`);
   process.exit(res.status ?? 1);
 }
+
+// Real Portage (PyPI `portage`, pinned) for the tests and the demo: scripts/portage.mjs.
+const { ensurePortage } = await import('./portage.mjs');
+ensurePortage();

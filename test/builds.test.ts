@@ -97,7 +97,7 @@ describe('automatic builds', { timeout: 90_000 }, () => {
       return b?.id === 2 && ended(b) ? b : undefined;
     }, { what: 'the failing build' });
     expect(failed.status).toBe(BuildStatus.BUILD_STATUS_FAILED);
-    expect(failed.error).toMatch(/^app-misc\/greet-1\.0 failed \(compile phase\): emerge exited with 1 \(last line: .+\)$/);
+    expect(failed.error).toMatch(/^app-misc\/greet-1\.0 failed in the compile phase: .+; last lines: .+ \(emerge exited with 1\)$/);
     expect(failed.logTail.join('\n')).toContain('ERROR: app-misc/greet-1.0::gentoo failed (compile phase)');
     expect(await treeSnapshot(snapshots)).toEqual(before);
     expect(JSON.parse(await readFile(join(host.stateDir, 'targets/alpha/published.json'), 'utf8')).snapshotId).toBe(1);
@@ -109,7 +109,7 @@ describe('automatic builds', { timeout: 90_000 }, () => {
     expect(summary.publishedSnapshotId).toBe(1);
     const shown = await cli(pki, tmp.dir, host.address, ['builds', 'alpha']);
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(/^2\s+alpha\s+failed\s+auto\s+.*app-misc\/greet-1\.0 failed \(compile phase\)/m);
+    expect(shown.stdout).toMatch(/^2\s+alpha\s+failed\s+auto\s+.*app-misc\/greet-1\.0 failed in the compile phase: compile failed/m);
     expect(shown.stdout).toMatch(/^1\s+alpha\s+succeeded\s+auto\s+.*snapshot 1$/m);
   });
 

@@ -63,7 +63,7 @@ describe('deploy/install.sh', () => {
     const expected: Record<string, string> = {
       'etc/binhost': '0755',
       'etc/binhost/pki': '0700',
-      'var/lib/binhost': '0750',
+      'var/lib/binhost': '0711',
       'var/lib/binhost-target': '0750',
       'var/log/binhost': '0750',
       'etc/logrotate.d/binhost': '0644',

@@ -93,7 +93,7 @@ describe('OpenRC init scripts', () => {
       expect(res.calls).toEqual([
         'need net', 'use dns logger', 'after ntp-client ntpd chronyd',
         ...checked,
-        `checkpath --directory --mode 0750 --owner root:root ${stateDir}`,
+        `checkpath --directory --mode ${agent === 'host' ? '0711' : '0750'} --owner root:root ${stateDir}`,
         'checkpath --directory --mode 0750 --owner root:root /var/log/binhost',
         ...checked,
         `ebegin Reloading ${name}`, `start-stop-daemon --signal HUP --pidfile /run/${name}.pid`, 'eend 0',

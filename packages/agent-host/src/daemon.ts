@@ -88,6 +88,7 @@ export class HostDaemon {
   async start(): Promise<number> {
     const { config } = this.options;
     const tls = await readTlsFiles(config.tls, config.configFile);
+    await this.layout.prepare();
     await this.registry.load();
     await sweepRemovals(this.layout); // what a host killed mid-`target remove` left behind
     await this.builds.start();

@@ -1,3 +1,4 @@
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertValidName } from '@binhost/shared';
 
@@ -6,6 +7,7 @@ import { assertValidName } from '@binhost/shared';
  * out; every module asks here.
  *
  * ```
+ * <state_dir>/                           0711 (see prepare)
  * <state_dir>/targets/<target>/          registry record, states, history (TargetStore)
  * <state_dir>/targets/<target>/published.json   {"root","snapshotId"}: what this target is served
  * <state_dir>/roots/<root>/              a binhost root: ROOT = PORTAGE_CONFIGROOT = this dir
@@ -15,12 +17,28 @@ import { assertValidName } from '@binhost/shared';
  *     builds/<id>.json        one Build each; builds/<id>.log its log
  *     snapshots/<n>/          an immutable publication: Packages, the files it names (hard links),
  *                             snapshot.json (Snapshot.toJSON)
- * <state_dir>/signing/                   the host's OpenPGP signing keyring (GNUPGHOME)
+ * <state_dir>/signing/                   the host's OpenPGP signing keyring (GNUPGHOME, 0700)
+ * <state_dir>/signing-verify/            its public key, trusted: Portage's verify keyring for builds
+ *                                        (0755/0644: Portage runs gpg --verify as nobody)
+ * <state_dir>/build-tmp/<root>/          PORTAGE_TMPDIR of the root's builds
+ * <state_dir>/distfiles/<root>/          DISTDIR of the root's builds
  * <state_dir>/.removing-<tag>/           what `target remove` is deleting: renamed here first, then removed
  * ```
  */
 export class HostLayout {
   constructor(readonly stateDir: string) {}
+
+  /**
+   * Creates the state dir, and lets others pass through it (0711: search, no listing; what is
+   * inside keeps its own modes, 0750 and 0700 for records and keys). Portage verifies each
+   * package it has just signed as user nobody, with the keyring in signing-verify/, so nobody
+   * must be able to reach it; a state dir made 0750 by an older release gets the search bit.
+   */
+  async prepare(): Promise<void> {
+    await mkdir(this.stateDir, { recursive: true, mode: 0o711 });
+    const { mode } = await stat(this.stateDir);
+    if ((mode & 0o111) !== 0o111) await chmod(this.stateDir, (mode & 0o7777) | 0o111);
+  }
 
   targetsDir(): string {
     return join(this.stateDir, 'targets');
@@ -61,6 +79,19 @@ export class HostLayout {
   }
   signingDir(): string {
     return join(this.stateDir, 'signing');
+  }
+  verifyKeyringDir(): string {
+    return join(this.stateDir, 'signing-verify');
+  }
+  /** PORTAGE_TMPDIR of a root's builds (Portage makes `portage/` inside). */
+  buildTmpDir(root: string): string {
+    assertValidName(root, 'root name');
+    return join(this.stateDir, 'build-tmp', root);
+  }
+  /** DISTDIR of a root's builds: one per root, so no build sees another root's sources. */
+  distDir(root: string): string {
+    assertValidName(root, 'root name');
+    return join(this.stateDir, 'distfiles', root);
   }
   /** Prefix of {@link removingDir} names, for finding the leftovers of an interrupted removal. */
   static readonly REMOVING_PREFIX = '.removing-';

@@ -64,7 +64,8 @@ src_install() {
 	fperms 0700 /etc/binhost/pki
 
 	keepdir /var/lib/binhost /var/lib/binhost-target /var/log/binhost
-	fperms 0750 /var/lib/binhost /var/lib/binhost-target /var/log/binhost
+	fperms 0711 /var/lib/binhost
+	fperms 0750 /var/lib/binhost-target /var/log/binhost
 	# OpenRC's log files (systemd keeps the logs in the journal).
 	insinto /etc/logrotate.d
 	newins deploy/logrotate/binhost binhost

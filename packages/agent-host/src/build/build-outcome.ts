@@ -1,4 +1,4 @@
-import { BuildStatus } from '@binhost/shared';
+import { BuildStatus, describeEmergeFailure } from '@binhost/shared';
 import type { EmergeOutcome } from './emerge-build.js';
 
 /** A build's final status and the error people read (CLI, target events, the record's lastError). */
@@ -33,6 +33,7 @@ export function verdictOf(outcome: EmergeOutcome, command: readonly string[], ta
   }
   if (outcome.exitCode === 0) return { status: BuildStatus.BUILD_STATUS_SUCCEEDED, exitCode: 0, error: '' };
   const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with ${outcome.exitCode}`;
+  if (outcome.failure) return { status: BuildStatus.BUILD_STATUS_FAILED, exitCode, error: `${describeEmergeFailure(outcome.failure)} (emerge ${how})` };
   const what = outcome.progress.failure || 'emerge failed';
   const last = lastMeaningfulLine(tail);
   return { status: BuildStatus.BUILD_STATUS_FAILED, exitCode, error: `${what}: emerge ${how}${last ? ` (last line: ${last})` : ''}` };

@@ -113,7 +113,7 @@ describe('BuildQueue', () => {
     proc.exit(1);
     await queue.whenFinished(build);
     expect(build.status).toBe(BuildStatus.BUILD_STATUS_FAILED);
-    expect(build.error).toMatch(/^app-misc\/broken-1\.0 failed \(compile phase\): emerge exited with 1/);
+    expect(build.error).toBe('app-misc/broken-1.0 failed in the compile phase; last lines: >>> Emerging (1 of 1) app-misc/broken-1.0::gentoo for /x/ (emerge exited with 1)');
     expect(build.logTail.at(-1)).toContain('build.log');
     expect(published).toEqual([]);
   });

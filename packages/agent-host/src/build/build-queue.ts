@@ -33,8 +33,8 @@ export interface BuildQueueOptions {
   command: readonly string[];
   /** Milliseconds between SIGTERM and SIGKILL on cancel (`config.build.cancelGraceSeconds`). */
   graceMs: number;
-  /** Extra environment for emerge (signing); read at each build start. */
-  env(): Promise<Record<string, string>>;
+  /** Extra environment for emerge in `root` (signing, temp and distfiles dirs); read at each build start. */
+  env(root: string): Promise<Record<string, string>>;
   /** Publishes a succeeded build; resolves to the snapshot id. Throwing fails the build. */
   publish(build: Build): Promise<number>;
   log: Logger;
@@ -217,7 +217,7 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
       rootDir: options.layout.rootDir(build.root),
       pkgDir: options.layout.pkgDir(build.root),
       args: build.args,
-      extraEnv: await options.env(),
+      extraEnv: await options.env(build.root),
       log: job.writer,
       signal: job.cancel.signal,
       graceMs: options.graceMs,

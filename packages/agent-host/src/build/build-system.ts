@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { BuildKind, type Build, type HostConfig, type Logger, type Snapshot } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
 import type { TargetRegistry } from '../registry/target-registry.js';
@@ -44,14 +45,14 @@ export class BuildSystem {
     const { config, layout, log } = options;
     this.store = new BuildStore(layout, log.child({ component: 'builds' }));
     this.snapshots = new SnapshotStore(layout, log.child({ component: 'snapshots' }));
-    this.signing = new SigningKeys({ dir: layout.signingDir(), gpg: config.signing.gpg, enabled: config.signing.enabled, log: log.child({ component: 'signing' }) });
+    this.signing = new SigningKeys({ dir: layout.signingDir(), verifyDir: layout.verifyKeyringDir(), gpg: config.signing.gpg, enabled: config.signing.enabled, log: log.child({ component: 'signing' }) });
     this.queue = new BuildQueue({
       layout,
       store: this.store,
       launcher: options.launcher ?? spawnLauncher,
       command: config.build.emerge,
       graceMs: config.build.cancelGraceSeconds * 1000,
-      env: () => signingEnv(this.signing),
+      env: (root) => this.buildEnv(root),
       publish: (build) => this.publishBuild(build),
       log: log.child({ component: 'build-queue' }),
     });
@@ -66,6 +67,18 @@ export class BuildSystem {
       store: this.store,
       snapshots: this.snapshots,
     });
+  }
+
+  /**
+   * What a build in `root` gets on top of the scrubbed environment: the signing settings and the
+   * root's own PORTAGE_TMPDIR and DISTDIR (the target's are scrubbed from its make.conf; without
+   * them Portage would use the host's /var/tmp/portage and /var/cache/distfiles).
+   */
+  private async buildEnv(root: string): Promise<Record<string, string>> {
+    const { layout } = this.options;
+    const dirs = { PORTAGE_TMPDIR: layout.buildTmpDir(root), DISTDIR: layout.distDir(root) };
+    for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true, mode: 0o755 });
+    return { ...(await signingEnv(this.signing)), ...dirs };
   }
 
   /** Loads history (marking cut-off builds INTERRUPTED) and publications; starts the loop. */

@@ -1,4 +1,4 @@
-import { emptyProgress, parseEmergeLine, type EmergeProgress } from '@binhost/shared';
+import { emptyProgress, findEmergeFailure, parseEmergeLine, stripAnsi, type EmergeFailure, type EmergeProgress } from '@binhost/shared';
 import type { ProcessLauncher } from './emerge-process.js';
 import type { BuildLogWriter } from './build-log.js';
 
@@ -46,7 +46,12 @@ export interface EmergeOutcome {
   /** Another emerge held this lock file; the run was stopped. */
   lockedBy: string;
   progress: EmergeProgress;
+  /** Why emerge failed, from its output (signature refusal, package and phase, …). */
+  failure: EmergeFailure | undefined;
 }
+
+/** Lines kept for explaining a failure: a signature refusal block and a compiler error fit. */
+const FAILURE_CONTEXT_LINES = 300;
 
 /** The exact argv: `[...build.emerge, '--buildpkg', '--root-deps', ...args]`. */
 export function emergeArgv(command: readonly string[], args: readonly string[]): string[] {
@@ -71,6 +76,7 @@ export async function runEmerge(options: EmergeRunOptions): Promise<EmergeOutcom
   const argv = emergeArgv(options.command, options.args);
   const [file, ...args] = argv;
   const progress = emptyProgress();
+  const recent: string[] = [];
   let killTimer: NodeJS.Timeout | undefined;
   let stopping = false;
   const proc = options.launcher.start({
@@ -78,8 +84,12 @@ export async function runEmerge(options: EmergeRunOptions): Promise<EmergeOutcom
     args,
     env: emergeEnv(options),
     cwd: options.rootDir,
-    onLine(line) {
+    onLine(raw) {
+      // ebuild helpers and gcc colour their output even off a terminal; stored logs stay plain
+      const line = stripAnsi(raw);
       options.log.write(line);
+      recent.push(line);
+      if (recent.length > FAILURE_CONTEXT_LINES) recent.shift();
       if (!parseEmergeLine(progress, line)) return;
       options.onProgress(progress);
       if (progress.waitingForLock) stop();
@@ -97,7 +107,8 @@ export async function runEmerge(options: EmergeRunOptions): Promise<EmergeOutcom
   else options.signal.addEventListener('abort', onAbort, { once: true });
   try {
     const exit = await proc.exited;
-    return { ...exit, cancelled: options.signal.aborted, lockedBy: progress.waitingForLock, progress };
+    const failure = exit.exitCode === 0 ? undefined : findEmergeFailure(recent);
+    return { ...exit, cancelled: options.signal.aborted, lockedBy: progress.waitingForLock, progress, failure };
   } finally {
     clearTimeout(killTimer);
     options.signal.removeEventListener('abort', onAbort);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,9 +7,12 @@ import { silentLogger } from '@binhost/shared';
 import { SigningKeys } from './signing-keys.js';
 import { signingEnv } from './signing-env.js';
 
-function gpg(home: string, args: string[]): Promise<{ code: number; stderr: string }> {
+/** nobody:nogroup on Debian and Gentoo: who Portage, run as root, verifies packages as. */
+const NOBODY = { uid: 65534, gid: 65534 };
+
+function gpg(home: string, args: string[], as: { uid?: number; gid?: number } = {}): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) =>
-    execFile('gpg', ['--batch', '--no-tty', '--homedir', home, ...args], (err, _out, stderr) =>
+    execFile('gpg', ['--batch', '--no-tty', '--homedir', home, ...args], { ...as, env: { ...process.env, HOME: '/nonexistent' } }, (err, _out, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }),
     ),
   );
@@ -19,13 +22,14 @@ describe('SigningKeys', () => {
   let dir: string;
   const opened: SigningKeys[] = [];
   const make = (enabled = true) => {
-    const k = new SigningKeys({ dir: join(dir, 'signing'), gpg: 'gpg', enabled, log: silentLogger(), hostname: 'buildbox' });
+    const k = new SigningKeys({ dir: join(dir, 'signing'), verifyDir: join(dir, 'signing-verify'), gpg: 'gpg', enabled, log: silentLogger(), hostname: 'buildbox' });
     opened.push(k);
     return k;
   };
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'signing-'));
+    await chmod(dir, 0o755); // like /var/lib/binhost: nobody may pass through
   });
   afterEach(async () => {
     for (const k of opened.splice(0)) await k.close();
@@ -42,13 +46,18 @@ describe('SigningKeys', () => {
     expect(again.fingerprint).toBe(key.fingerprint);
   });
 
-  it('signs with the signing home and verifies as ultimately trusted with the verify keyring only', async () => {
+  it('signs with the signing home; nobody verifies it as ultimately trusted with the verify keyring only, as Portage does', async () => {
     const keys = make();
     const key = await keys.ensure();
     const file = join(dir, 'payload');
-    await writeFile(file, 'package bytes');
+    await writeFile(file, 'package bytes', { mode: 0o644 });
     expect((await gpg(keys.homeDir, ['--local-user', key.fingerprint, '--armor', '--detach-sign', file])).code).toBe(0);
-    const verified = await gpg(keys.verifyHome, ['--status-fd', '2', '--verify', `${file}.asc`, file]);
+    await chmod(`${file}.asc`, 0o644);
+    expect((await stat(keys.verifyHome)).mode & 0o777).toBe(0o755);
+    expect((await stat(join(keys.verifyHome, 'pubring.kbx'))).mode & 0o777).toBe(0o644);
+    expect((await stat(join(keys.verifyHome, 'trustdb.gpg'))).mode & 0o777).toBe(0o644);
+    // Portage's verify command: read-only keyring, no trustdb check of its own
+    const verified = await gpg(keys.verifyHome, ['--no-auto-check-trustdb', '--no-autostart', '--status-fd', '2', '--verify', `${file}.asc`, file], NOBODY);
     expect(verified.code).toBe(0);
     expect(verified.stderr).toContain('[GNUPG:] GOODSIG');
     expect(verified.stderr).toContain('[GNUPG:] TRUST_ULTIMATE');
@@ -71,8 +80,13 @@ describe('SigningKeys', () => {
     await expect(off.ensure()).rejects.toThrow('package signing is off (signing.enabled = false in the host config)');
   });
 
+  it('refuses a state dir that keeps nobody out, naming the directory', async () => {
+    await chmod(dir, 0o700);
+    await expect(make().ensure()).rejects.toThrow(`who cannot enter ${dir} (mode 0700) on the way to the keyring ${join(dir, 'signing-verify')}: chmod o+x ${dir}`);
+  });
+
   it('names the config key when gpg is missing', async () => {
-    const keys = new SigningKeys({ dir: join(dir, 's2'), gpg: join(dir, 'no-gpg'), enabled: true, log: silentLogger() });
+    const keys = new SigningKeys({ dir: join(dir, 's2'), verifyDir: join(dir, 's2-verify'), gpg: join(dir, 'no-gpg'), enabled: true, log: silentLogger() });
     await expect(keys.ensure()).rejects.toThrow(/no-gpg" not found \(set signing\.gpg in the host config/);
   });
 });

@@ -3,13 +3,19 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
-import { FailedPreconditionError, type Logger, type SigningKey } from '@binhost/shared';
+import { FailedPreconditionError, openKeyringToPortage, type Logger, type SigningKey } from '@binhost/shared';
 import { Gpg } from './gpg.js';
 
 /** Options for {@link SigningKeys}. */
 export interface SigningKeysOptions {
   /** `HostLayout.signingDir()`: the signing keyring (a GnuPG home, mode 0700). */
   dir: string;
+  /**
+   * `HostLayout.verifyKeyringDir()`: the public key, ultimately trusted, for Portage's
+   * verification right after signing. Not inside `dir`: Portage verifies as `nobody`, who
+   * cannot enter a 0700 home.
+   */
+  verifyDir: string;
   /** `config.signing.gpg` @default 'gpg' */
   gpg: string;
   /** `config.signing.enabled` */
@@ -23,9 +29,10 @@ export interface SigningKeysOptions {
  * The host's OpenPGP key for signing binary packages (Portage ≥ 3.0.78 refuses unsigned gpkgs by
  * default). The key lives in `<state_dir>/signing/`; when that home already holds a signing
  * secret key (an admin imported one: "given"), it is used, otherwise an ed25519 key without a
- * passphrase is made. Beside it, `signing/verify/` is a keyring holding only the public key,
+ * passphrase is made. Beside it, `signing-verify/` is a keyring holding only the public key,
  * ultimately trusted: Portage verifies each package right after signing it and needs a keyring
- * that trusts the key (transcripts/signed-build-without-binhost-keyring.txt).
+ * that trusts the key (transcripts/signed-build-without-binhost-keyring.txt), readable by
+ * `nobody` (see openKeyringToPortage).
  */
 export class SigningKeys {
   private current: SigningKey | undefined;
@@ -47,7 +54,7 @@ export class SigningKeys {
 
   /** The verification keyring Portage uses in the roots (BINPKG_GPG_VERIFY_GPG_HOME). */
   get verifyHome(): string {
-    return join(this.options.dir, 'verify');
+    return this.options.verifyDir;
   }
 
   /** Creates (once) or finds the key and the verification keyring; cached afterwards. */
@@ -97,8 +104,7 @@ export class SigningKeys {
 
   private async trustInVerifyKeyring(fingerprint: string, armored: string): Promise<void> {
     const home = this.verifyHome;
-    await mkdir(home, { recursive: true, mode: 0o700 });
-    await chmod(home, 0o700);
+    await mkdir(home, { recursive: true, mode: 0o755 });
     const keyFile = join(this.options.dir, 'public.asc');
     const trustFile = join(this.options.dir, 'ownertrust.txt');
     await writeFile(keyFile, armored);
@@ -107,7 +113,9 @@ export class SigningKeys {
     // Public keys only: no gpg-agent is needed (or left running) for this keyring.
     await verify.run(['--no-autostart', '--import', keyFile]);
     await verify.run(['--no-autostart', '--import-ownertrust', trustFile]);
+    // Portage's verify command has --no-auto-check-trustdb: a stale trustdb says TRUST_UNDEFINED
     await verify.run(['--no-autostart', '--check-trustdb']);
+    await openKeyringToPortage(home);
   }
 }
 

@@ -1,3 +1,4 @@
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   callUnary,
@@ -56,6 +57,8 @@ export class Delivery {
   private pending: SyncRequest | undefined;
   private running: Promise<void> | undefined;
   private unsent: InstallResult | undefined;
+  /** The host's signing key as last received: imported again before each sync. */
+  private key: SigningKey | undefined;
   private installed = 0;
   /** Key installations in flight, awaited on stop (they write into the target root). */
   private readonly keyWork = new Set<Promise<void>>();
@@ -95,11 +98,27 @@ export class Delivery {
     log.info({ port: this.port, binrepos: file, installed: this.installed }, 'mirror endpoint listening');
   }
 
+  /** Portage's `location` for our binrepo: where emerge keeps the files it downloads from the endpoint. */
+  private get downloadDir(): string {
+    return join(this.options.config.stateDir, 'binpkgs');
+  }
+
+  /**
+   * Empties Portage's download dir before a sync. Portage keeps what it downloaded there and
+   * trusts a file it finds: one that is bad (an interrupted or tampered download) would fail
+   * every later install with "Digest verification failed" even after the mirror has the right
+   * one. The mirror is the cache; a download from the loopback endpoint costs nothing.
+   */
+  private async clearDownloads(): Promise<void> {
+    await rm(this.downloadDir, { recursive: true, force: true });
+    await mkdir(this.downloadDir, { recursive: true });
+  }
+
   /** (Re)writes the binrepos.conf entry; a missing etc/portage is logged, not fatal. */
   private async writeBinrepos(): Promise<string | undefined> {
     const { config, log } = this.options;
     try {
-      return await writeBinreposEntry(config.root, this.port, join(config.stateDir, 'binpkgs'));
+      return await writeBinreposEntry(config.root, this.port, this.downloadDir);
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'binrepos.conf entry not written');
       return undefined;
@@ -148,7 +167,7 @@ export class Delivery {
     if (ev.$case === 'snapshotPublished') {
       this.request({ requestId: `published-${ev.value.id}`, snapshotId: ev.value.id, args: [], confirmed: false, reason: 'snapshot published' });
     } else if (ev.$case === 'syncRequested') this.request(ev.value);
-    else if (ev.$case === 'keyRotated') this.track(this.installKey(ev.value));
+    else if (ev.$case === 'keyRotated') this.track(this.installKey((this.key = ev.value)));
     else if (ev.$case === 'installPolicyChanged') this.setPolicy(ev.value.policy);
   }
 
@@ -171,7 +190,7 @@ export class Delivery {
     if (!c) return;
     try {
       const res = await callUnary(c.getSigningKey.bind(c), {}, { deadlineMs: 15_000, signal: this.stopping.signal });
-      if (res.key) await this.installKey(res.key);
+      if (res.key) await this.installKey((this.key = res.key));
     } catch (err) {
       this.options.log.warn({ err: errorMessage(err) }, 'could not get the host signing key; keyring unchanged');
     }
@@ -192,6 +211,8 @@ export class Delivery {
       this.pending = undefined;
       const log = this.options.log.child({ requestId: req.requestId, snapshotId: req.snapshotId });
       await this.writeBinrepos(); // etc/portage may have appeared (or been replaced) since start
+      if (this.key) await this.installKey(this.key); // the keyring may have been deleted since
+      await this.clearDownloads();
       const activity = new ActivityStream(this.connection?.connected ? this.connection.client : undefined, req.requestId, log);
       let result: InstallResult;
       try {

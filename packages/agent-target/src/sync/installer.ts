@@ -1,6 +1,18 @@
+import { join, resolve } from 'node:path';
 import type { InstallPlan, Logger } from '@binhost/shared';
 import type { CommandResult, CommandRunner } from '../exec/command-runner.js';
 import { DEFAULT_INSTALL_ARGS, INSTALL_FLAGS, parsePlan, stripAnsi } from './plan.js';
+
+/**
+ * emerge's environment for the target root. Portage's verification keyring is the running
+ * system's `/etc/portage/gnupg` whatever ROOT is; for a root other than `/` it is pointed at the
+ * root's own keyring, where the agent imported the host's key.
+ */
+export function installEnv(root: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ROOT: root, PORTAGE_CONFIGROOT: root };
+  if (resolve(root) !== '/') env.BINPKG_GPG_VERIFY_GPG_HOME = join(root, 'etc', 'portage', 'gnupg');
+  return env;
+}
 
 /** Options for {@link Installer}. */
 export interface InstallerOptions {
@@ -43,7 +55,7 @@ export class Installer {
     log.info({ argv }, 'running emerge');
     return runner.run({
       argv,
-      env: { ...process.env, ROOT: root, PORTAGE_CONFIGROOT: root },
+      env: installEnv(root),
       signal,
       onLine: (line) => {
         const clean = stripAnsi(line);

@@ -1,6 +1,6 @@
-import { access, chmod, mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AgentError, type SigningKey } from '@binhost/shared';
+import { AgentError, openKeyringToPortage, type SigningKey } from '@binhost/shared';
 import type { CommandRunner } from '../exec/command-runner.js';
 
 /** Options for {@link installSigningKey}. */
@@ -20,8 +20,14 @@ export interface KeyringOptions {
  * reports TRUST_ULTIMATE for its signatures (Portage refuses `TRUST_UNDEFINED`, see
  * test/fixtures/portage/transcripts/refused-untrusted-key.txt). getuto certifies with a local
  * key it generates; ownertrust on the one key we import gives the same verdict with one less
- * secret key on the target. Importing again is harmless, so this runs on every start and on
- * `key_rotated`.
+ * secret key on the target. Importing again is harmless, so this runs on every start, on
+ * `key_rotated` and before every sync (a keyring deleted meanwhile is made again).
+ *
+ * The keyring is left as Portage needs it: the trustdb updated (`--check-trustdb`: Portage's
+ * verify has `--no-auto-check-trustdb`, and a stale trustdb says TRUST_UNDEFINED), readable by
+ * `nobody` (Portage verifies as nobody when run as root). Only our key's ownertrust is set; other
+ * keys in the keyring (Gentoo's binhost key from getuto) keep theirs, and modes are only ever
+ * widened to what Portage needs, never tightened.
  */
 export async function installSigningKey(o: KeyringOptions): Promise<string> {
   const home = join(o.root, 'etc', 'portage', 'gnupg');
@@ -31,8 +37,7 @@ export async function installSigningKey(o: KeyringOptions): Promise<string> {
   await access(join(o.root, 'etc', 'portage')).catch(() => {
     throw new AgentError(`${join(o.root, 'etc', 'portage')} does not exist; not creating Portage's keyring there`);
   });
-  await mkdir(home, { recursive: true, mode: 0o700 });
-  await chmod(home, 0o700);
+  await mkdir(home, { recursive: true, mode: 0o755 });
   // --no-autostart: importing a public key needs no gpg-agent, and none is left running in Portage's keyring
   const gpg = [...(o.gpg ?? ['gpg']), '--homedir', home, '--batch', '--no-tty', '--quiet', '--no-autostart'];
   const run = async (args: string[], input: string, what: string) => {
@@ -41,5 +46,7 @@ export async function installSigningKey(o: KeyringOptions): Promise<string> {
   };
   await run(['--import'], o.key.armoredPublicKey, 'import of the host signing key');
   await run(['--import-ownertrust'], `${fingerprint}:6:\n`, 'ownertrust');
+  await run(['--check-trustdb'], '', 'trustdb update');
+  await openKeyringToPortage(home);
   return fingerprint;
 }

@@ -14,7 +14,8 @@ const PROBLEMS: readonly RegExp[] = [
   /^emerge: there are no binary packages to satisfy .*/,
   /^!!! All ebuilds that could satisfy .* have been masked\./,
   /^- \S+ \(masked by: .*\)$/,
-  /^!!! (?:Multiple package instances|The following .* blocked|Error|Problem).*/,
+  // not "!!! Problem with sandbox binary. Disabling...": real emerge warns so without sys-apps/sandbox
+  /^!!! (?:Multiple package instances|The following .* blocked|Error|Problem resolving dependencies).*/,
   /^emerge: there are no ebuilds to satisfy .*/,
 ];
 

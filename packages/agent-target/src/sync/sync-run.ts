@@ -1,5 +1,6 @@
 import {
   errorMessage,
+  explainEmergeFailure,
   InstallOutcome,
   type InstallPlan,
   type InstallResult,
@@ -29,6 +30,8 @@ export interface SyncRunDeps {
 
 /** Lines of emerge output sent with an install report. */
 const REPORT_TAIL = 40;
+/** Lines kept to explain a failure (a signature refusal block is ≈ 40 lines, plus the elog summary). */
+const FAILURE_CONTEXT = 300;
 
 /**
  * One sync: mirror the snapshot, refuse on config drift, plan, apply the policy, install. Each
@@ -43,9 +46,12 @@ export async function runSync(
   signal: AbortSignal,
 ): Promise<InstallResult> {
   const tail: string[] = [];
+  const recent: string[] = [];
   const onLine = (line: string) => {
     tail.push(line);
     if (tail.length > REPORT_TAIL) tail.shift();
+    recent.push(line);
+    if (recent.length > FAILURE_CONTEXT) recent.shift();
     activity.send({ $case: 'logLine', value: line });
   };
   const result = (outcome: InstallOutcome, extra: Partial<InstallResult> = {}): InstallResult => ({
@@ -92,18 +98,19 @@ export async function runSync(
     return done(InstallOutcome.INSTALL_OUTCOME_UP_TO_DATE, { plan });
   }
   if (!plan.binaryOnly) {
-    return done(InstallOutcome.INSTALL_OUTCOME_FAILED, { plan, exitCode: pretend.exitCode ?? -1, error: planError(plan) });
+    return done(InstallOutcome.INSTALL_OUTCOME_FAILED, { plan, exitCode: pretend.exitCode ?? -1, error: explainEmergeFailure(recent) ?? planError(plan) });
   }
   if (policy === 'confirm' && !req.confirmed) return done(InstallOutcome.INSTALL_OUTCOME_AWAITING_CONFIRMATION, { plan });
 
   activity.send({ $case: 'stage', value: 'installing' });
+  recent.length = 0;
   // not aborted on agent shutdown: stopping half-way through a merge is what must never happen
   const run = await deps.installer.install(req.args, onLine, new AbortController().signal);
   if (run.exitCode !== 0) {
     return done(InstallOutcome.INSTALL_OUTCOME_FAILED, {
       plan,
       exitCode: run.exitCode ?? -1,
-      error: `emerge exited with ${run.exitCode ?? run.signal}`,
+      error: explainEmergeFailure(recent) ?? `emerge exited with ${run.exitCode ?? run.signal}`,
     });
   }
   await deps.store.markInstalled(snapshotId);
