@@ -36,3 +36,4 @@ export * from './portage/binpkg-signing.js';
 export * from './state/report-key.js';
 export * from './portage/emerge-progress.js';
 export * from './daemon-main.js';
+export * from './portage/reported-facts.js';
