@@ -153,6 +153,14 @@ describe('a hostile target reporting its state', () => {
     await expectNothingStored();
   });
 
+  it('refuses a host name with a terminal escape, in a report and when registering', async () => {
+    const r = await refusal(send(report({ hostname: 'mallory\u001b]0;owned\u0007' })));
+    expect(r).toEqual({ code: status.INVALID_ARGUMENT, details: 'report refused: hostname "mallory\\u{1b}]0;owned\\u{7}": not a host name of [A-Za-z0-9_.-]' });
+    const register = callUnary(mallory.target.register.bind(mallory.target), { agentVersion: 't', hostname: 'mallory\n', lastReportedDigest: '', installedSnapshotId: 0 });
+    expect(await refusal(register)).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('hostname "mallory\\u{a}"') });
+    await expectNothingStored();
+  });
+
   it('refuses a report over MAX_REPORT_BYTES naming the limit, and one over the receive limit unread', async () => {
     const big = report({ files: [{ ...makeConf, content: Buffer.alloc(MAX_REPORT_BYTES, 0x23) }] });
     const bytes = Buffer.from(ReportStateRequest.encode({ state: big }).finish());
