@@ -5,6 +5,7 @@ import {
   adaptService,
   addIntrospection,
   AdminServiceService,
+  MAX_HOST_RECEIVE_BYTES,
   MAX_MESSAGE_BYTES,
   readTlsFiles,
   serverCredentials,
@@ -93,7 +94,8 @@ export class HostDaemon {
     await sweepRemovals(this.layout); // what a host killed mid-`target remove` left behind
     await this.builds.start();
     const server = new Server({
-      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      // a report's limit plus 1 MiB: larger messages are refused from their length prefix, unread
+      'grpc.max_receive_message_length': MAX_HOST_RECEIVE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,

@@ -38,3 +38,5 @@ export * from './state/report-key.js';
 export * from './portage/emerge-progress.js';
 export * from './portage/emerge-failure.js';
 export * from './daemon-main.js';
+export * from './portage/reported-facts.js';
+export * from './state/report-limits.js';

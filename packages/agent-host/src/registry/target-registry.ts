@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
 import {
+  assertReportedFacts,
   assertSafeRelativePath,
   assertValidName,
   InvalidArgumentError,
   NotFoundError,
   reportKey,
-  stateDigest,
+  stateDigestAsync,
   type Logger,
   type TargetState,
 } from '@binhost/shared';
@@ -120,15 +121,18 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
   }
 
   /**
-   * Validates and stores a reported state. The digest is recomputed here: the host never trusts
-   * the sender's. Returns whether it was new: new files, or the same files on a machine whose
-   * facts changed ({@link reportKey}).
+   * Validates and stores a reported state: its facts' grammar (also checked by the ReportState
+   * handler; here for every other caller), its paths, and its digest, recomputed here — the host
+   * never trusts the sender's — in slices that let other calls through. Nothing is written before
+   * all of that passed. Returns whether it was new: new files, or the same files on a machine
+   * whose facts changed ({@link reportKey}).
    */
   async acceptState(name: string, state: TargetState): Promise<{ digest: string; changed: boolean }> {
+    assertReportedFacts(state);
     for (const f of state.files) assertSafeRelativePath(f.path, 'state path');
-    const digest = stateDigest(state.files);
+    const digest = await stateDigestAsync(state.files);
     if (state.digest !== digest) {
-      throw new InvalidArgumentError(`state digest ${state.digest} does not match its files (${digest})`);
+      throw new InvalidArgumentError(`state digest ${JSON.stringify(state.digest.slice(0, 80))} does not match its files (${digest})`);
     }
     await this.touch(name, state.hostname);
     const previousDigest = this.digests.get(name);

@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWrite, errnoCode, TargetState, type DigestRecord, assertValidName } from '@binhost/shared';
 
@@ -31,6 +31,22 @@ export interface QueuedSync {
 export const HISTORY_LIMIT = 50;
 
 /**
+ * How many bytes of stored states (`states/<digest>.bin`) are kept per target: the oldest entries
+ * of the history are dropped past it, the latest state always stays. Twice the largest report
+ * (MAX_REPORT_BYTES, 32 MiB), so even then the previous state is there for `target diff`; a real
+ * etc/portage of a few hundred KiB to a few MiB keeps all {@link HISTORY_LIMIT} entries or a dozen
+ * at least. Without it, a target alternating between two large reports could make the host keep
+ * 50 × 32 MiB of it.
+ */
+export const HISTORY_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Options for {@link TargetStore}. */
+export interface TargetStoreOptions {
+  /** @default HISTORY_MAX_BYTES */
+  historyMaxBytes?: number;
+}
+
+/**
  * The durable part of the target registry: one directory per target under
  * `<state_dir>/targets/NAME/`, every file written atomically, so a host restart finds the latest
  * state and its history.
@@ -41,7 +57,14 @@ export const HISTORY_LIMIT = 50;
  * - `states/<hex>.bin` — the state of each digest still in the history, for `target diff`
  */
 export class TargetStore {
-  constructor(private readonly dir: string) {}
+  private readonly historyMaxBytes: number;
+
+  constructor(
+    private readonly dir: string,
+    options: TargetStoreOptions = {},
+  ) {
+    this.historyMaxBytes = options.historyMaxBytes ?? HISTORY_MAX_BYTES;
+  }
 
   private targetDir(name: string): string {
     assertValidName(name, 'target name');
@@ -91,11 +114,33 @@ export class TargetStore {
     const bytes = TargetState.encode(state).finish();
     await atomicWrite(join(dir, 'states', `${hexOf(state.digest)}.bin`), bytes, { mkdirs: true });
     const history = [...(await this.readHistory(name)), { digest: state.digest, reportedAt: at }];
-    const kept = history.slice(-HISTORY_LIMIT);
+    const kept = await this.withinBytes(dir, history.slice(-HISTORY_LIMIT), bytes.length);
     await atomicWrite(join(dir, 'history.json'), JSON.stringify(kept, null, 2) + '\n');
     await atomicWrite(join(dir, 'state.bin'), bytes);
     const keep = new Set(kept.map((h) => `${hexOf(h.digest)}.bin`));
     for (const f of await readdir(join(dir, 'states'))) if (!keep.has(f)) await rm(join(dir, 'states', f), { force: true });
+  }
+
+  /**
+   * The newest part of `history` whose stored states add up to at most the byte budget; the last
+   * entry (the state being written, `latestBytes`) is always kept. Entries of the same digest
+   * share one file.
+   */
+  private async withinBytes(dir: string, history: DigestRecord[], latestBytes: number): Promise<DigestRecord[]> {
+    const counted = new Set([hexOf(history.at(-1)!.digest)]);
+    let total = latestBytes;
+    let first = history.length - 1;
+    for (let i = history.length - 2; i >= 0; i--) {
+      const hex = hexOf(history[i]!.digest);
+      if (!counted.has(hex)) {
+        const size = (await stat(join(dir, 'states', `${hex}.bin`)).catch(() => undefined))?.size ?? 0;
+        if (total + size > this.historyMaxBytes) break;
+        counted.add(hex);
+        total += size;
+      }
+      first = i;
+    }
+    return history.slice(first);
   }
 
   async remove(name: string): Promise<void> {

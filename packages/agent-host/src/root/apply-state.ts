@@ -2,6 +2,7 @@ import { appendFile, lstat, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 
 import { join } from 'node:path';
 import {
   AppliedConfig,
+  assertReportedFacts,
   assertSafeRelativePath,
   atomicWrite,
   FailedPreconditionError,
@@ -149,6 +150,9 @@ function appliedMakeConf(held: readonly HeldFile[], texts: Map<string, string>):
  * touched; the staging directory is removed either way.
  */
 export async function applyState(ctx: ApplyContext, state: TargetState): Promise<AppliedConfig> {
+  // ReportState refuses such states; a state stored by an older host is checked here, before any
+  // of its words reaches gcc or the root's make.conf
+  assertReportedFacts(state);
   const profileDir = await hostProfile(state, ctx.repository);
   const staging = await mkdtemp(join(ctx.rootPath, STAGING_PREFIX));
   let swapped = false;

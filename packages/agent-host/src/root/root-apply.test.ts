@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FailedPreconditionError, FileKind, MakeConfSyntaxError, SpawnCommandRunner, silentLogger, TargetState, type FileEntry } from '@binhost/shared';
+import { FailedPreconditionError, FileKind, MakeConfSyntaxError, ReportedFactError, SpawnCommandRunner, silentLogger, TargetState, type FileEntry } from '@binhost/shared';
 import { HostLayout } from '../layout.js';
 import { RootManager } from './root-manager.js';
 import { ProfileMissingError } from './root-errors.js';
@@ -230,6 +230,14 @@ describe('RootManager.apply', () => {
 
     it("refuses a profile missing from the host's repository", () =>
       refuse(state({ profile: 'default/linux/riscv/23.0', digest: 'sha256:bbbb' }), ProfileMissingError, /default\/linux\/riscv\/23\.0/));
+
+    it('refuses a stored state whose reported facts break their grammar, before any word reaches gcc', async () => {
+      const calls: string[][] = [];
+      const spawn = new SpawnCommandRunner();
+      roots = new RootManager({ layout, log: silentLogger(), compiler: 'gcc', repository: repo, runner: { run: (spec) => (calls.push([spec.file, ...spec.args]), spawn.run(spec)) } });
+      await refuse(state({ features: ['-mavx2', '-wrapper', '/tmp/x'], digest: 'sha256:bbbb' }), ReportedFactError, /native_flags\.feature_flags\[1\] "-wrapper"/);
+      expect(calls).toEqual([]);
+    });
 
     it.each(['move-aside:portage', 'move-in:portage', 'move-aside:world', 'move-in:world', 'move-in:world_sets', 'record'])(
       'rolls back a failure injected at %s',

@@ -1,5 +1,8 @@
 import {
+  assertReportedFacts,
+  assertReportedHostname,
   InvalidArgumentError,
+  reportRefusal,
   installPolicyFromJSON,
   InstallPolicy,
   type Handlers,
@@ -44,9 +47,10 @@ export function targetServiceHandlers(deps: TargetServiceDeps): Handlers<typeof 
   return {
     async register(req, ctx) {
       const name = ctx.identity.name;
+      assertReportedHostname(req.hostname);
       const record = await registry.update(name, (r) => {
         r.lastSeen = new Date().toISOString();
-        r.hostname = req.hostname.slice(0, 255);
+        r.hostname = req.hostname;
         r.installedSnapshotId = req.installedSnapshotId;
       });
       ctx.log.info({ target: name, hostname: record.hostname }, 'target registered');
@@ -60,7 +64,18 @@ export function targetServiceHandlers(deps: TargetServiceDeps): Handlers<typeof 
     },
 
     async reportState(req, ctx) {
-      if (!req.state) throw new InvalidArgumentError('ReportState needs a state');
+      // A target is untrusted input. Its report is checked before anything else is done with it —
+      // size and entry count (already when it was decoded), then the grammar of every reported
+      // fact — so a refused one is neither stored nor passed to any program.
+      try {
+        const overLimit = reportRefusal(req);
+        if (overLimit) throw overLimit;
+        if (!req.state) throw new InvalidArgumentError('ReportState needs a state');
+        assertReportedFacts(req.state);
+      } catch (err) {
+        ctx.log.warn({ target: ctx.identity.name, reason: (err as Error).message }, 'state report refused');
+        throw err;
+      }
       const result = await registry.acceptState(ctx.identity.name, req.state);
       if (result.changed) hub.publish(ctx.identity.name, { $case: 'stateAccepted', value: { digest: result.digest } });
       return result;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FileKind, silentLogger, stateDigest, type TargetState } from '@binhost/shared';
+import { assertReportedFacts, FileKind, silentLogger, stateDigest, type TargetState } from '@binhost/shared';
 import { collectTargetState, profileOf } from './collect-state.js';
 import type { CompilerRunner } from './run-compiler.js';
 
@@ -69,6 +69,8 @@ describe('collectTargetState', () => {
     expect(s.cpuFlagsX86).toContain('avx512_vp2intersect');
     expect(s.kernelRelease).not.toBe('');
     expect(s.arch).toBe(process.arch === 'x64' ? 'amd64' : expect.any(String));
+    // what the host checks every report against
+    expect(() => assertReportedFacts(s)).not.toThrow();
   });
 
   it('gives the same digest for the same config however it was made, and a new one for any byte', async () => {
@@ -123,6 +125,13 @@ describe('collectTargetState', () => {
     expect(paths(s)).toContain('etc/portage/make.conf');
     expect(s.warnings).toHaveLength(1);
     expect(s.warnings[0]).toMatch(/^etc\/portage\/package\.mask\/secret: skipped, unreadable \(EACCES/);
+  });
+
+  it('escapes control characters in its warnings, so the host accepts the report', async () => {
+    expect(spawnSync('mkfifo', [join(root, 'etc/portage/fi\nfo\u001b[2J')]).status).toBe(0);
+    const s = await collect();
+    expect(s.warnings).toEqual(['etc/portage/fi\\u{a}fo\\u{1b}[2J: skipped, not a regular file (FIFO)']);
+    expect(() => assertReportedFacts(s)).not.toThrow();
   });
 
   it('skips a FIFO, a socket and a device node with a warning each', async () => {

@@ -1,5 +1,5 @@
 import { arch, hostname, release } from 'node:os';
-import { FileKind, stateDigest, type FileEntry, type Logger, type TargetState } from '@binhost/shared';
+import { escapeControlChars, FileKind, stateDigest, type FileEntry, type Logger, type TargetState } from '@binhost/shared';
 import { walkTree } from './tree-walk.js';
 import { makeConfVars, splitWords } from './make-conf.js';
 import { resolveNativeFlags } from './native-flags.js';
@@ -54,6 +54,8 @@ export async function collectTargetState(options: CollectOptions): Promise<Targe
   if (cpu.warning) warnings.push(cpu.warning);
 
   for (const w of warnings) options.log.warn({ warning: w }, 'state collection problem');
+  // The host refuses control characters in text it shows (a FIFO named "a\nb", a compiler's message)
+  const native = { ...compiler.native, compiler: escapeControlChars(compiler.native.compiler), error: escapeControlChars(compiler.native.error) };
   return {
     digest: stateDigest(files),
     files,
@@ -61,10 +63,10 @@ export async function collectTargetState(options: CollectOptions): Promise<Targe
     chost: vars.get('CHOST') || compiler.target,
     gccVersion: compiler.gccVersion,
     kernelRelease: release(),
-    nativeFlags: compiler.native,
+    nativeFlags: native,
     cpuFlagsX86: cpu.flags,
     collectedAt: new Date(),
-    warnings,
+    warnings: warnings.map(escapeControlChars),
     hostname: hostname(),
     arch: gentooArch(arch()),
   };

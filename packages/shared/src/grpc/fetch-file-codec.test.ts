@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FetchFileResponse, TargetServiceService } from '../api.js';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { deserializeFetchFileResponse, EncodedFetchFileChunk, FetchFileDecodeError, TargetServiceDefinition, serializeFetchFileResponse } from './fetch-file-codec.js';
+import { deserializeReportStateRequest } from '../state/report-limits.js';
 
 const generated = (m: FetchFileResponse) => Buffer.from(FetchFileResponse.encode(m).finish());
 
@@ -60,12 +61,14 @@ describe('serializeFetchFileResponse', () => {
     expect(() => deserializeFetchFileResponse(Buffer.from([0x0b]))).toThrow(/wire type 3/);
   });
 
-  it('is the FetchFile codec of the wire definition, and only that method is replaced', () => {
+  it('is the FetchFile codec of the wire definition, and only that and the ReportState request decoder are replaced', () => {
     expect(TargetServiceDefinition.fetchFile.responseSerialize).toBe(serializeFetchFileResponse);
     expect(TargetServiceDefinition.fetchFile.responseDeserialize).toBe(deserializeFetchFileResponse);
     expect(TargetServiceDefinition.fetchFile.path).toBe('/binhost.agent.v1.TargetService/FetchFile');
+    expect(TargetServiceDefinition.reportState.requestDeserialize).toBe(deserializeReportStateRequest);
+    expect(TargetServiceDefinition.reportState.requestSerialize).toBe(TargetServiceService.reportState.requestSerialize);
     for (const [name, method] of Object.entries(TargetServiceDefinition)) {
-      if (name !== 'fetchFile') expect(method).toBe(TargetServiceService[name as keyof typeof TargetServiceService]);
+      if (name !== 'fetchFile' && name !== 'reportState') expect(method).toBe(TargetServiceService[name as keyof typeof TargetServiceService]);
     }
   });
 });

@@ -1,5 +1,6 @@
 import { makeGenericClientConstructor, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { TargetServiceClient, TargetServiceService, type FetchFileResponse } from '../api.js';
+import { deserializeReportStateRequest } from '../state/report-limits.js';
 
 /**
  * Serializes a FetchFileResponse with one copy of its data.
@@ -97,9 +98,17 @@ export function deserializeFetchFileResponse(message: Buffer): FetchFileResponse
   return out;
 }
 
-/** TargetService as both agents put it on the wire: the generated definition with FetchFile's chunk codec. */
+/**
+ * TargetService as both agents put it on the wire: the generated definition with FetchFile's chunk
+ * codec, and ReportState's request decoder that refuses a report over its limits before decoding
+ * it (state/report-limits.ts; only the host decodes requests).
+ */
 export const TargetServiceDefinition = {
   ...TargetServiceService,
+  reportState: {
+    ...TargetServiceService.reportState,
+    requestDeserialize: deserializeReportStateRequest,
+  },
   fetchFile: {
     ...TargetServiceService.fetchFile,
     responseSerialize: serializeFetchFileResponse,

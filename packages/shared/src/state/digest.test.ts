@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FileKind, type FileEntry } from '../gen/binhost/agent/v1/types.js';
-import { isExcludedPath, stateDigest } from './digest.js';
+import { isExcludedPath, stateDigest, stateDigestAsync } from './digest.js';
 
 const file = (path: string, content: string | Buffer, mode = 0o644): FileEntry => ({ path, kind: FileKind.FILE_KIND_REGULAR, mode, content: Buffer.from(content), linkTarget: '' });
 const link = (path: string, linkTarget: string): FileEntry => ({ path, kind: FileKind.FILE_KIND_SYMLINK, mode: 0o777, content: Buffer.alloc(0), linkTarget });
@@ -38,6 +38,36 @@ describe('stateDigest', () => {
     expect(stateDigest([link('etc/portage/a', 'b')])).not.toBe(stateDigest([file('etc/portage/a', 'b')]));
     expect(stateDigest([file('etc/portage/ab', 'c')])).not.toBe(stateDigest([file('etc/portage/a', 'bc')]));
     expect(stateDigest([file('etc/portage/a', ''), file('etc/portage/b', 'x')])).not.toBe(stateDigest([file('etc/portage/a', 'x'), file('etc/portage/b', '')]));
+  });
+});
+
+describe('stateDigestAsync', () => {
+  it('gives the same digest as stateDigest, whatever the slice size', async () => {
+    const tree = [
+      file('etc/portage/make.conf', 'CFLAGS="-O2"\n'),
+      link('etc/portage/make.profile', '../../var/db/repos/gentoo/profiles/default/linux/amd64/23.0'),
+      file('var/lib/portage/world', 'app-misc/hello\n'),
+    ];
+    expect(await stateDigestAsync(tree)).toBe('sha256:' + GOLDEN);
+    const big = [...tree, file('etc/portage/patches/big.patch', Buffer.alloc(3 * 1024 * 1024 + 17, 0x61)), file('etc/portage/package.use/e', '')];
+    for (const slice of [1, 7, 4096, 1024 * 1024]) {
+      expect(await stateDigestAsync(slice === 1 ? tree : big, slice)).toBe(stateDigest(slice === 1 ? tree : big));
+    }
+  });
+
+  it('lets the event loop through between slices of a large report', async () => {
+    let ticks = 0;
+    let running = true;
+    const tick = () => {
+      ticks++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const digest = await stateDigestAsync([file('etc/portage/patches/big.patch', Buffer.alloc(8 * 1024 * 1024, 0x62))], 1024 * 1024);
+    running = false;
+    expect(digest).toMatch(/^sha256:/);
+    // 8 slices of 1 MiB: other callbacks ran between them
+    expect(ticks).toBeGreaterThanOrEqual(7);
   });
 });
 

@@ -17,20 +17,47 @@ export const DIGEST_PREFIX = 'sha256:';
  */
 export function stateDigest(files: readonly FileEntry[]): string {
   const hash = createHash('sha256');
-  hash.update('binhost-state-v1\0');
+  for (const part of digestParts(files)) hash.update(part);
+  return DIGEST_PREFIX + hash.digest('hex');
+}
+
+/**
+ * {@link stateDigest}, hashed in slices of about `sliceBytes` with the event loop let through
+ * between them (`setImmediate`): the host hashes every report it receives, and a 32 MiB one
+ * hashed in one go would hold up every other call, health checks included, for a noticeable time.
+ * @param sliceBytes @default 1 MiB
+ */
+export async function stateDigestAsync(files: readonly FileEntry[], sliceBytes = 1024 * 1024): Promise<string> {
+  const hash = createHash('sha256');
+  let sinceYield = 0;
+  for (const part of digestParts(files)) {
+    for (let at = 0; at < part.length; at += sliceBytes) {
+      const piece = at === 0 && part.length <= sliceBytes ? part : part.subarray(at, at + sliceBytes);
+      hash.update(piece);
+      sinceYield += piece.length;
+      if (sinceYield >= sliceBytes) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+  return DIGEST_PREFIX + hash.digest('hex');
+}
+
+/** The byte strings the digest hashes, in order (see {@link stateDigest} for the encoding). */
+function* digestParts(files: readonly FileEntry[]): Generator<Uint8Array> {
+  yield Buffer.from('binhost-state-v1\0');
   const entries = files
     .filter((f) => f.kind === FileKind.FILE_KIND_REGULAR || f.kind === FileKind.FILE_KIND_SYMLINK)
     .map((f) => ({ f, key: Buffer.from(f.path, 'utf8') }))
     .sort((a, b) => Buffer.compare(a.key, b.key));
   for (const { f, key } of entries) {
     const body = f.kind === FileKind.FILE_KIND_SYMLINK ? Buffer.from(f.linkTarget, 'utf8') : f.content;
-    hash.update(f.kind === FileKind.FILE_KIND_SYMLINK ? 'L' : 'F');
-    hash.update(`${key.length}\0`);
-    hash.update(key);
-    hash.update(`${body.length}\0`);
-    hash.update(body);
+    yield Buffer.from(`${f.kind === FileKind.FILE_KIND_SYMLINK ? 'L' : 'F'}${key.length}\0`);
+    yield key;
+    yield Buffer.from(`${body.length}\0`);
+    yield body;
   }
-  return DIGEST_PREFIX + hash.digest('hex');
 }
 
 /** What the target agent writes itself, or what editors and etc-update leave behind. */
