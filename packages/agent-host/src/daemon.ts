@@ -5,6 +5,7 @@ import {
   adaptService,
   addIntrospection,
   AdminServiceService,
+  ConfigError,
   MAX_HOST_RECEIVE_BYTES,
   MAX_MESSAGE_BYTES,
   readTlsFiles,
@@ -28,6 +29,7 @@ import { InstallReports } from './serve/install-reports.js';
 import type { EmergeBuilder } from './serve/emerge-relay.js';
 import { buildSystemEmergeBuilder } from './build/emerge-builder.js';
 import { sweepRemovals } from './registry/remove-target.js';
+import { HostLock, HostLockedError } from './host-lock.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -60,6 +62,7 @@ export class HostDaemon {
   readonly activity = new ActivityHub();
   readonly installs: InstallReports;
   private server: Server | undefined;
+  private lock: HostLock | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
 
@@ -85,11 +88,44 @@ export class HostDaemon {
     this.installs = new InstallReports({ registry: this.registry, layout: this.layout, activity: this.activity, publications: this.publications });
   }
 
-  /** Loads state, binds and serves. Resolves to the bound port. */
+  /**
+   * Takes the state dir's lock, loads state, binds and serves. Resolves to the bound port. A
+   * state dir another live host holds is a {@link ConfigError} naming its pid and the lock file.
+   */
   async start(): Promise<number> {
+    this.lock = await this.takeLock();
+    try {
+      return await this.serve();
+    } catch (err) {
+      await this.releaseLock();
+      throw err;
+    }
+  }
+
+  private async takeLock(): Promise<HostLock> {
+    const { config } = this.options;
+    await this.layout.prepare(); // the lock lives in the state dir: create it first
+    try {
+      return await HostLock.acquire(this.layout.lockFile(), (pid) =>
+        this.log.warn({ pid, lockFile: this.layout.lockFile() }, 'took over the lock of a host agent that is gone'),
+      );
+    } catch (err) {
+      if (!(err instanceof HostLockedError)) throw err;
+      // two hosts on one state dir would corrupt it: a configuration error, not retried (exit 78)
+      const why = `${config.stateDir} is ${err.message}; stop that host first, or give this one its own state_dir`;
+      throw new ConfigError(config.configFile, 'state_dir', why, { cause: err });
+    }
+  }
+
+  private async releaseLock(): Promise<void> {
+    const lock = this.lock;
+    this.lock = undefined;
+    await lock?.release();
+  }
+
+  private async serve(): Promise<number> {
     const { config } = this.options;
     const tls = await readTlsFiles(config.tls, config.configFile);
-    await this.layout.prepare();
     await this.registry.load();
     await sweepRemovals(this.layout); // what a host killed mid-`target remove` left behind
     await this.builds.start();
@@ -153,6 +189,7 @@ export class HostDaemon {
       });
     });
     await this.registry.flush();
+    await this.releaseLock();
     this.log.info('stopped');
   }
 }

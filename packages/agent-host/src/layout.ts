@@ -17,6 +17,7 @@ import { assertValidName } from '@binhost/shared';
  *     builds/<id>.json        one Build each; builds/<id>.log its log
  *     snapshots/<n>/          an immutable publication: Packages, the files it names (hard links),
  *                             snapshot.json (Snapshot.toJSON)
+ * <state_dir>/host.lock                  the pid of the host agent that owns this state dir (host-lock.ts)
  * <state_dir>/signing/                   the host's OpenPGP signing keyring (GNUPGHOME, 0700)
  * <state_dir>/signing-verify/            its public key, trusted: Portage's verify keyring for builds
  *                                        (0755/0644: Portage runs gpg --verify as nobody)
@@ -76,6 +77,9 @@ export class HostLayout {
   snapshotDir(root: string, id: number): string {
     if (!Number.isInteger(id) || id <= 0) throw new Error(`invalid snapshot id ${id}`);
     return join(this.snapshotsDir(root), String(id));
+  }
+  lockFile(): string {
+    return join(this.stateDir, 'host.lock');
   }
   signingDir(): string {
     return join(this.stateDir, 'signing');
