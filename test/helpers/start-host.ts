@@ -28,6 +28,8 @@ export async function startHost(options: {
   port?: number;
   /** The build step of Emerge (tests stand in for the build queue). */
   emergeBuilder?: HostDaemonOptions['emergeBuilder'];
+  /** Closes connections that have not finished the TLS handshake by then. @default the host's 10 s */
+  handshakeTimeoutMs?: number;
 }): Promise<StartedHost> {
   const tls = await options.pki.files('host', options.name ?? 'host');
   const stateDir = join(options.dir, 'host-state');
@@ -44,6 +46,7 @@ export async function startHost(options: {
     shutdownGraceMs: 1000,
     ...(options.port ? { listen: `127.0.0.1:${options.port}` } : {}),
     ...(options.emergeBuilder ? { emergeBuilder: options.emergeBuilder } : {}),
+    ...(options.handshakeTimeoutMs ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
   });
   const port = await daemon.start();
   return { daemon, port, address: `127.0.0.1:${port}`, stateDir, configFile, stop: () => daemon.stop() };

@@ -45,6 +45,8 @@ export interface HostDaemonOptions {
   launcher?: ProcessLauncher;
   /** The build step of `binhostctl emerge` (the build queue); @default the BuildSystem */
   emergeBuilder?: EmergeBuilder;
+  /** Connections that have not finished the TLS handshake by then are closed. @default TLS_HANDSHAKE_TIMEOUT_MS (10 s) */
+  handshakeTimeoutMs?: number;
 }
 
 /**
@@ -162,8 +164,9 @@ export class HostDaemon {
     );
     await addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
     const address = this.options.listen ?? config.listen;
+    const handshake = this.options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: this.options.handshakeTimeoutMs };
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, serverCredentials(tls), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(address, serverCredentials(tls, handshake), (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.server = server;
     this.log.info({ address, port }, 'listening');

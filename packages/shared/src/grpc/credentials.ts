@@ -2,11 +2,47 @@ import { credentials, ServerCredentials, type ChannelCredentials, type ChannelOp
 import type { TlsMaterial } from './tls-files.js';
 
 /**
+ * How long a connection may take to complete its TLS handshake before the host closes it. Node's
+ * default is 120 s: a peer that opens TCP connections and never finishes the handshake (a port
+ * scanner, a stalled client, a slowloris) would hold a socket and its buffers that long each. A
+ * real client on a slow link does the whole handshake in well under a second; 10 s leaves margin
+ * for a loaded host.
+ */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Options for {@link serverCredentials}. */
+export interface ServerCredentialsOptions {
+  /** Connections that have not completed the TLS handshake by then are closed. @default {@link TLS_HANDSHAKE_TIMEOUT_MS} */
+  handshakeTimeoutMs?: number;
+}
+
+/**
  * Server credentials for the host: its certificate, and a client certificate signed by our CA
  * required on every connection (`checkClientCertificate = true`). There is no insecure mode.
  */
-export function serverCredentials(tls: TlsMaterial): ServerCredentials {
-  return ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
+export function serverCredentials(tls: TlsMaterial, options: ServerCredentialsOptions = {}): ServerCredentials {
+  const ssl = ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
+  return new HandshakeTimeoutCredentials(ssl, options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS);
+}
+
+/**
+ * grpc-js has no server option for the handshake timeout, but it passes its credentials'
+ * constructor options to `http2.createSecureServer` (server.ts `createHttp2Server`), whose
+ * `tls.Server` takes `handshakeTimeout`
+ * (https://nodejs.org/api/tls.html#tlscreateserveroptions-secureconnectionlistener). These
+ * credentials are grpc-js's own SSL ones with that option added, as grpc-js's
+ * InterceptorServerCredentials wraps credentials.
+ */
+class HandshakeTimeoutCredentials extends ServerCredentials {
+  constructor(
+    private readonly inner: ServerCredentials,
+    private readonly handshakeTimeoutMs: number,
+  ) {
+    super({ ...inner._getConstructorOptions(), handshakeTimeout: handshakeTimeoutMs }, inner._getSecureContextOptions() ?? undefined);
+  }
+  override _equals(other: ServerCredentials): boolean {
+    return other instanceof HandshakeTimeoutCredentials && other.handshakeTimeoutMs === this.handshakeTimeoutMs && this.inner._equals(other.inner);
+  }
 }
 
 /**
