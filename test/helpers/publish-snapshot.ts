@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Snapshot } from '@binhost/shared';
+import { parsePackagesIndex, Snapshot } from '@binhost/shared';
 import { HostLayout, type HostDaemon } from '@binhost/agent-host';
 
 /** A file of a test snapshot: PATH and bytes (or a size for a generated sparse-free file). */
@@ -58,7 +58,8 @@ export async function writeSnapshot(options: {
     root: options.root,
     builtDigest: options.builtDigest ?? '',
     createdAt: new Date(),
-    packageCount: options.files.length,
+    // as the host counts them: the entries of the index it copied
+    packageCount: options.index === undefined ? options.files.length : parsePackagesIndex(options.index).packages.length,
     totalBytes: BigInt(options.files.reduce((n, f) => n + f.data.length, 0)),
     buildId: options.id,
   });

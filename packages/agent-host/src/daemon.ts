@@ -30,6 +30,7 @@ import type { EmergeBuilder } from './serve/emerge-relay.js';
 import { buildSystemEmergeBuilder } from './build/emerge-builder.js';
 import { sweepRemovals } from './registry/remove-target.js';
 import { HostLock, HostLockedError } from './host-lock.js';
+import { DamagedRecordError, DamagedRecords } from './registry/damaged-records.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -74,9 +75,11 @@ export class HostDaemon {
     setMaxListeners(0, this.shutdown.signal);
     this.layout = new HostLayout(options.config.stateDir);
     const layout = this.layout;
-    this.registry = new TargetRegistry(new TargetStore(layout.targetsDir()), this.hub, options.log.child({ component: 'registry' }));
+    // one record of damaged state-dir files, filled by every store that reads one (registry/damaged-records.ts)
+    const damage = new DamagedRecords(options.log.child({ component: 'records' }));
+    this.registry = new TargetRegistry(new TargetStore(layout.targetsDir(), { damage }), this.hub, options.log.child({ component: 'registry' }));
     const { compiler, repository } = options.config.build;
-    this.roots = new RootManager({ layout, log: options.log, compiler, repository });
+    this.roots = new RootManager({ layout, log: options.log, compiler, repository, damage: this.registry.damage });
     this.builds = new BuildSystem({
       config: options.config,
       layout,
@@ -86,7 +89,7 @@ export class HostDaemon {
       ...(options.launcher ? { launcher: options.launcher } : {}),
       log: options.log,
     });
-    this.publications = new FsPublicationSource(this.layout, this.builds.snapshots);
+    this.publications = new FsPublicationSource(this.layout, this.builds.snapshots, this.registry.damage);
     this.installs = new InstallReports({ registry: this.registry, layout: this.layout, activity: this.activity, publications: this.publications });
   }
 
@@ -131,6 +134,7 @@ export class HostDaemon {
     await this.registry.load();
     await sweepRemovals(this.layout); // what a host killed mid-`target remove` left behind
     await this.builds.start();
+    await this.checkRecords();
     const server = new Server({
       // a report's limit plus 1 MiB: larger messages are refused from their length prefix, unread
       'grpc.max_receive_message_length': MAX_HOST_RECEIVE_BYTES,
@@ -171,6 +175,22 @@ export class HostDaemon {
     this.server = server;
     this.log.info({ address, port }, 'listening');
     return port;
+  }
+
+  /**
+   * Reads, at startup, the records the host otherwise reads only on demand (applied configs, last
+   * install results, the published snapshots), so that a damaged one is logged and shown by
+   * `binhostctl status` at once. Damage fails only the targets it concerns (registry/damaged-records.ts).
+   */
+  private async checkRecords(): Promise<void> {
+    const names = this.registry.names();
+    await this.roots.checkApplied();
+    await this.installs.check(names);
+    for (const t of names) {
+      await this.publications.published(t).catch((err: unknown) => {
+        if (!(err instanceof DamagedRecordError)) throw err;
+      });
+    }
   }
 
   /** Ends event streams, lets calls finish for the grace period, then cuts what is left. */

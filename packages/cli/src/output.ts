@@ -31,3 +31,14 @@ export function ago(date: Date | undefined, now = Date.now()): string {
 export function shortDigest(digest: string): string {
   return digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '-';
 }
+
+/**
+ * One line per damaged record of each target, printed under the status and targets tables:
+ * `NAME: damaged: FILE: PROBLEM; REMEDY`.
+ */
+export function printDamaged(
+  out: NodeJS.WritableStream,
+  targets: readonly { name: string; damaged: readonly { file: string; problem: string; remedy: string }[] }[],
+): void {
+  for (const t of targets) for (const d of t.damaged) out.write(`${t.name}: damaged: ${d.file}: ${d.problem}; ${d.remedy}\n`);
+}

@@ -56,6 +56,7 @@ export {
   AdminServiceService,
   AdminServiceClient,
   TargetSummary,
+  DamagedRecord,
   ListTargetsRequest,
   ListTargetsResponse,
   GetTargetRequest,

@@ -1,7 +1,8 @@
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWrite, Build, BuildStatus, errnoCode, type Logger } from '@binhost/shared';
+import { atomicWrite, Build, BuildStatus, errnoCode, isValidName, type Logger } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
+import { DamagedRecordError, DamagedRecords, parseJsonObject, readRecord } from '../registry/damaged-records.js';
 
 /**
  * Build history, durable: one `builds/<id>.json` per build (Build.toJSON) beside its
@@ -10,10 +11,14 @@ import type { HostLayout } from '../layout.js';
  */
 export class BuildStore {
   private readonly builds = new Map<string, Map<number, Build>>();
+  /** Ids of damaged build records per root: skipped, but never given to a new build (it would overwrite them). */
+  private readonly damagedIds = new Map<string, Set<number>>();
 
   constructor(
     private readonly layout: HostLayout,
     private readonly log: Logger,
+    /** Where damaged build records are marked. */
+    private readonly damage = new DamagedRecords(log),
   ) {}
 
   /**
@@ -27,7 +32,8 @@ export class BuildStore {
       for (const f of await readdir(dir).catch(() => [] as string[])) {
         const m = /^(\d+)\.json$/.exec(f);
         if (!m) continue;
-        const build = Build.fromJSON(JSON.parse(await readFile(join(dir, f), 'utf8')));
+        const build = await this.readBuild(root, Number(m[1]));
+        if (!build) continue;
         byId.set(build.id, build);
         if (build.status === BuildStatus.BUILD_STATUS_RUNNING || build.status === BuildStatus.BUILD_STATUS_QUEUED) {
           const wasRunning = build.status === BuildStatus.BUILD_STATUS_RUNNING;
@@ -43,10 +49,31 @@ export class BuildStore {
     }
   }
 
+  /** One build record; a damaged one is marked for its root and skipped (undefined). */
+  private async readBuild(root: string, id: number): Promise<Build | undefined> {
+    const file = join(this.layout.buildsDir(root), `${id}.json`);
+    const remedy = `delete it and ${id}.log beside it (that build's history is lost); the host skips it meanwhile`;
+    const parse = (bytes: Buffer) => {
+      const build = Build.fromJSON(parseJsonObject(bytes));
+      if (build.id !== id || build.root !== root) throw new Error(`names build ${build.id} of root "${build.root}", not ${id} of "${root}"`);
+      if (build.status <= 0 || build.kind < 0) throw new Error('has no valid status or kind');
+      return build;
+    };
+    try {
+      return await this.damage.guard({ root }, () => readRecord(file, parse, remedy));
+    } catch (err) {
+      if (!(err instanceof DamagedRecordError)) throw err;
+      let ids = this.damagedIds.get(root);
+      if (!ids) this.damagedIds.set(root, (ids = new Set()));
+      ids.add(id);
+      return undefined;
+    }
+  }
+
   /** A new build record with the next id of `root`, saved. */
   async create(fields: Omit<Build, 'id'>): Promise<Build> {
     const byId = this.forRoot(fields.root);
-    const id = Math.max(0, ...byId.keys()) + 1;
+    const id = Math.max(0, ...byId.keys(), ...(this.damagedIds.get(fields.root) ?? [])) + 1;
     const build: Build = { ...fields, id };
     byId.set(id, build);
     await mkdir(this.layout.buildsDir(fields.root), { recursive: true });
@@ -74,6 +101,8 @@ export class BuildStore {
   /** Drops the history of `root` from memory (its meta dir is gone: `target remove --purge`). */
   forgetRoot(root: string): void {
     this.builds.delete(root);
+    this.damagedIds.delete(root);
+    this.damage.forgetRoot(root);
   }
 
   /** Every root with history. */
@@ -103,7 +132,10 @@ export class BuildStore {
   private async rootsWithMeta(): Promise<string[]> {
     try {
       const entries = await readdir(this.layout.rootsDir(), { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory() && e.name.endsWith('.meta')).map((e) => e.name.slice(0, -'.meta'.length));
+      return entries
+        .filter((e) => e.isDirectory() && e.name.endsWith('.meta'))
+        .map((e) => e.name.slice(0, -'.meta'.length))
+        .filter(isValidName); // another dir is not a root's: never a reason not to start
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return [];
       throw err;

@@ -43,8 +43,8 @@ export class BuildSystem {
   constructor(private readonly options: BuildSystemOptions) {
     this.registry = options.registry;
     const { config, layout, log } = options;
-    this.store = new BuildStore(layout, log.child({ component: 'builds' }));
-    this.snapshots = new SnapshotStore(layout, log.child({ component: 'snapshots' }));
+    this.store = new BuildStore(layout, log.child({ component: 'builds' }), options.registry.damage);
+    this.snapshots = new SnapshotStore(layout, log.child({ component: 'snapshots' }), undefined, options.registry.damage);
     this.signing = new SigningKeys({ dir: layout.signingDir(), verifyDir: layout.verifyKeyringDir(), gpg: config.signing.gpg, enabled: config.signing.enabled, log: log.child({ component: 'signing' }) });
     this.queue = new BuildQueue({
       layout,

@@ -16,6 +16,8 @@ import {
 } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
 import { nodeSnapshotFs, type SnapshotFs } from './snapshot-fs.js';
+import { DamagedRecordError, DamagedRecords } from '../registry/damaged-records.js';
+import { readPublishedPointer, readSnapshot, type PublishedPointer } from './snapshot-record.js';
 
 /** A target's current publication: which root, which snapshot, and the directory to serve from. */
 export interface PublishedSnapshot {
@@ -23,12 +25,6 @@ export interface PublishedSnapshot {
   snapshot: Snapshot;
   /** `snapshots/<n>/`: `Packages` and every file it names, never changed after creation. */
   dir: string;
-}
-
-/** `targets/<t>/published.json` */
-interface PublishedPointer {
-  root: string;
-  snapshotId: number;
 }
 
 /**
@@ -45,12 +41,20 @@ export class SnapshotStore {
     private readonly layout: HostLayout,
     private readonly log: Logger,
     private readonly fs: SnapshotFs = nodeSnapshotFs,
+    /** Where damaged pointers and snapshot records are marked. */
+    private readonly damage = new DamagedRecords(log),
   ) {}
 
-  /** Reads the published pointers of `targets` (at startup). */
+  /**
+   * Reads the published pointers of `targets` (at startup). A damaged one is marked and leaves
+   * its target with nothing published, and is replaced by its next publish.
+   */
   async load(targets: readonly string[]): Promise<void> {
     for (const t of targets) {
-      const p = await readPointer(this.layout.publishedFile(t));
+      const p = await this.damage.guard({ target: t }, () => readPublishedPointer(this.layout, t)).catch((err: unknown) => {
+        if (err instanceof DamagedRecordError) return undefined;
+        throw err;
+      });
       if (p) this.pointers.set(t, p);
     }
   }
@@ -72,7 +76,7 @@ export class SnapshotStore {
 
   /** What `target` is served now, or undefined before its first publication. */
   async published(target: string): Promise<PublishedSnapshot | undefined> {
-    const p = this.pointers.get(target) ?? (await readPointer(this.layout.publishedFile(target)));
+    const p = this.pointers.get(target) ?? (await this.damage.guard({ target }, () => readPublishedPointer(this.layout, target)));
     if (!p) return undefined;
     return { root: p.root, snapshot: await this.read(p.root, p.snapshotId), dir: this.dir(p.root, p.snapshotId) };
   }
@@ -82,22 +86,28 @@ export class SnapshotStore {
     return this.layout.snapshotDir(root, id);
   }
 
-  /** A snapshot's record; NotFoundError when it does not exist (or was pruned). */
+  /**
+   * A snapshot's record; NotFoundError when it does not exist (or was pruned), a (marked)
+   * DamagedRecordError when its snapshot.json is damaged.
+   */
   async read(root: string, id: number): Promise<Snapshot> {
-    let text: string;
-    try {
-      text = await readFile(join(this.layout.snapshotDir(root, id), 'snapshot.json'), 'utf8');
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw new NotFoundError(`root "${root}" has no snapshot ${id}`);
-      throw err;
-    }
-    return Snapshot.fromJSON(JSON.parse(text));
+    const snapshot = await this.damage.guard({ root }, () => readSnapshot(this.layout, root, id));
+    if (!snapshot) throw new NotFoundError(`root "${root}" has no snapshot ${id}`);
+    return snapshot;
   }
 
-  /** Every snapshot of `root`, oldest first. */
+  /** Every snapshot of `root`, oldest first; damaged ones are left out (and marked). */
   async list(root: string): Promise<Snapshot[]> {
     const ids = await this.ids(root);
-    return Promise.all(ids.map((id) => this.read(root, id)));
+    const read = await Promise.all(
+      ids.map((id) =>
+        this.read(root, id).catch((err: unknown) => {
+          if (err instanceof DamagedRecordError || err instanceof NotFoundError) return undefined;
+          throw err;
+        }),
+      ),
+    );
+    return read.filter((s) => s !== undefined);
   }
 
   /**
@@ -135,6 +145,7 @@ export class SnapshotStore {
     const snapshot = await this.read(root, id);
     const pointer: PublishedPointer = { root, snapshotId: id };
     await atomicWrite(this.layout.publishedFile(target), JSON.stringify(pointer) + '\n', { mkdirs: true });
+    this.damage.clear(this.layout.publishedFile(target));
     this.pointers.set(target, pointer);
     this.log.info({ target, root, snapshotId: id }, 'snapshot published');
     return snapshot;
@@ -154,6 +165,7 @@ export class SnapshotStore {
         const gone = join(this.layout.snapshotsDir(root), `.${id}.deleting`);
         await this.fs.rename(this.layout.snapshotDir(root, id), gone);
         await this.fs.rmTree(gone);
+        for (const f of ['snapshot.json', 'Packages']) this.damage.clear(join(this.layout.snapshotDir(root, id), f));
       }
       if (doomed.length) this.log.info({ root, removed: doomed }, 'snapshots pruned');
       return doomed;
@@ -230,16 +242,5 @@ export class SnapshotStore {
     const next = prev.catch(() => undefined).then(fn);
     this.locks.set(root, next);
     return next;
-  }
-}
-
-async function readPointer(file: string): Promise<PublishedPointer | undefined> {
-  try {
-    const p = JSON.parse(await readFile(file, 'utf8')) as Partial<PublishedPointer>;
-    if (typeof p.root !== 'string' || typeof p.snapshotId !== 'number') throw new Error(`${file}: expected {"root","snapshotId"}`);
-    return { root: p.root, snapshotId: p.snapshotId };
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
   }
 }

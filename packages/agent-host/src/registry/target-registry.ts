@@ -3,6 +3,7 @@ import {
   assertReportedFacts,
   assertSafeRelativePath,
   assertValidName,
+  isValidName,
   InvalidArgumentError,
   NotFoundError,
   reportKey,
@@ -11,6 +12,7 @@ import {
   type TargetState,
 } from '@binhost/shared';
 import { TargetStore, emptyRecord, type TargetRecord } from './target-store.js';
+import { DamagedRecordError, DamagedRecords } from './damaged-records.js';
 import type { EventHub } from '../events/event-hub.js';
 
 /** Emitted as 'state' when a target reports a state whose digest is new. */
@@ -39,19 +41,35 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
     private readonly log: Logger,
   ) {
     super();
+    this.damage = store.damage;
   }
 
-  /** Loads every stored target. */
+  /** Files of the state dir found damaged (the store's); shared by everything that reads one. */
+  readonly damage: DamagedRecords;
+
+  /**
+   * Loads every stored target. A damaged file fails only its target: it is marked (see
+   * {@link DamagedRecords}) and the target is still listed. A damaged record leaves an empty one
+   * in memory that is never written over the file ({@link update}); a damaged state or history
+   * leaves no stored digest, so the target's next registration asks it to report again, which
+   * writes both anew.
+   */
   async load(): Promise<void> {
     await this.store.ensureDir();
     for (const name of await this.store.list()) {
-      const record = await this.store.readRecord(name);
+      if (!isValidName(name)) {
+        // not one of ours (lost+found, a copy made by hand): never a reason not to start
+        this.log.warn({ dir: name }, 'ignored a directory of the targets dir that is not a target name');
+        continue;
+      }
+      const record = await this.store.readRecord(name).catch(damagedOnly(() => emptyRecord(name)));
       if (!record) continue;
       this.records.set(name, record);
-      const history = await this.store.readHistory(name);
+      const history = await this.store.readHistory(name).catch(damagedOnly(() => 'damaged' as const));
+      const stored = await this.store.readState(name).catch(damagedOnly(() => 'damaged' as const));
+      if (history === 'damaged' || stored === 'damaged') continue;
       const last = history.at(-1);
       if (last) this.digests.set(name, last.digest);
-      const stored = await this.store.readState(name);
       if (stored) this.keys.set(name, reportKey(stored));
     }
     this.log.info({ targets: this.records.size }, 'targets loaded');
@@ -93,6 +111,7 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
     assertValidName(name, 'target name');
     const previous = this.writes.get(name) ?? Promise.resolve();
     const next = previous.then(async () => {
+      await this.checkRecord(name);
       const record = { ...(this.records.get(name) ?? emptyRecord(name)) };
       change(record);
       await this.store.writeRecord(record);
@@ -105,6 +124,18 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
       if (this.writes.get(name) === settled) this.writes.delete(name);
     });
     return next;
+  }
+
+  /**
+   * A damaged record.json is never written over: updates fail with its {@link DamagedRecordError}
+   * until the operator deletes or restores the file, which is read again here.
+   */
+  private async checkRecord(name: string): Promise<void> {
+    const file = this.store.recordFile(name);
+    if (!this.damage.has(file)) return;
+    const record = await this.store.readRecord(name);
+    this.damage.clear(file);
+    this.records.set(name, record ?? emptyRecord(name));
   }
 
   /** Resolves when every record write started so far has finished (host shutdown). */
@@ -140,6 +171,8 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
     // same files and same machine facts: nothing new (a new CPU with the same files is new)
     if (this.keys.get(name) === key) return { digest, changed: false };
     await this.store.writeState(name, state, new Date());
+    this.damage.clear(this.store.stateFile(name));
+    this.damage.clear(this.store.historyFile(name));
     this.digests.set(name, digest);
     this.keys.set(name, key);
     this.log.info({ target: name, digest, previousDigest }, 'state stored');
@@ -150,8 +183,18 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
   async remove(name: string): Promise<void> {
     this.get(name);
     await this.store.remove(name);
+    this.damage.forgetTarget(name);
     this.records.delete(name);
     this.digests.delete(name);
     this.keys.delete(name);
   }
 }
+
+/** A catch handler: a {@link DamagedRecordError} (already marked) becomes `fallback()`, anything else is rethrown. */
+function damagedOnly<T>(fallback: () => T): (err: unknown) => T {
+  return (err) => {
+    if (err instanceof DamagedRecordError) return fallback();
+    throw err;
+  };
+}
+

@@ -1,6 +1,7 @@
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWrite, errnoCode, TargetState, type DigestRecord, assertValidName } from '@binhost/shared';
+import { atomicWrite, errnoCode, silentLogger, stateDigest, TargetState, type DigestRecord, assertValidName } from '@binhost/shared';
+import { DamagedRecordError, DamagedRecords, parseJson, parseJsonObject, readRecord } from './damaged-records.js';
 
 /** What the host remembers about a target besides its state. */
 export interface TargetRecord {
@@ -44,6 +45,8 @@ export const HISTORY_MAX_BYTES = 64 * 1024 * 1024;
 export interface TargetStoreOptions {
   /** @default HISTORY_MAX_BYTES */
   historyMaxBytes?: number;
+  /** Where damaged files are marked (shared with the rest of the host). @default a silent one of its own */
+  damage?: DamagedRecords;
 }
 
 /**
@@ -58,12 +61,15 @@ export interface TargetStoreOptions {
  */
 export class TargetStore {
   private readonly historyMaxBytes: number;
+  /** Where the damaged files found by the reads below are marked, for their target. */
+  readonly damage: DamagedRecords;
 
   constructor(
     private readonly dir: string,
     options: TargetStoreOptions = {},
   ) {
     this.historyMaxBytes = options.historyMaxBytes ?? HISTORY_MAX_BYTES;
+    this.damage = options.damage ?? new DamagedRecords(silentLogger());
   }
 
   private targetDir(name: string): string {
@@ -80,29 +86,44 @@ export class TargetStore {
     }
   }
 
+  /** Path of a target's `record.json`. */
+  recordFile(name: string): string {
+    return join(this.targetDir(name), 'record.json');
+  }
+  /** Path of a target's latest state (`state.bin`), or of the state of `digest` (`states/<hex>.bin`). */
+  stateFile(name: string, digest?: string): string {
+    return digest ? join(this.targetDir(name), 'states', `${hexOf(digest)}.bin`) : join(this.targetDir(name), 'state.bin');
+  }
+  /** Path of a target's `history.json`. */
+  historyFile(name: string): string {
+    return join(this.targetDir(name), 'history.json');
+  }
+
+  /** The target's record; undefined when it has none; {@link DamagedRecordError} when it is damaged. */
   async readRecord(name: string): Promise<TargetRecord | undefined> {
-    const text = await readOptional(join(this.targetDir(name), 'record.json'));
-    if (!text) return undefined;
-    return { ...emptyRecord(name), ...(JSON.parse(text.toString('utf8')) as Partial<TargetRecord>) };
+    const remedy = `delete it (or restore it from a backup): ${name} then registers afresh; set its install policy again if it had one`;
+    return this.damage.guard({ target: name }, () => readRecord(this.recordFile(name), (bytes) => parseTargetRecord(name, parseJsonObject(bytes)), remedy));
   }
 
   async writeRecord(record: TargetRecord): Promise<void> {
-    await atomicWrite(join(this.targetDir(record.name), 'record.json'), JSON.stringify(record, null, 2) + '\n', { mkdirs: true });
+    await atomicWrite(this.recordFile(record.name), JSON.stringify(record, null, 2) + '\n', { mkdirs: true });
   }
 
+  /**
+   * The target's latest state, or the state of `digest` from its history. The digest is recomputed,
+   * so a damaged file never passes for a state: {@link DamagedRecordError}.
+   */
   async readState(name: string, digest?: string): Promise<TargetState | undefined> {
-    const file = digest ? join(this.targetDir(name), 'states', `${hexOf(digest)}.bin`) : join(this.targetDir(name), 'state.bin');
-    const bytes = await readOptional(file);
-    return bytes ? TargetState.decode(bytes) : undefined;
+    const remedy = digest
+      ? `delete it: only \`binhostctl target diff\` with ${digest.slice(0, 19)} needs it`
+      : `${name}'s next state report replaces it (it reports when it reconnects; or restart binhost-target on ${name})`;
+    return this.damage.guard({ target: name }, () => readRecord(this.stateFile(name, digest), (bytes) => decodeState(bytes, digest), remedy));
   }
 
+  /** The digests the target reported, oldest first; {@link DamagedRecordError} when the file is damaged. */
   async readHistory(name: string): Promise<DigestRecord[]> {
-    const text = await readOptional(join(this.targetDir(name), 'history.json'));
-    if (!text) return [];
-    return (JSON.parse(text.toString('utf8')) as { digest: string; reportedAt: string }[]).map((h) => ({
-      digest: h.digest,
-      reportedAt: new Date(h.reportedAt),
-    }));
+    const remedy = `${name}'s next state report starts it over (it reports when it reconnects; or restart binhost-target on ${name})`;
+    return (await this.damage.guard({ target: name }, () => readRecord(this.historyFile(name), parseHistory, remedy))) ?? [];
   }
 
   /**
@@ -113,7 +134,12 @@ export class TargetStore {
     const dir = this.targetDir(name);
     const bytes = TargetState.encode(state).finish();
     await atomicWrite(join(dir, 'states', `${hexOf(state.digest)}.bin`), bytes, { mkdirs: true });
-    const history = [...(await this.readHistory(name)), { digest: state.digest, reportedAt: at }];
+    // a damaged history starts over: it only serves `target diff`
+    const previous = await this.readHistory(name).catch((err: unknown) => {
+      if (err instanceof DamagedRecordError) return [];
+      throw err;
+    });
+    const history = [...previous, { digest: state.digest, reportedAt: at }];
     const kept = await this.withinBytes(dir, history.slice(-HISTORY_LIMIT), bytes.length);
     await atomicWrite(join(dir, 'history.json'), JSON.stringify(kept, null, 2) + '\n');
     await atomicWrite(join(dir, 'state.bin'), bytes);
@@ -162,11 +188,54 @@ function hexOf(digest: string): string {
   return hex;
 }
 
-async function readOptional(file: string): Promise<Buffer | undefined> {
+const POLICIES = new Set(['auto', 'confirm', 'off']);
+
+/**
+ * Checks a `record.json` as read from disk: every field the host relies on has its type (a root
+ * that is not a valid name would fail every path built from it). `pendingSync` is checked where it
+ * is used (serve/sync-queue.ts), which drops a malformed one.
+ */
+function parseTargetRecord(name: string, raw: Record<string, unknown>): TargetRecord {
+  const record = { ...emptyRecord(name), ...(raw as Partial<TargetRecord>) };
+  const optionalString = (v: unknown) => v === undefined || v === null || typeof v === 'string';
+  const bad = (field: string) => new Error(`field "${field}" is not what the host wrote (${JSON.stringify(raw[field])?.slice(0, 60)})`);
+  if (record.name !== name) throw bad('name');
+  if (typeof record.hostname !== 'string') throw bad('hostname');
+  if (typeof record.lastError !== 'string') throw bad('lastError');
+  if (!optionalString(record.lastSeen) || (record.lastSeen && Number.isNaN(Date.parse(record.lastSeen)))) throw bad('lastSeen');
+  if (!Number.isInteger(record.installedSnapshotId) || record.installedSnapshotId < 0) throw bad('installedSnapshotId');
+  if (!optionalString(record.installPolicy) || (record.installPolicy && !POLICIES.has(record.installPolicy))) throw bad('installPolicy');
+  if (!optionalString(record.root)) throw bad('root');
+  if (record.root) assertValidName(record.root, 'root name');
+  record.root ??= undefined;
+  record.lastSeen ??= undefined;
+  record.installPolicy ??= undefined;
+  return record;
+}
+
+function parseHistory(bytes: Buffer): DigestRecord[] {
+  const raw = parseJson(bytes);
+  if (!Array.isArray(raw)) throw new Error('does not hold a JSON array');
+  return raw.map((h: unknown, i) => {
+    const e = (typeof h === 'object' && h !== null ? h : {}) as Record<string, unknown>;
+    const reportedAt = typeof e['reportedAt'] === 'string' ? new Date(e['reportedAt']) : undefined;
+    if (typeof e['digest'] !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(e['digest']) || !reportedAt || Number.isNaN(reportedAt.getTime())) {
+      throw new Error(`entry ${i} is not {"digest","reportedAt"}`);
+    }
+    return { digest: e['digest'], reportedAt };
+  });
+}
+
+/** Decodes a stored state and checks it against its own digest (and the one it is filed under). */
+function decodeState(bytes: Buffer, digest: string | undefined): TargetState {
+  let state: TargetState;
   try {
-    return await readFile(file);
+    state = TargetState.decode(bytes);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
+    throw new Error(`cannot be decoded (${(err as Error).message})`, { cause: err });
   }
+  const actual = stateDigest(state.files);
+  if (state.digest !== actual) throw new Error(`its files do not match its digest ${state.digest || '(none)'} (truncated or corrupt)`);
+  if (digest !== undefined && digest !== actual) throw new Error(`holds the state ${actual}, not ${digest}`);
+  return state;
 }

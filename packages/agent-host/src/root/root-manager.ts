@@ -1,9 +1,10 @@
-import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
   AppliedConfig,
   errnoCode,
+  isValidName,
   NotFoundError,
   SpawnCommandRunner,
   type CommandRunner,
@@ -19,6 +20,7 @@ import { RootExistsError, UnsafeArchiveEntryError } from './root-errors.js';
 import { assertInsideRoot, HOST_WRITTEN_PATHS } from './root-paths.js';
 import { downloadStage3, verifySha256 } from './stage3-source.js';
 import { extractStage3 } from './stage3-extract.js';
+import { DamagedRecordError, DamagedRecords, parseJsonObject, readRecord } from '../registry/damaged-records.js';
 
 /** Options for {@link RootManager}. */
 export interface RootManagerOptions {
@@ -34,6 +36,8 @@ export interface RootManagerOptions {
   fetch?: typeof fetch;
   /** Tests only: called before each step of an apply's swap; throwing there injects a failure. */
   applyHook?: StepHook;
+  /** Where a damaged applied.json is marked. @default a DamagedRecords of its own */
+  damage?: DamagedRecords;
 }
 
 /** Where a stage3 comes from: a local file (an upload the host has spooled) or an https URL. */
@@ -67,10 +71,12 @@ export class RootManager {
   private readonly creating = new Set<string>();
   private readonly applying = new Map<string, Promise<unknown>>();
   private hostNativeCache: Promise<ResolvedNative | undefined> | undefined;
+  private readonly damage: DamagedRecords;
 
   constructor(readonly options: RootManagerOptions) {
     this.runner = options.runner ?? new SpawnCommandRunner();
     this.log = options.log.child({ component: 'roots' });
+    this.damage = options.damage ?? new DamagedRecords(this.log);
   }
 
   /**
@@ -159,19 +165,38 @@ export class RootManager {
       },
       state,
     );
+    this.damage.clear(layout.appliedFile(root));
     this.log.info({ root, digest: applied.digest, rewrites: applied.rewrites.length, warnings: applied.warnings }, 'config applied');
     return applied;
   }
 
-  /** The last successfully applied config, or undefined when none was applied. */
+  /**
+   * The last successfully applied config, or undefined when none was applied. A damaged
+   * applied.json is a (marked) DamagedRecordError; the next apply writes it anew.
+   */
   async readApplied(root: string): Promise<AppliedConfig | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.options.layout.appliedFile(root), 'utf8');
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return undefined;
+    const file = this.options.layout.appliedFile(root);
+    const remedy = 'the next apply writes it anew (the next config change a target of this root reports); or delete it';
+    const parse = (bytes: Buffer) => {
+      const applied = AppliedConfig.fromJSON(parseJsonObject(bytes));
+      if (!/^sha256:[0-9a-f]+$/.test(applied.digest)) throw new Error('has no valid digest');
+      return applied;
+    };
+    return this.damage.guard({ root }, () => readRecord(file, parse, remedy));
+  }
+
+  /** Reads the applied.json of every root at startup, so a damaged one shows in `status` at once. */
+  async checkApplied(): Promise<void> {
+    const { layout } = this.options;
+    const metas = await readdir(layout.rootsDir()).catch((err: unknown) => {
+      if (errnoCode(err) === 'ENOENT') return [] as string[];
       throw err;
+    });
+    const roots = metas.filter((m) => m.endsWith('.meta')).map((m) => m.slice(0, -'.meta'.length));
+    for (const root of roots.filter(isValidName)) {
+      await this.readApplied(root).catch((err: unknown) => {
+        if (!(err instanceof DamagedRecordError)) throw err;
+      });
     }
-    return AppliedConfig.fromJSON(JSON.parse(text));
   }
 }

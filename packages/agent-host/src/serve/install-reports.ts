@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   atomicWrite,
-  errnoCode,
   FileKind,
   InstallOutcome,
   InstallResult,
@@ -14,6 +12,7 @@ import type { TargetRegistry } from '../registry/target-registry.js';
 import type { HostLayout } from '../layout.js';
 import type { ActivityHub } from './activity-hub.js';
 import type { PublicationSource } from './publication-source.js';
+import { DamagedRecordError, parseJsonObject, readRecord } from '../registry/damaged-records.js';
 
 /** What storing install reports needs. */
 export interface InstallReportsDeps {
@@ -58,17 +57,28 @@ export class InstallReports {
     });
     // after the record, so whoever sees the result file also sees the record it moved
     await atomicWrite(this.file(target), JSON.stringify(InstallResult.toJSON(stored), null, 2) + '\n', { mkdirs: true });
+    this.deps.registry.damage.clear(this.file(target));
     this.deps.activity.publish(target, { kind: 'install', result: stored });
     return stored;
   }
 
-  /** The last stored result of `target`, if any. */
+  /** The last stored result of `target`, if any; a (marked) DamagedRecordError when its file is damaged. */
   async last(target: string): Promise<InstallResult | undefined> {
-    try {
-      return InstallResult.fromJSON(JSON.parse(await readFile(this.file(target), 'utf8')));
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return undefined;
-      throw err;
+    const remedy = `${target}'s next install report replaces it (binhostctl sync ${target}); or delete it`;
+    const parse = (bytes: Buffer) => {
+      const result = InstallResult.fromJSON(parseJsonObject(bytes));
+      if (result.outcome < 0) throw new Error('has no valid outcome');
+      return result;
+    };
+    return this.deps.registry.damage.guard({ target }, () => readRecord(this.file(target), parse, remedy));
+  }
+
+  /** Reads every target's last result at startup, so a damaged file shows in `status` at once. */
+  async check(targets: readonly string[]): Promise<void> {
+    for (const t of targets) {
+      await this.last(t).catch((err: unknown) => {
+        if (!(err instanceof DamagedRecordError)) throw err;
+      });
     }
   }
 
@@ -77,7 +87,8 @@ export class InstallReports {
     const built = publication?.snapshot.builtDigest;
     if (!built) return [];
     const store = this.deps.registry.store;
-    const [before, now] = await Promise.all([store.readState(target, built).catch(() => undefined), store.readState(target)]);
+    // a damaged state (marked by the store) only leaves the list empty
+    const [before, now] = await Promise.all([store.readState(target, built).catch(() => undefined), store.readState(target).catch(damagedAsUndefined)]);
     return before && now ? differingPaths(before, now) : [];
   }
 }
@@ -96,4 +107,9 @@ export function differingPaths(a: TargetState, b: TargetState): string[] {
   for (const [p, v] of ma) if (mb.get(p) !== v) out.add(p);
   for (const p of mb.keys()) if (!ma.has(p)) out.add(p);
   return [...out].sort();
+}
+
+function damagedAsUndefined(err: unknown): undefined {
+  if (err instanceof DamagedRecordError) return undefined;
+  throw err;
 }

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { readFile, realpath } from 'node:fs/promises';
-import { errnoCode, indexValue, parsePackagesIndex, Snapshot, type PackagesIndex } from '@binhost/shared';
+import { realpath } from 'node:fs/promises';
+import { errnoCode, indexValue, type PackagesIndex, type Snapshot } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
 import type { SnapshotStore } from '../publish/snapshot-store.js';
+import { readSnapshot, readSnapshotIndex, readSnapshotSync, type PublishedPointer } from '../publish/snapshot-record.js';
+import { DamagedRecordError, DamagedRecords } from '../registry/damaged-records.js';
 
 /** One published snapshot as the serving code sees it: its metadata and its directory. */
 export interface Publication {
@@ -35,12 +36,6 @@ export interface PublicationSource {
   forgetRoot(root: string): void;
 }
 
-/** `published.json` as the snapshot store writes it. */
-interface PublishedPointer {
-  root: string;
-  snapshotId: number;
-}
-
 /**
  * The PATH of an index entry, or Portage's default for indexes without PATH
  * (`FEATURES=-binpkg-multi-instance`, xpak): `<CPV>.tbz2`.
@@ -66,6 +61,8 @@ export class FsPublicationSource implements PublicationSource {
     private readonly layout: HostLayout,
     /** The one owner of the published pointers; read through it so serving never sees a stale one. */
     private readonly snapshots: Pick<SnapshotStore, 'publishedRoot' | 'publishedId'>,
+    /** Where a damaged snapshot record or index is marked (it fails only the targets of its root). */
+    private readonly damage?: DamagedRecords,
   ) {}
 
   publishedId(target: string): number {
@@ -76,11 +73,12 @@ export class FsPublicationSource implements PublicationSource {
     const pointer = this.pointerSync(target);
     if (!pointer) return '';
     try {
-      const json = readFileSync(`${this.layout.snapshotDir(pointer.root, pointer.snapshotId)}/snapshot.json`, 'utf8');
-      return Snapshot.fromJSON(JSON.parse(json)).builtDigest;
+      return readSnapshotSync(this.layout, pointer.root, pointer.snapshotId)?.builtDigest ?? '';
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return '';
-      throw err;
+      // a summary of the target, not a read of the snapshot: '' with the damage marked
+      if (!(err instanceof DamagedRecordError)) throw err;
+      this.damage?.mark({ root: pointer.root }, err);
+      return '';
     }
   }
 
@@ -116,14 +114,19 @@ export class FsPublicationSource implements PublicationSource {
     }
     const cached = this.cache.get(dir);
     if (cached) return cached;
-    const [meta, indexBytes] = await Promise.all([readFile(`${dir}/snapshot.json`, 'utf8'), readFile(`${dir}/Packages`)]);
-    const index = parsePackagesIndex(indexBytes.toString('utf8'), `${dir}/Packages`);
+    const read = async () => {
+      const snapshot = await readSnapshot(this.layout, root, id);
+      const index = snapshot && (await readSnapshotIndex(this.layout, snapshot));
+      return snapshot && index ? { snapshot, ...index } : undefined;
+    };
+    const found = await (this.damage ? this.damage.guard({ root }, read) : read());
+    if (!found) return undefined;
     const paths = new Set<string>();
-    for (const entry of index.packages) {
+    for (const entry of found.index.packages) {
       const path = entryPath(entry);
       if (path) paths.add(path);
     }
-    const publication: Publication = { snapshot: Snapshot.fromJSON(JSON.parse(meta)), dir, indexBytes, paths };
+    const publication: Publication = { snapshot: found.snapshot, dir, indexBytes: found.bytes, paths };
     if (this.cache.size > 64) {
       this.cache.clear();
       this.cachedOf.clear();

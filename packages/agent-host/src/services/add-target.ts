@@ -18,6 +18,7 @@ import {
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { HostLayout } from '../layout.js';
 import type { RootManager } from '../root/root-manager.js';
+import { DamagedRecordError } from '../registry/damaged-records.js';
 
 /** What AddTarget needs from the host. */
 export interface AddTargetDeps {
@@ -109,7 +110,11 @@ export async function addTarget(deps: AddTargetDeps, requests: AsyncIterable<Add
 
 /** A target that reported before its root existed gets its config applied, and its build requested, now. */
 async function applyExistingState(deps: AddTargetDeps, name: string, ctx: CallContext): Promise<void> {
-  const state = await deps.registry.store.readState(name);
+  // a damaged state (marked, shown by status) is replaced by the target's next report, which applies it
+  const state = await deps.registry.store.readState(name).catch((err: unknown) => {
+    if (err instanceof DamagedRecordError) return undefined;
+    throw err;
+  });
   if (!state) return;
   try {
     // Applied here too, not only by the build's prepare step, so `target config` shows it at once.

@@ -24,6 +24,7 @@ import { parseQueuedSync } from '../serve/sync-queue.js';
 import type { BuildSystem } from '../build/build-system.js';
 import { cancelBuild, followBuildLog, listBuilds, listSnapshots, publishSnapshot, triggerBuild } from './build-handlers.js';
 import { getSigningKey } from './signing-handlers.js';
+import { DamagedRecordError } from '../registry/damaged-records.js';
 
 /** What the admin service needs from the rest of the host. */
 export interface AdminServiceDeps {
@@ -64,7 +65,24 @@ export function summarize(deps: AdminServiceDeps, name: string, roots = targetRo
     hostname: r.hostname,
     queuedSyncRequestId: queued?.requestId ?? '',
     queuedSyncConfirmed: queued?.confirmed ?? false,
+    damaged: damageOf(deps, name).map(({ file, problem, remedy }) => ({ file, problem, remedy })),
   };
+}
+
+/** The damaged records that concern `name`: its own files, and those of the roots it builds in or is served from. */
+function damageOf(deps: AdminServiceDeps, name: string): DamagedRecordError[] {
+  const roots = [deps.registry.get(name).root, deps.builds.rootOf(name), deps.builds.snapshots.publishedRoot(name)];
+  return deps.registry.damage.forTarget(name, roots);
+}
+
+/** Runs a read for GetTarget: a damaged file leaves its part out (the summary says why). */
+async function unlessDamaged<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof DamagedRecordError) return undefined;
+    throw err;
+  }
 }
 
 /**
@@ -93,18 +111,19 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
   const { registry } = deps;
   return {
     async listTargets() {
+      await registry.damage.recheck();
       const roots = targetRoots(deps);
       return { targets: registry.names().map((n) => summarize(deps, n, roots)) };
     },
     async getTarget(req) {
       if (!registry.has(req.name)) throw new NotFoundError(`no target named "${req.name}"`);
-      return {
-        summary: summarize(deps, req.name),
-        state: await registry.store.readState(req.name),
-        applied: await readAppliedOf(deps, req.name),
-        history: await registry.store.readHistory(req.name),
-        lastInstall: await deps.installs.last(req.name),
-      };
+      await registry.damage.recheck();
+      const state = await unlessDamaged(registry.store.readState(req.name));
+      const applied = await unlessDamaged(readAppliedOf(deps, req.name));
+      const history = await unlessDamaged(registry.store.readHistory(req.name));
+      const lastInstall = await unlessDamaged(deps.installs.last(req.name));
+      // last: the reads above mark what they find damaged
+      return { summary: summarize(deps, req.name), state, applied, history: history ?? [], lastInstall };
     },
     diffTarget: (req) => diffTarget(deps, req),
     addTarget: (requests, ctx) =>

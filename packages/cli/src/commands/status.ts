@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util';
 import { callUnary, TargetSummary, installPolicyToJSON, InstallPolicy } from '@binhost/shared';
 import type { CommandContext } from '../context.js';
-import { printJson, shortDigest, table } from '../output.js';
+import { printDamaged, printJson, shortDigest, table } from '../output.js';
 
 /**
  * `binhostctl status [NAME...]`: per target, connected or not, the config digest it reported, the
  * digest its published snapshot was built from, the published and installed snapshots, and the
- * last error; a disconnected target with a queued sync says so. `--json` prints the TargetSummary
- * messages.
+ * last error; a disconnected target with a queued sync says so. A target with damaged records
+ * on the host is marked `damaged`, with one line per file under the table. `--json` prints the
+ * TargetSummary messages.
  */
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
@@ -28,7 +29,8 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
     ['TARGET', 'STATE', 'CONFIG', 'BUILT', 'PUBLISHED', 'INSTALLED', 'POLICY', 'LAST ERROR'],
     targets.map((t) => [
       t.name,
-      t.connected ? 'connected' : t.queuedSyncRequestId ? `disconnected, sync${t.queuedSyncConfirmed ? ' --yes' : ''} queued` : 'disconnected',
+      (t.connected ? 'connected' : t.queuedSyncRequestId ? `disconnected, sync${t.queuedSyncConfirmed ? ' --yes' : ''} queued` : 'disconnected') +
+        (t.damaged.length ? ', damaged' : ''),
       shortDigest(t.configDigest),
       t.builtDigest ? shortDigest(t.builtDigest) + (t.builtDigest === t.configDigest ? '' : ' (stale)') : '-',
       t.publishedSnapshotId ? `#${t.publishedSnapshotId}` : '-',
@@ -37,5 +39,6 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
       t.lastError || '-',
     ]),
   );
+  printDamaged(ctx.stdout, targets);
   return 0;
 }

@@ -58,6 +58,7 @@ function printText(out: NodeJS.WritableStream, name: string, res: GetTargetRespo
   const s = res.state;
   const row = (k: string, v: string) => out.write(`${k.padEnd(14)} ${v}\n`);
   row('target', `${name} (${res.summary?.connected ? 'connected' : 'disconnected'})`);
+  for (const d of res.summary?.damaged ?? []) row('damaged', `${d.file}: ${d.problem}; ${d.remedy}`);
   if (!s) {
     row('state', 'none reported yet');
     return;

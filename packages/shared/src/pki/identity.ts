@@ -17,9 +17,14 @@ export interface Identity {
  */
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
+/** Whether `name` is a valid target or root name (see {@link assertValidName}). */
+export function isValidName(name: string): boolean {
+  return NAME_RE.test(name) && !name.includes('..');
+}
+
 /** Throws unless `name` is a valid identity name. */
 export function assertValidName(name: string, what = 'name'): void {
-  if (!NAME_RE.test(name) || name.includes('..')) {
+  if (!isValidName(name)) {
     throw new InvalidArgumentError(
       `invalid ${what} "${name}": use 1-63 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit`,
     );

@@ -110,6 +110,21 @@ export interface TargetSummary {
   queuedSyncRequestId: string;
   /** Whether that queued request confirms the install (`sync --yes`). */
   queuedSyncConfirmed: boolean;
+  /**
+   * Files of the host's state dir that concern this target (its own, or its root's) and could not
+   * be read: the host serves everything else, and this target only as far as they allow.
+   */
+  damaged: DamagedRecord[];
+}
+
+/** A truncated or corrupt file under the host's state dir. */
+export interface DamagedRecord {
+  /** Absolute path on the host. */
+  file: string;
+  /** What is wrong with it ("is not valid JSON (Unexpected end of JSON input)"). */
+  problem: string;
+  /** What to do about it. */
+  remedy: string;
 }
 
 export interface ListTargetsRequest {
@@ -334,6 +349,7 @@ function createBaseTargetSummary(): TargetSummary {
     hostname: "",
     queuedSyncRequestId: "",
     queuedSyncConfirmed: false,
+    damaged: [],
   };
 }
 
@@ -383,6 +399,9 @@ export const TargetSummary: MessageFns<TargetSummary> = {
     }
     if (message.queuedSyncConfirmed !== false) {
       writer.uint32(120).bool(message.queuedSyncConfirmed);
+    }
+    for (const v of message.damaged) {
+      DamagedRecord.encode(v!, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -520,6 +539,14 @@ export const TargetSummary: MessageFns<TargetSummary> = {
             message.queuedSyncConfirmed = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.damaged.push(DamagedRecord.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -593,6 +620,9 @@ export const TargetSummary: MessageFns<TargetSummary> = {
         : isSet(object.queued_sync_confirmed)
         ? globalThis.Boolean(object.queued_sync_confirmed)
         : false,
+      damaged: globalThis.Array.isArray(object?.damaged)
+        ? object.damaged.map((e: any) => DamagedRecord.fromJSON(e))
+        : [],
     };
   },
 
@@ -643,6 +673,9 @@ export const TargetSummary: MessageFns<TargetSummary> = {
     if (message.queuedSyncConfirmed !== false) {
       obj.queuedSyncConfirmed = message.queuedSyncConfirmed;
     }
+    if (message.damaged?.length) {
+      obj.damaged = message.damaged.map((e) => DamagedRecord.toJSON(e));
+    }
     return obj;
   },
 
@@ -666,6 +699,108 @@ export const TargetSummary: MessageFns<TargetSummary> = {
     message.hostname = object.hostname ?? "";
     message.queuedSyncRequestId = object.queuedSyncRequestId ?? "";
     message.queuedSyncConfirmed = object.queuedSyncConfirmed ?? false;
+    message.damaged = object.damaged?.map((e) => DamagedRecord.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDamagedRecord(): DamagedRecord {
+  return { file: "", problem: "", remedy: "" };
+}
+
+export const DamagedRecord: MessageFns<DamagedRecord> = {
+  encode(message: DamagedRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.file !== "") {
+      writer.uint32(10).string(message.file);
+    }
+    if (message.problem !== "") {
+      writer.uint32(18).string(message.problem);
+    }
+    if (message.remedy !== "") {
+      writer.uint32(26).string(message.remedy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DamagedRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDamagedRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.file = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.problem = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.remedy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DamagedRecord {
+    return {
+      file: isSet(object.file) ? globalThis.String(object.file) : "",
+      problem: isSet(object.problem) ? globalThis.String(object.problem) : "",
+      remedy: isSet(object.remedy) ? globalThis.String(object.remedy) : "",
+    };
+  },
+
+  toJSON(message: DamagedRecord): unknown {
+    const obj: any = {};
+    if (message.file !== "") {
+      obj.file = message.file;
+    }
+    if (message.problem !== "") {
+      obj.problem = message.problem;
+    }
+    if (message.remedy !== "") {
+      obj.remedy = message.remedy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DamagedRecord>, I>>(base?: I): DamagedRecord {
+    return DamagedRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DamagedRecord>, I>>(object: I): DamagedRecord {
+    const message = createBaseDamagedRecord();
+    message.file = object.file ?? "";
+    message.problem = object.problem ?? "";
+    message.remedy = object.remedy ?? "";
     return message;
   },
 };
