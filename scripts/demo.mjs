@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// The README's demo (`npm run demo`), on a machine with only Node and npm:
+// The README's demo (`npm run demo`), on a machine with Node, npm and Python:
 //   a generated PKI, the host and target agents as real processes on loopback, a small synthetic
-//   stage3 root, the stand-in emerge (these machines have no Portage), then a change in the
-//   target's package.use → automatic rebuild → signed snapshot → the target installs it →
-//   `binhostctl status` shows the installed snapshot. Prints each step; cleans up after itself.
-//   `--keep` leaves the temp dir for a look around.
+//   stage3 root, real Portage (the pinned release from scripts/portage.mjs) as both agents' emerge,
+//   then a change in the target's package.use → automatic rebuild → signed snapshot → the target
+//   installs it → `binhostctl status` shows the installed snapshot. Prints each step; cleans up
+//   after itself. `--keep` leaves the temp dir for a look around; `--stand-in` runs the fast
+//   stand-in emerge of the tests (test/fixtures/bin/emerge) instead of Portage.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, symlinkSync, readFileSync, renameSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, symlinkSync, readFileSync, renameSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -19,7 +20,11 @@ const bin = {
 const standIn = join(repo, 'test/fixtures/bin/emerge');
 const testRepo = join(repo, 'test/fixtures/repo');
 const keep = process.argv.includes('--keep');
+const useStandIn = process.argv.includes('--stand-in');
 const work = mkdtempSync(join(tmpdir(), 'binhost-demo-'));
+// like /var/lib: Portage verifies packages as nobody, who must pass through to the keyrings
+chmodSync(work, 0o755);
+const started = Date.now();
 const pki = join(work, 'pki');
 const targetRoot = join(work, 'target-root');
 const children = [];
@@ -102,20 +107,30 @@ try {
   symlinkSync(join(testRepo, 'profiles/default/linux/amd64/harness'), join(targetRoot, 'etc/portage/make.profile'));
   writeFileSync(join(targetRoot, 'var/lib/portage/world'), 'app-misc/hello\napp-misc/greet\n');
 
+  writeFileSync(join(targetRoot, 'etc/portage/repos.conf'), `[DEFAULT]\nmain-repo = gentoo\n\n[gentoo]\nlocation = ${testRepo}\n`);
+
+  let emerge = [standIn];
+  let emergeName = 'the stand-in';
+  if (!useStandIn) {
+    const { makeMachine, PORTAGE_VERSION } = await import('./portage.mjs');
+    step(`real Portage ${PORTAGE_VERSION} for both agents, its running root at ${join(work, 'machine')} (scripts/portage.mjs)`);
+    emerge = [makeMachine(join(work, 'machine'), testRepo).emerge];
+    emergeName = `real Portage ${PORTAGE_VERSION}`;
+  }
   const port = 20000 + Math.floor(Math.random() * 20000);
   writeFileSync(
     join(work, 'host.toml'),
     `listen = "127.0.0.1:${port}"\nstate_dir = "${work}/host-state"\n${tls('host', 'demo-host')}` +
-      `[build]\nemerge = ["${standIn}"]\nrepository = "${testRepo}"\ncancel_grace_seconds = 5\n[signing]\nenabled = true\n`,
+      `[build]\nemerge = ${JSON.stringify(emerge)}\nrepository = "${testRepo}"\ncancel_grace_seconds = 5\n[signing]\nenabled = true\n`,
   );
   writeFileSync(
     join(work, 'target.toml'),
     `host = "127.0.0.1:${port}"\nserver_name = "localhost"\nroot = "${targetRoot}"\nstate_dir = "${work}/target-state"\n` +
-      `${tls('target', 'demo-target')}[report]\ndebounce_ms = 200\n[install]\npolicy = "auto"\nemerge = ["${standIn}"]\n`,
+      `${tls('target', 'demo-target')}[report]\ndebounce_ms = 200\n[install]\npolicy = "auto"\nemerge = ${JSON.stringify(emerge)}\n`,
   );
   writeFileSync(join(work, 'admin.toml'), `host = "127.0.0.1:${port}"\nserver_name = "localhost"\n${tls('admin', 'demo-admin')}`);
 
-  step(`starting the host agent on 127.0.0.1:${port} (the only listener; emerge = the stand-in)`);
+  step(`starting the host agent on 127.0.0.1:${port} (the only listener; emerge = ${emergeName})`);
   start('host', bin.host, join(work, 'host.toml'));
   step('starting the target agent: it dials the host and reports its state');
   start('target', bin.target, join(work, 'target.toml'));
@@ -158,15 +173,21 @@ try {
   const members = spawnSync('tar', ['-tf', join(snapshotDir, greetPath)], { encoding: 'utf8' }).stdout.trim().split('\n');
   console.log(`    snapshot #2 ${greetPath}: ${members.map((m) => m.split('/').pop()).join(', ')}`);
   if (!members.some((m) => m.endsWith('.sig'))) throw new Error('the published package is not signed');
-  step('done: the package.use change flowed through to an installed, signed package built with the resolved -march');
+  step(`done in ${Math.round((Date.now() - started) / 1000)} s: the package.use change flowed through to an installed, signed package built with the resolved -march (${emergeName})`);
 } catch (err) {
   console.error(`\ndemo failed: ${err.message}`);
+  try {
+    show(ctl('status'));
+    show(ctl('builds', 'demo-target'));
+  } catch {
+    // the host is not reachable: its log above says why
+  }
   process.exitCode = 1;
 } finally {
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', r)))));
   // gpg leaves an agent for the host's signing keyring: stop it before removing the dir
-  for (const home of [join(work, 'host-state/signing'), join(work, 'host-state/signing/verify'), join(targetRoot, 'etc/portage/gnupg')]) {
+  for (const home of [join(work, 'host-state/signing'), join(work, 'host-state/signing-verify'), join(targetRoot, 'etc/portage/gnupg')]) {
     if (existsSync(home)) spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent']);
   }
   if (keep) console.log(`\nkept ${work}`);
