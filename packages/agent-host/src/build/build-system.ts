@@ -85,7 +85,7 @@ export class BuildSystem {
   async start(): Promise<void> {
     await this.store.load();
     const { emerge, cancelGraceSeconds } = this.options.config.build;
-    const orphans = this.store.cutOff.map((c) => ({ ...c, buildId: c.id, pidFile: this.store.pidFile(c.root, c.id) }));
+    const orphans = this.store.cutOff.map((c) => ({ ...c, buildId: c.id, pidFile: this.store.pidFile(c.root, c.id), rootDir: this.options.layout.rootDir(c.root) }));
     await reapOrphans(orphans, emerge, cancelGraceSeconds * 1000, this.options.log.child({ component: 'builds' }));
     await this.snapshots.load(this.options.registry.names());
     // The signing key is made on first use (the first build or GetSigningKey), so a host whose
