@@ -111,17 +111,21 @@ try {
 
   let emerge = [standIn];
   let emergeName = 'the stand-in';
+  let hostWritable = [];
   if (!useStandIn) {
     const { makeMachine, PORTAGE_VERSION } = await import('./portage.mjs');
     step(`real Portage ${PORTAGE_VERSION} for both agents, its running root at ${join(work, 'machine')} (scripts/portage.mjs)`);
-    emerge = [makeMachine(join(work, 'machine'), testRepo).emerge];
+    const machine = makeMachine(join(work, 'machine'), testRepo);
+    emerge = [machine.emerge];
+    // what --root-deps merges for Portage's running root lands in each root's own layer of it
+    hostWritable = [machine.machine];
     emergeName = `real Portage ${PORTAGE_VERSION}`;
   }
   const port = 20000 + Math.floor(Math.random() * 20000);
   writeFileSync(
     join(work, 'host.toml'),
     `listen = "127.0.0.1:${port}"\nstate_dir = "${work}/host-state"\n${tls('host', 'demo-host')}` +
-      `[build]\nemerge = ${JSON.stringify(emerge)}\nrepository = "${testRepo}"\ncancel_grace_seconds = 5\n[signing]\nenabled = true\n`,
+      `[build]\nemerge = ${JSON.stringify(emerge)}\nrepository = "${testRepo}"\ncancel_grace_seconds = 5\nhost_writable = ${JSON.stringify(hostWritable)}\n[signing]\nenabled = true\n`,
   );
   writeFileSync(
     join(work, 'target.toml'),
@@ -187,7 +191,7 @@ try {
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', r)))));
   // gpg leaves an agent for the host's signing keyring: stop it before removing the dir
-  for (const home of [join(work, 'host-state/signing'), join(work, 'host-state/signing-verify'), join(targetRoot, 'etc/portage/gnupg')]) {
+  for (const home of [join(work, 'host-state/keys/demo-target/secret'), join(targetRoot, 'etc/portage/gnupg')]) {
     if (existsSync(home)) spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent']);
   }
   if (keep) console.log(`\nkept ${work}`);

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Build, BuildKind, BuildStatus, callUnary, errnoCode } from '@binhost/shared';
+import { buildProcesses } from './helpers/build-processes.js';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePki, type TestPki } from './helpers/pki.js';
 import { clientsFor } from './helpers/clients.js';
@@ -149,11 +150,12 @@ describe('build control', { timeout: 90_000 }, () => {
     first.host.control({ delayMs: 60_000 });
     await callUnary(first.admin.triggerBuild.bind(first.admin), { target: 'alpha', args: [] });
     await waitLong(async () => (await latest(first.admin))?.phase === 'unpack', 'build running');
-    const emergePid = Number(await readFile(join(first.host.stateDir, 'roots/alpha/var/db/.pkg.portage_lockfile'), 'utf8'));
+    const rootDir = join(first.host.stateDir, 'roots/alpha');
+    expect(await buildProcesses(rootDir)).not.toEqual([]);
     const port = first.host.port;
     await first.host.stop();
     host = undefined;
-    expect(await isDead(emergePid)).toBe(true);
+    expect(await buildProcesses(rootDir)).toEqual([]);
     const second = await setUp({ port });
     expect(await latest(second.admin)).toMatchObject({ id: 1, status: BuildStatus.BUILD_STATUS_INTERRUPTED });
   });
@@ -179,20 +181,23 @@ describe('build control', { timeout: 90_000 }, () => {
     closers.push(() => c.close());
     await callUnary(c.admin.triggerBuild.bind(c.admin), { target: 'alpha', args: [] });
     await waitLong(async () => (await latest(c.admin))?.phase === 'unpack', 'build running');
-    const lockFile = join(tmp.dir, 'host/host-state/roots/alpha/var/db/.pkg.portage_lockfile');
-    const emergePid = Number(await readFile(lockFile, 'utf8'));
+    const rootDir = join(tmp.dir, 'host/host-state/roots/alpha');
+    const left = await buildProcesses(rootDir);
     closers.push(() => {
-      try {
-        process.kill(-emergePid, 'SIGKILL');
-      } catch {
-        // already stopped (by the restarted host)
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already stopped (by the restarted host)
+        }
       }
     });
     child.kill('SIGKILL');
     await once(child, 'exit');
-    expect(await isDead(emergePid)).toBe(false); // its own process group: it outlives the host
+    // its own process group: the build outlives the host (emerge inside its sandbox, too)
+    expect(await buildProcesses(rootDir)).toEqual(left);
     const again = await startProcess(0);
-    await waitLong(() => isDead(emergePid), 'orphaned emerge stopped by the restarted host');
+    await waitLong(async () => (await buildProcesses(rootDir)).length === 0, 'orphaned emerge stopped by the restarted host');
     const c2 = await clientsFor(pki, `127.0.0.1:${again.port}`, 'admin', 'root');
     closers.push(() => c2.close());
     expect(await latest(c2.admin)).toMatchObject({ id: 1, status: BuildStatus.BUILD_STATUS_INTERRUPTED, error: 'the host stopped while this build ran' });

@@ -51,7 +51,7 @@ describe('automatic builds', { timeout: 90_000 }, () => {
       const [b] = await builds(admin);
       return ended(b) ? b : undefined;
     }, { what: 'the automatic build' });
-    expect(build).toMatchObject({ status: BuildStatus.BUILD_STATUS_SUCCEEDED, configDigest: state.digest, snapshotId: 1, args: ['--update', '--deep', '--newuse', '--usepkg', '@world'] });
+    expect(build).toMatchObject({ status: BuildStatus.BUILD_STATUS_SUCCEEDED, configDigest: state.digest, snapshotId: 1, args: ['--update', '--deep', '--newuse', '--changed-deps=y', '--with-bdeps=y', '--usepkg=y', '@world'] });
     expect(build.packageCount).toBeGreaterThanOrEqual(2);
     expect(host.applied).toEqual([state.digest]);
     const log = await readFile(join(host.stateDir, 'roots/alpha.meta/builds/1.log'), 'utf8');
@@ -75,9 +75,10 @@ describe('automatic builds', { timeout: 90_000 }, () => {
     expect(summary).toMatchObject({ publishedSnapshotId: 1, builtDigest: state.digest, lastBuildStatus: BuildStatus.BUILD_STATUS_SUCCEEDED, lastError: '' });
   });
 
-  it('offers the same signing public key to targets and admins', async () => {
+  it("offers the target's root signing key to the target and to admins", async () => {
     const { target, admin } = await setUp();
-    const key = (await callUnary(admin.getSigningKey.bind(admin), {})).key;
+    await expect(callUnary(admin.getSigningKey.bind(admin), { target: '' })).rejects.toThrow(/name the target/);
+    const key = (await callUnary(admin.getSigningKey.bind(admin), { target: 'alpha' })).key;
     expect(key?.fingerprint).toMatch(/^[0-9A-F]{40}$/);
     const targetKey = (await callUnary(target.client.getSigningKey.bind(target.client), {})).key;
     expect(targetKey).toEqual(key);
@@ -113,6 +114,23 @@ describe('automatic builds', { timeout: 90_000 }, () => {
     expect(shown.stdout).toMatch(/^1\s+alpha\s+succeeded\s+auto\s+.*snapshot 1$/m);
   });
 
+  it('runs emerge @preserved-rebuild when emerge reports preserved libraries, and publishes what that rebuilt', async () => {
+    const { host, target, admin } = await setUp();
+    host.control({ preserved: 'app-misc/hello' });
+    await target.report(makeState('CFLAGS="-O2 -pipe"\n', 'app-misc/hello\napp-misc/greet\n'));
+    const build = await waitLong(async () => {
+      const [b] = await builds(admin);
+      return ended(b) ? b : undefined;
+    }, { what: 'the automatic build' });
+    expect(build).toMatchObject({ status: BuildStatus.BUILD_STATUS_SUCCEEDED, snapshotId: 1 });
+    const log = await readFile(join(host.stateDir, 'roots/alpha.meta/builds/1.log'), 'utf8');
+    const second = log.indexOf('>>> binhost: emerge found preserved libraries; running emerge @preserved-rebuild');
+    expect(second).toBeGreaterThan(log.indexOf('!!! existing preserved libs:'));
+    expect(log.slice(second)).toMatch(/>>> Emerging \(1 of 1\) app-misc\/hello-1\.0::gentoo/);
+    expect(JSON.parse(await readFile(join(host.stateDir, 'roots/alpha/var/lib/portage/preserved_libs_registry'), 'utf8'))).toEqual({});
+    expect(log).not.toContain('\x1b[');
+  });
+
   it('refuses a state whose native flags are unknown, without building', async () => {
     const { host, target, admin } = await setUp();
     await target.report(makeState('A=1\n', 'app-misc/hello\n', false));
@@ -134,7 +152,9 @@ describe('automatic builds', { timeout: 90_000 }, () => {
   });
 
   it('reports a root locked by another emerge and stops waiting for it', async () => {
-    const { host, admin } = await setUp();
+    // The stand-in's lock records a pid, which an emerge in the build sandbox (a PID namespace
+    // of its own) cannot see; real Portage's fcntl lock holds across namespaces.
+    const { host, admin } = await setUp({ extra: 'sandbox = false' });
     // Another emerge (this test process, alive) holds the root's lock, as the stand-in records it.
     const lockFile = join(host.stateDir, 'roots', 'alpha', 'var/db/.pkg.portage_lockfile');
     await mkdir(dirname(lockFile), { recursive: true });

@@ -42,7 +42,7 @@ describe('signed delivery with the stand-in emerge', () => {
 
   /** Builds app-misc/hello with the stand-in, signed by the host's key; returns PKGDIR. */
   async function buildSigned(): Promise<string> {
-    const signing = host!.daemon.builds.signing;
+    const signing = host!.daemon.builds.signing.of('alpha');
     const key = await signing.ensure();
     const root = join(tmp.dir, 'build');
     await mkdir(join(root, 'etc/portage'), { recursive: true });

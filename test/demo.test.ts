@@ -11,7 +11,7 @@ describe('npm run demo', () => {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const code = await new Promise<number | null>((r) => child.on('close', r));
-    expect(out, out).toContain('==> done: the package.use change flowed through');
+    expect(out, out).toMatch(/==> done in \d+ s: the package.use change flowed through/);
     expect(code).toBe(0);
     // the second status table shows snapshot #2 published and installed, built from the current config
     expect(out).toMatch(/demo-target\s+connected\s+([0-9a-f]{12})\s+\1\s+#2\s+#2/);

@@ -43,7 +43,9 @@ describe('real Portage: build, sign, deliver, install', () => {
     host = await startHost({
       dir: join(tmp.dir, 'host'),
       pki,
-      extra: `[build]\nemerge = [${JSON.stringify(machine.emerge)}]\nrepository = ${JSON.stringify(TEST_REPO)}\ncancel_grace_seconds = 5\n`,
+      // the machine is Portage's running root: what --root-deps merges for "/" goes there (into
+      // the root's own layer of it, in the build sandbox)
+      extra: `[build]\nemerge = [${JSON.stringify(machine.emerge)}]\nrepository = ${JSON.stringify(TEST_REPO)}\ncancel_grace_seconds = 5\nhost_writable = [${JSON.stringify(machine.machine)}]\n`,
     });
     await makeTargetSystem(join(tmp.dir, 'alpha/root'), {
       makeConf: 'COMMON_FLAGS="-O2 -pipe -march=native"\nCFLAGS="${COMMON_FLAGS}"\nCXXFLAGS="${COMMON_FLAGS}"\n',
@@ -100,7 +102,7 @@ describe('real Portage: build, sign, deliver, install', () => {
     const members = readGpkg(await readFile(join(snapshot, indexValue(greet, 'PATH')!))).members.map((m) => m.name);
     expect(members).toEqual(expect.arrayContaining(['metadata.tar.zst.sig', 'image.tar.zst.sig']));
     // the keyrings as Portage needs them: readable by nobody
-    for (const home of [join(root(), 'etc/portage/gnupg'), host.daemon.builds.signing.verifyHome]) {
+    for (const home of [join(root(), 'etc/portage/gnupg'), host.daemon.builds.signing.of('alpha').verifyHome]) {
       expect((await stat(home)).mode & 0o777).toBe(0o755);
       expect((await stat(join(home, 'trustdb.gpg'))).mode & 0o644).toBe(0o644);
     }

@@ -28,6 +28,8 @@ export interface EmergeControl {
   fail?: string;
   /** BINHOST_FAKE_EMERGE_DELAY_MS: per phase. */
   delayMs?: number;
+  /** BINHOST_FAKE_EMERGE_PRESERVED: a build leaves this package linking a preserved library. */
+  preserved?: string;
 }
 
 /** A host whose emerge is the test emerge, with a root for target "alpha" and a config applier that copies state files. */
@@ -55,6 +57,8 @@ export async function startBuildHost(options: { dir: string; pki: TestPki; extra
     else delete process.env['BINHOST_FAKE_EMERGE_FAIL'];
     if (c.delayMs) process.env['BINHOST_FAKE_EMERGE_DELAY_MS'] = String(c.delayMs);
     else delete process.env['BINHOST_FAKE_EMERGE_DELAY_MS'];
+    if (c.preserved) process.env['BINHOST_FAKE_EMERGE_PRESERVED'] = c.preserved;
+    else delete process.env['BINHOST_FAKE_EMERGE_PRESERVED'];
   };
   control({});
   const emerge = options.emerge ?? [STAND_IN_EMERGE];

@@ -154,7 +154,7 @@ export class HostDaemon {
       TargetServiceDefinition,
       adaptService(
         TargetServiceDefinition,
-        targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signing: this.builds.signing, ...delivery }),
+        targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signingKey: (t) => this.builds.signingKeyOf(t), ...delivery }),
         { ...adapt, role: 'target' },
       ),
     );

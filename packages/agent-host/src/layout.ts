@@ -18,9 +18,12 @@ import { assertValidName } from '@binhost/shared';
  *     snapshots/<n>/          an immutable publication: Packages, the files it names (hard links),
  *                             snapshot.json (Snapshot.toJSON)
  * <state_dir>/host.lock                  the pid of the host agent that owns this state dir (host-lock.ts)
- * <state_dir>/signing/                   the host's OpenPGP signing keyring (GNUPGHOME, 0700)
- * <state_dir>/signing-verify/            its public key, trusted: Portage's verify keyring for builds
+ * <state_dir>/keys/<root>/secret/        the root's OpenPGP signing keyring (GNUPGHOME, 0700): one
+ *                                        key per root, so a build can sign only for its own targets
+ * <state_dir>/keys/<root>/verify/        its public key, trusted: Portage's verify keyring for builds
  *                                        (0755/0644: Portage runs gpg --verify as nobody)
+ * <state_dir>/layers/<root>/             what builds of the root wrote to the host's / (--root-deps),
+ *                                        as overlay upper dirs: the host's own files never change
  * <state_dir>/build-tmp/<root>/          PORTAGE_TMPDIR of the root's builds
  * <state_dir>/distfiles/<root>/          DISTDIR of the root's builds
  * <state_dir>/.removing-<tag>/           what `target remove` is deleting: renamed here first, then removed
@@ -81,11 +84,20 @@ export class HostLayout {
   lockFile(): string {
     return join(this.stateDir, 'host.lock');
   }
-  signingDir(): string {
-    return join(this.stateDir, 'signing');
+  /** The signing keyring of a root's builds. */
+  signingDir(root: string): string {
+    assertValidName(root, 'root name');
+    return join(this.stateDir, 'keys', root, 'secret');
   }
-  verifyKeyringDir(): string {
-    return join(this.stateDir, 'signing-verify');
+  /** The verify keyring of a root's builds (its signing key's public part, trusted). */
+  verifyKeyringDir(root: string): string {
+    assertValidName(root, 'root name');
+    return join(this.stateDir, 'keys', root, 'verify');
+  }
+  /** Overlay upper and work dirs of a root's builds over the host paths `--root-deps` writes. */
+  layersDir(root: string): string {
+    assertValidName(root, 'root name');
+    return join(this.stateDir, 'layers', root);
   }
   /** PORTAGE_TMPDIR of a root's builds (Portage makes `portage/` inside). */
   buildTmpDir(root: string): string {

@@ -30,6 +30,7 @@ export * from './portage/binrepos-conf.js';
 export * from './portage/gpkg.js';
 export * from './exec/exec-error.js';
 export * from './exec/run-command.js';
+export * from './exec/find-program.js';
 export * from './config/config-changes.js';
 export * from './config/config-reloader.js';
 export * from './portage/binpkg-signing.js';

@@ -4,7 +4,7 @@ import { Build, BuildKind, BuildStatus, errorMessage, NotFoundError, type Logger
 import type { HostLayout } from '../layout.js';
 import type { BuildStore } from './build-store.js';
 import { BuildLogWriter } from './build-log.js';
-import { runEmerge } from './emerge-build.js';
+import { runEmerge, type EmergeOutcome } from './emerge-build.js';
 import type { ProcessLauncher } from './emerge-process.js';
 import { verdictOf } from './build-outcome.js';
 
@@ -35,6 +35,8 @@ export interface BuildQueueOptions {
   graceMs: number;
   /** Extra environment for emerge in `root` (signing, temp and distfiles dirs); read at each build start. */
   env(root: string): Promise<Record<string, string>>;
+  /** Wraps emerge's argv for a build in `root` (the sandbox); absent: emerge runs as it is. */
+  wrap?(root: string, argv: string[]): Promise<string[]>;
   /** Publishes a succeeded build; resolves to the snapshot id. Throwing fails the build. */
   publish(build: Build): Promise<number>;
   log: Logger;
@@ -211,23 +213,42 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
     if (job.cancel.signal.aborted) {
       return this.finish(job, { status: BuildStatus.BUILD_STATUS_CANCELLED, exitCode: 0, error: `cancelled: ${job.cancelReason}` });
     }
-    const outcome = await runEmerge({
-      launcher: options.launcher,
-      command: options.command,
-      rootDir: options.layout.rootDir(build.root),
-      pkgDir: options.layout.pkgDir(build.root),
-      args: build.args,
-      extraEnv: await options.env(build.root),
-      log: job.writer,
-      signal: job.cancel.signal,
-      graceMs: options.graceMs,
-      // Recorded so a host restarted after being killed can stop an emerge it left running.
-      onStart: (pid) => writeFileSync(options.store.pidFile(build.root, build.id), `${pid}\n`),
-      onProgress: (p) => {
-        Object.assign(build, { currentPackage: p.currentPackage, packageIndex: p.packageIndex, packageCount: p.packageCount, phase: p.phase });
-        this.emit('progress', build);
-      },
-    });
+    const writer = job.writer;
+    const emerge = async (args: readonly string[]) =>
+      runEmerge({
+        launcher: options.launcher,
+        command: options.command,
+        rootDir: options.layout.rootDir(build.root),
+        pkgDir: options.layout.pkgDir(build.root),
+        args,
+        extraEnv: await options.env(build.root),
+        ...(options.wrap ? { wrap: (argv: string[]) => options.wrap!(build.root, argv) } : {}),
+        log: writer,
+        signal: job.cancel.signal,
+        graceMs: options.graceMs,
+        // Recorded so a host restarted after being killed can stop an emerge it left running.
+        onStart: (pid) => writeFileSync(options.store.pidFile(build.root, build.id), `${pid}\n`),
+        onProgress: (p) => {
+          Object.assign(build, { currentPackage: p.currentPackage, packageIndex: p.packageIndex, packageCount: p.packageCount, phase: p.phase });
+          this.emit('progress', build);
+        },
+      });
+    let outcome: EmergeOutcome;
+    try {
+      outcome = await emerge(build.args);
+      if (outcome.exitCode === 0 && outcome.progress.preservedLibs && !job.cancel.signal.aborted) {
+        // Packages of the root still link libraries an update replaced: their binpkgs would not
+        // work on a target without the old library. Rebuild them now, as Portage asks (and as
+        // Gentoo Build Publisher does after every build).
+        writer.write('>>> binhost: emerge found preserved libraries; running emerge @preserved-rebuild');
+        log.info('running @preserved-rebuild');
+        outcome = await emerge(PRESERVED_REBUILD_ARGS);
+      }
+    } catch (err) {
+      // emerge could not be started the way the config asks (the sandbox is missing, …)
+      writer.write(`!!! binhost: ${errorMessage(err)}`);
+      return this.finish(job, { status: BuildStatus.BUILD_STATUS_FAILED, exitCode: 0, error: errorMessage(err) });
+    }
     const verdict = verdictOf(outcome, options.command, job.writer.tail(), job.cancelReason);
     if (this.stopped && verdict.status === BuildStatus.BUILD_STATUS_CANCELLED) {
       verdict.status = BuildStatus.BUILD_STATUS_INTERRUPTED;
@@ -255,6 +276,9 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
     this.emit('finished', build);
   }
 }
+
+/** The second pass of a build after which Portage reported preserved libraries. */
+export const PRESERVED_REBUILD_ARGS: readonly string[] = ['@preserved-rebuild'];
 
 function sameArgs(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);

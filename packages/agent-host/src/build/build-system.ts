@@ -1,5 +1,6 @@
-import { mkdir } from 'node:fs/promises';
-import { BuildKind, type Build, type HostConfig, type Logger, type Snapshot } from '@binhost/shared';
+import { lstat, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { BuildKind, FailedPreconditionError, findProgram, InvalidArgumentError, type Build, type HostConfig, type Logger, type SigningKey, type Snapshot } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
@@ -10,7 +11,9 @@ import { spawnLauncher, type ProcessLauncher } from './emerge-process.js';
 import { validateBuildArgs } from './build-args.js';
 import { reapOrphans } from './orphans.js';
 import { SnapshotStore } from '../publish/snapshot-store.js';
-import { SigningKeys } from '../signing/signing-keys.js';
+import { RootSigningKeys } from '../signing/root-signing-keys.js';
+import { getSigningKey } from '../services/signing-handlers.js';
+import { sandboxArgv, type SandboxSpec } from './build-sandbox.js';
 import { signingEnv } from '../signing/signing-env.js';
 
 /** Options for {@link BuildSystem}. */
@@ -35,7 +38,7 @@ export class BuildSystem {
   readonly store: BuildStore;
   readonly queue: BuildQueue;
   readonly snapshots: SnapshotStore;
-  readonly signing: SigningKeys;
+  readonly signing: RootSigningKeys;
   readonly auto: AutoBuilder;
   /** The target registry builds are made for. */
   readonly registry: TargetRegistry;
@@ -45,7 +48,7 @@ export class BuildSystem {
     const { config, layout, log } = options;
     this.store = new BuildStore(layout, log.child({ component: 'builds' }), options.registry.damage);
     this.snapshots = new SnapshotStore(layout, log.child({ component: 'snapshots' }), undefined, options.registry.damage);
-    this.signing = new SigningKeys({ dir: layout.signingDir(), verifyDir: layout.verifyKeyringDir(), gpg: config.signing.gpg, enabled: config.signing.enabled, log: log.child({ component: 'signing' }) });
+    this.signing = new RootSigningKeys({ layout, gpg: config.signing.gpg, enabled: config.signing.enabled, log: log.child({ component: 'signing' }) });
     this.queue = new BuildQueue({
       layout,
       store: this.store,
@@ -53,6 +56,7 @@ export class BuildSystem {
       command: config.build.emerge,
       graceMs: config.build.cancelGraceSeconds * 1000,
       env: (root) => this.buildEnv(root),
+      wrap: (root, argv) => this.sandboxed(root, argv),
       publish: (build) => this.publishBuild(build),
       log: log.child({ component: 'build-queue' }),
     });
@@ -78,7 +82,53 @@ export class BuildSystem {
     const { layout } = this.options;
     const dirs = { PORTAGE_TMPDIR: layout.buildTmpDir(root), DISTDIR: layout.distDir(root) };
     for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true, mode: 0o755 });
-    return { ...(await signingEnv(this.signing)), ...dirs };
+    return { ...(await signingEnv(this.signing.of(root))), ...dirs };
+  }
+
+  /**
+   * The public signing key `target` must trust: that of the root its published snapshot comes
+   * from (what it installs next), or before any publication that of the root it builds in.
+   */
+  async signingKeyOf(target: string): Promise<{ key: SigningKey }> {
+    if (!target) throw new InvalidArgumentError('name the target whose signing key you want');
+    this.registry.get(target); // NOT_FOUND for an unknown name
+    return getSigningKey(this.signing, this.snapshots.publishedRoot(target) ?? rootOf(this.registry, target));
+  }
+
+  /**
+   * `argv` in the root's build sandbox (build-sandbox.ts), unless `build.sandbox = false`. An
+   * emerge program that does not exist is left to fail as it is (the build then says so, naming
+   * build.emerge); a missing bwrap fails the build naming the package to install.
+   */
+  private async sandboxed(root: string, argv: string[]): Promise<string[]> {
+    const { config, layout } = this.options;
+    if (!config.build.sandbox || !(await findProgram(argv[0] ?? ''))) return argv;
+    if (!(await findProgram(config.build.bwrap))) {
+      throw new FailedPreconditionError(
+        `build sandbox: "${config.build.bwrap}" not found (install sys-apps/bubblewrap, Debian: bubblewrap; or set build.sandbox = false in ${config.configFile}, which lets every target's config run unconfined as root)`,
+      );
+    }
+    const hostLayers = [];
+    for (const path of config.build.hostWritable) {
+      // absent, or a merged-usr symlink (/lib → usr/lib) that its target's layer covers
+      if (!(await lstat(path).catch(() => undefined))?.isDirectory()) continue;
+      const name = path.slice(1).replace(/\//g, '_') || 'root';
+      hostLayers.push({ path, upper: join(layout.layersDir(root), name, 'upper'), work: join(layout.layersDir(root), name, 'work') });
+    }
+    const { stateDir } = layout;
+    const private_ = [dirname(config.configFile), dirname(config.tls.key), dirname(config.tls.cert)].filter((d) => d !== '/' && !stateDir.startsWith(`${d}/`));
+    const keys = this.signing.of(root);
+    const spec: SandboxSpec = {
+      rootDir: layout.rootDir(root),
+      tmpDir: layout.buildTmpDir(root),
+      distDir: layout.distDir(root),
+      hostLayers,
+      hidden: [...new Set([stateDir, ...private_])],
+      readOnly: this.signing.enabled ? [keys.verifyHome] : [],
+      writable: this.signing.enabled ? [keys.homeDir] : [],
+      bwrap: config.build.bwrap,
+    };
+    return sandboxArgv(spec, argv);
   }
 
   /** Loads history (marking cut-off builds INTERRUPTED) and publications; starts the loop. */

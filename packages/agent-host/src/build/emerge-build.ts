@@ -25,6 +25,8 @@ export interface EmergeRunOptions {
   args: readonly string[];
   /** Set on top of the scrubbed environment (signing, see signing/signing-env.ts). */
   extraEnv: Readonly<Record<string, string>>;
+  /** Wraps the emerge argv (the build sandbox, see build-sandbox.ts). */
+  wrap?: (argv: string[]) => Promise<string[]>;
   baseEnv?: NodeJS.ProcessEnv;
   log: BuildLogWriter;
   /** Called whenever the parsed progress changes. */
@@ -73,7 +75,8 @@ export function emergeEnv(options: Pick<EmergeRunOptions, 'rootDir' | 'pkgDir' |
  * that says why it did not run.
  */
 export async function runEmerge(options: EmergeRunOptions): Promise<EmergeOutcome> {
-  const argv = emergeArgv(options.command, options.args);
+  const plain = emergeArgv(options.command, options.args);
+  const argv = options.wrap ? await options.wrap(plain) : plain;
   const [file, ...args] = argv;
   const progress = emptyProgress();
   const recent: string[] = [];

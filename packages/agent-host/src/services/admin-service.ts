@@ -23,7 +23,6 @@ import { removeTarget } from '../registry/remove-target.js';
 import { parseQueuedSync } from '../serve/sync-queue.js';
 import type { BuildSystem } from '../build/build-system.js';
 import { cancelBuild, followBuildLog, listBuilds, listSnapshots, publishSnapshot, triggerBuild } from './build-handlers.js';
-import { getSigningKey } from './signing-handlers.js';
 import { DamagedRecordError } from '../registry/damaged-records.js';
 
 /** What the admin service needs from the rest of the host. */
@@ -149,6 +148,6 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
     publishSnapshot: (req) => publishSnapshot(deps, req),
     triggerSync: (req) => requestSync(deps, req),
     emerge: (req, ctx) => emergeRelay(deps, req, ctx.signal),
-    getSigningKey: () => getSigningKey(deps.builds.signing),
+    getSigningKey: (req) => deps.builds.signingKeyOf(req.target),
   };
 }

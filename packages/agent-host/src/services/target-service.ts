@@ -8,11 +8,10 @@ import {
   type Handlers,
   type TargetServiceService,
   type OpenEventsResponse,
+  type SigningKey,
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
-import type { SigningKeys } from '../signing/signing-keys.js';
-import { getSigningKey } from './signing-handlers.js';
 import type { PublicationSource } from '../serve/publication-source.js';
 import type { ActivityHub } from '../serve/activity-hub.js';
 import type { InstallReports } from '../serve/install-reports.js';
@@ -29,7 +28,8 @@ export interface TargetServiceDeps {
   hub: EventHub;
   /** The snapshot published for a target, 0 if none. */
   publishedSnapshotId(target: string): number;
-  signing: SigningKeys;
+  /** The signing key the caller must trust (BuildSystem.signingKeyOf). */
+  signingKey(target: string): Promise<{ key: SigningKey }>;
   /** Published snapshots (serving). */
   publications: PublicationSource;
   /** Relays target activity to watchers. */
@@ -103,7 +103,7 @@ export function targetServiceHandlers(deps: TargetServiceDeps): Handlers<typeof 
 
     getPublication: (req, ctx) => getPublication(deps.publications, ctx.identity.name, req),
     fetchFile: (req, ctx) => fetchFile(deps.publications, ctx.identity.name, req, ctx.signal),
-    getSigningKey: () => getSigningKey(deps.signing),
+    getSigningKey: (_req, ctx) => deps.signingKey(ctx.identity.name),
     async streamActivity(requests, ctx) {
       for await (const request of requests) deps.activity.publish(ctx.identity.name, { kind: 'activity', request });
       return {};

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { FailedPreconditionError, openKeyringToPortage, type Logger, type SigningKey } from '@binhost/shared';
 import { Gpg } from './gpg.js';
@@ -23,6 +23,8 @@ export interface SigningKeysOptions {
   log: Logger;
   /** Goes into the new key's user id. @default os.hostname() */
   hostname?: string;
+  /** The root whose builds the key signs, named in the key's user id. */
+  root?: string;
 }
 
 /**
@@ -86,11 +88,14 @@ export class SigningKeys {
 
   private async setUp(): Promise<SigningKey> {
     const { dir, log } = this.options;
+    // keys/<root>/ holds the secret home and the verify keyring nobody must reach: search only
+    await mkdir(dirname(dir), { recursive: true, mode: 0o711 });
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700); // gpg warns about (and Portage refuses) group/world-readable homes
     let [fingerprint] = await this.gpg.signingFingerprints();
     if (!fingerprint) {
-      const uid = `binhost signing key <binhost@${this.options.hostname ?? hostname()}>`;
+      const what = this.options.root ? `binhost signing key of root ${this.options.root}` : 'binhost signing key';
+      const uid = `${what} <binhost@${this.options.hostname ?? hostname()}>`;
       await this.gpg.run(['--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', uid, 'ed25519', 'sign', 'never']);
       [fingerprint] = await this.gpg.signingFingerprints();
       if (!fingerprint) throw new FailedPreconditionError(`gpg made no signing key in ${dir}`);

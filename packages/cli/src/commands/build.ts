@@ -6,7 +6,7 @@ import { printLog, statusName } from './build-format.js';
 
 /**
  * `binhostctl build NAME [--follow] [-- ARGS]`: queues a build in the target's root; without
- * ARGS the automatic `--update --deep --newuse --usepkg @world`. Prints the build id.
+ * ARGS the automatic `--update --deep --newuse --changed-deps=y --with-bdeps=y --usepkg=y @world`. Prints the build id.
  */
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
   const split = args.indexOf('--');

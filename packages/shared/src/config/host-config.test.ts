@@ -35,7 +35,7 @@ describe('host and target config files', () => {
     expect(config.listen).toBe(HOST_DEFAULTS.listen);
     expect(config.stateDir).toBe('/var/lib/binhost');
     expect(config.build.emerge).toEqual(['emerge']);
-    expect(config.build.autoArgs).toEqual(['--update', '--deep', '--newuse', '--usepkg', '@world']);
+    expect(config.build.autoArgs).toEqual(['--update', '--deep', '--newuse', '--changed-deps=y', '--with-bdeps=y', '--usepkg=y', '@world']);
     expect(config.tls.cert).toBe(join(dir, 'host.pem'));
   });
 

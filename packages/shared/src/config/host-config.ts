@@ -18,7 +18,7 @@ export interface HostConfig {
   readonly build: {
     /** The emerge command: a program and leading arguments. @default ['emerge'] */
     readonly emerge: readonly string[];
-    /** Arguments of automatic builds. @default ['--update', '--deep', '--newuse', '--usepkg', '@world'] */
+    /** Arguments of automatic builds. @default ['--update', '--deep', '--newuse', '--changed-deps=y', '--with-bdeps=y', '--usepkg=y', '@world'] */
     readonly autoArgs: readonly string[];
     /** Seconds between SIGTERM and SIGKILL when a build is cancelled. @default 30 */
     readonly cancelGraceSeconds: number;
@@ -28,6 +28,16 @@ export interface HostConfig {
     readonly compiler: string;
     /** The host's Portage repository that target profiles are resolved in. @default '/var/db/repos/gentoo' */
     readonly repository: string;
+    /** Run every build in a sandbox (bubblewrap); see README "What a build can and cannot touch". @default true */
+    readonly sandbox: boolean;
+    /** The bubblewrap program. @default 'bwrap' */
+    readonly bwrap: string;
+    /**
+     * Host paths a `--root-deps` build writes (build dependencies merged for the host's `/`).
+     * Each is an overlay per root: the writes land in that root's layer, the host's files never
+     * change. @default ['/usr', '/etc', '/opt', '/var/db/pkg', '/var/lib/portage', '/var/cache/edb', '/var/log']
+     */
+    readonly hostWritable: readonly string[];
   };
   readonly signing: {
     /** @default 'gpg' */
@@ -42,12 +52,14 @@ export const HOST_DEFAULTS = {
   stateDir: DEFAULT_PATHS.hostStateDir,
   logLevel: 'info',
   emerge: ['emerge'],
-  autoArgs: ['--update', '--deep', '--newuse', '--usepkg', '@world'],
+  autoArgs: ['--update', '--deep', '--newuse', '--changed-deps=y', '--with-bdeps=y', '--usepkg=y', '@world'],
   cancelGraceSeconds: 30,
   keepSnapshots: 3,
   compiler: 'gcc',
   repository: '/var/db/repos/gentoo',
   gpg: 'gpg',
+  bwrap: 'bwrap',
+  hostWritable: ['/usr', '/etc', '/opt', '/var/db/pkg', '/var/lib/portage', '/var/cache/edb', '/var/log'],
 } as const;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -76,7 +88,13 @@ export function parseHostConfig(r: ConfigReader, baseDir: string): HostConfig {
     keepSnapshots: b.integer('keep_snapshots', HOST_DEFAULTS.keepSnapshots, 1, 1000),
     compiler: b.string('compiler', HOST_DEFAULTS.compiler),
     repository: abs(b.string('repository', HOST_DEFAULTS.repository)),
+    sandbox: b.boolean('sandbox', true),
+    bwrap: b.string('bwrap', HOST_DEFAULTS.bwrap),
+    hostWritable: b.stringArray('host_writable', HOST_DEFAULTS.hostWritable),
   };
+  for (const p of build.hostWritable) {
+    if (!p.startsWith('/') || /[,:\\\n]/.test(p)) throw new ConfigError(r.file, 'build.host_writable', `expected absolute paths without "," ":" or "\\", got "${p}"`);
+  }
   b.finish();
   const s = r.section('signing');
   const signing = { gpg: s.string('gpg', HOST_DEFAULTS.gpg), enabled: s.boolean('enabled', true) };

@@ -16,11 +16,13 @@ export interface EmergeProgress {
   failure: string;
   /** The lock file emerge said it is waiting for (another emerge holds the root). */
   waitingForLock: string;
+  /** emerge listed preserved libraries and asks for `emerge @preserved-rebuild`. */
+  preservedLibs: boolean;
 }
 
 /** A fresh progress record. */
 export function emptyProgress(): EmergeProgress {
-  return { currentPackage: '', packageIndex: 0, packageCount: 0, phase: '', failure: '', waitingForLock: '' };
+  return { currentPackage: '', packageIndex: 0, packageCount: 0, phase: '', failure: '', waitingForLock: '', preservedLibs: false };
 }
 
 // ESC [ ... letter: ebuild helpers and gcc colour their output even when not on a terminal.
@@ -41,6 +43,9 @@ const FAILED_TO_EMERGE = /^>>> Failed to emerge (\S+?)(?:::\S+)?(?:,| for )/;
 // portage/locks.py: "waiting for lock on /var/db/.pkg.portage_lockfile" (real emerge then waits);
 // the stand-in refuses at once: "!!! /r/var/db/.pkg.portage_lockfile is locked by another emerge (pid 7); …"
 const WAITING_FOR_LOCK = /waiting for lock on (\S+)|^!!! (\S+) is locked by another emerge/i;
+
+// _emerge/post_emerge.py after a run: "!!! existing preserved libs:" (or "… found" with --quiet)
+const PRESERVED_LIBS = /^!!! existing preserved libs/;
 
 /** Phase-start lines and the phase name each begins. */
 const PHASES: ReadonlyArray<readonly [prefix: string, phase: string]> = [
@@ -75,6 +80,10 @@ export function parseEmergeLine(progress: EmergeProgress, raw: string): boolean 
   }
   if ((m = FAILED_TO_EMERGE.exec(line))) {
     if (!progress.failure) progress.failure = `${m[1]} failed${progress.phase ? ` (${progress.phase} phase)` : ''}`;
+    return true;
+  }
+  if (PRESERVED_LIBS.test(line)) {
+    progress.preservedLibs = true;
     return true;
   }
   if ((m = WAITING_FOR_LOCK.exec(line))) {

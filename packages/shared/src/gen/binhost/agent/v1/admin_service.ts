@@ -326,6 +326,8 @@ export interface EmergeResponse {
 }
 
 export interface AdminServiceGetSigningKeyRequest {
+  /** The target whose key: the key of the root it is served from (each root signs with its own). */
+  target: string;
 }
 
 export interface AdminServiceGetSigningKeyResponse {
@@ -3954,11 +3956,14 @@ export const EmergeResponse: MessageFns<EmergeResponse> = {
 };
 
 function createBaseAdminServiceGetSigningKeyRequest(): AdminServiceGetSigningKeyRequest {
-  return {};
+  return { target: "" };
 }
 
 export const AdminServiceGetSigningKeyRequest: MessageFns<AdminServiceGetSigningKeyRequest> = {
-  encode(_: AdminServiceGetSigningKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: AdminServiceGetSigningKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.target !== "") {
+      writer.uint32(10).string(message.target);
+    }
     return writer;
   },
 
@@ -3975,6 +3980,14 @@ export const AdminServiceGetSigningKeyRequest: MessageFns<AdminServiceGetSigning
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3987,12 +4000,15 @@ export const AdminServiceGetSigningKeyRequest: MessageFns<AdminServiceGetSigning
     }
   },
 
-  fromJSON(_: any): AdminServiceGetSigningKeyRequest {
-    return {};
+  fromJSON(object: any): AdminServiceGetSigningKeyRequest {
+    return { target: isSet(object.target) ? globalThis.String(object.target) : "" };
   },
 
-  toJSON(_: AdminServiceGetSigningKeyRequest): unknown {
+  toJSON(message: AdminServiceGetSigningKeyRequest): unknown {
     const obj: any = {};
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
     return obj;
   },
 
@@ -4002,9 +4018,10 @@ export const AdminServiceGetSigningKeyRequest: MessageFns<AdminServiceGetSigning
     return AdminServiceGetSigningKeyRequest.fromPartial(base ?? ({} as any));
   },
   fromPartial<I extends Exact<DeepPartial<AdminServiceGetSigningKeyRequest>, I>>(
-    _: I,
+    object: I,
   ): AdminServiceGetSigningKeyRequest {
     const message = createBaseAdminServiceGetSigningKeyRequest();
+    message.target = object.target ?? "";
     return message;
   },
 };
