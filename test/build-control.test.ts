@@ -106,7 +106,7 @@ describe('build control', { timeout: 90_000 }, () => {
     expect(res.stdout).toContain('>>> Emerging (1 of 1) app-misc/hello-1.0::gentoo');
     expect(await latest(admin)).toMatchObject({ kind: BuildKind.BUILD_KIND_MANUAL, args: ['--oneshot', 'app-misc/hello'], status: BuildStatus.BUILD_STATUS_SUCCEEDED });
     const json = await cli(pki, tmp.dir, host.address, ['--json', 'builds', 'alpha']);
-    expect(JSON.parse(json.stdout)[0]).toMatchObject({ id: 1, status: 'BUILD_STATUS_SUCCEEDED', kind: 'BUILD_KIND_MANUAL' });
+    expect((JSON.parse(json.stdout) as { builds: unknown[] }).builds[0]).toMatchObject({ id: 1, status: 'succeeded', kind: 'manual' });
   });
 
   it('rolls back to an older snapshot and prunes the ones no target uses', async () => {

@@ -110,7 +110,7 @@ describe('binhostctl target add / target config', () => {
     expect(shown.stdout).toMatch(/#   etc\/portage\/make\.conf: COMMON_FLAGS: "-march=native -O2 -pipe" -> "-march=znver3 .*-mtune=znver3 -O2 -pipe" \(/);
 
     const json = await cli('--json', 'target', 'config', 'alpha');
-    const parsed = JSON.parse(json.stdout) as { root: string; rewrites: Array<{ key: string }>; digest: string };
+    const parsed = (JSON.parse(json.stdout) as { applied: { root: string; rewrites: Array<{ key: string }>; digest: string } }).applied;
     expect(parsed.root).toBe('alpha');
     expect(parsed.digest).toBe(reportedState().digest);
     expect(parsed.rewrites.map((r) => r.key)).toEqual(['COMMON_FLAGS', 'FEATURES', 'CPU_FLAGS_X86']);

@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
-import { AppliedConfig, callUnary, UsageError, type ConfigRewrite } from '@binhost/shared';
+import { callUnary, type ConfigRewrite } from '@binhost/shared';
+import type { CommandInput, CommandSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson, shortDigest } from '../output.js';
-
-const USAGE = 'usage: binhostctl target config NAME';
+import { appliedView } from '../view.js';
 
 /** One rewrite as a line: `make.conf: CFLAGS: "-march=native" -> "-march=znver3 ..." (why)`. */
 export function describeRewrite(r: ConfigRewrite): string {
@@ -17,15 +16,22 @@ export function describeRewrite(r: ConfigRewrite): string {
  * rewrites stand as `# binhost: was …` / `# binhost: removed …` lines above what replaced them,
  * then the list of rewrites and warnings. `--json` prints the AppliedConfig.
  */
-export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  const [name, ...extra] = positionals;
-  if (!name || extra.length > 0) throw new UsageError(USAGE);
+export const spec: CommandSpec = {
+  name: 'target config',
+  summary: "the make.conf applied in the target's root, the host's rewrites and warnings",
+  args: [{ name: 'NAME', description: 'the target' }],
+  json: '{version, name, applied: {root, digest, appliedAt, makeConf, rewrites: [{file, key, before, after, reason}], warnings} | null}',
+  examples: ['target config alpha', 'target config alpha --verbose'],
+  run,
+};
+
+async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const name = input.args[0]!;
   const client = await ctx.admin();
   const res = await callUnary(client.getTarget.bind(client), { name });
   const applied = res.applied;
   if (ctx.json) {
-    printJson(ctx.stdout, applied ? AppliedConfig.toJSON(applied) : null);
+    printJson(ctx.stdout, { name, applied: applied ? appliedView(applied) : null });
     return applied ? 0 : 1;
   }
   if (!applied) {
