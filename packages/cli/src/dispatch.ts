@@ -69,7 +69,7 @@ export async function dispatch(argv: readonly string[], io: DispatchIo = {}): Pr
   let ctx: CommandContext | undefined;
   let command = '';
   const program = buildProgram(COMMANDS, GROUPS, {
-    version: packageVersion(import.meta.url),
+    version: `binhostctl ${packageVersion(import.meta.url)}`,
     stdout,
     stderr,
     rest,

@@ -21,9 +21,10 @@ export const spec: CommandSpec = {
 
 async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
   const [target, id] = input.args;
+  const buildId = parseId(id, 'BUILD');
   const client = await ctx.admin();
   // Cancelling waits for emerge to stop, up to the host's grace period before SIGKILL.
-  const { build } = await callUnary(client.cancelBuild.bind(client), { target: target!, buildId: parseId(id, 'BUILD') }, { deadlineMs: 3_700_000 });
+  const { build } = await callUnary(client.cancelBuild.bind(client), { target: target!, buildId }, { deadlineMs: 3_700_000 });
   if (ctx.json) printJson(ctx.stdout, { build: build ? buildView(build) : null });
   else ctx.stdout.write(`build ${build?.id ?? '?'} ${build ? statusName(build.status) : ''}${build?.error ? `: ${build.error}` : ''}\n`);
   return 0;

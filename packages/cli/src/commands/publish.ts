@@ -19,8 +19,9 @@ export const spec: CommandSpec = {
 
 async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
   const target = input.args[0]!;
+  const snapshotId = parseId(optString(input, 'snapshot'), '--snapshot');
   const client = await ctx.admin();
-  const { snapshot } = await callUnary(client.publishSnapshot.bind(client), { target, snapshotId: parseId(optString(input, 'snapshot'), '--snapshot') });
+  const { snapshot } = await callUnary(client.publishSnapshot.bind(client), { target, snapshotId });
   if (ctx.json) printJson(ctx.stdout, { target, snapshot: snapshot ? snapshotView(snapshot) : null });
   else ctx.stdout.write(`snapshot ${snapshot?.id} of root ${snapshot?.root} published for ${target}\n`);
   return 0;
