@@ -101,7 +101,7 @@ describe('target state over mTLS', () => {
     const history = showJson['history'] as { digest: string }[];
     expect(history[0]!.digest).toBe(first.digest);
     expect(history[history.length - 1]!.digest).toBe(second.digest);
-    expect(typeof showJson['lastReport']).toBe('string');
+    expect(typeof (showJson['state'] as Record<string, unknown>)['lastReport']).toBe('string');
   });
 
   it('refuses a diff against a digest that is not in the history, naming it', async () => {

@@ -50,6 +50,7 @@ function fakeClient(): AdminServiceClient {
         state: { digest: 'sha256:00', collectedAt: t, cpuFlagsX86: ['aes'], warnings: ['w'], nativeFlags: { known: true, march: 'znver3', featureFlags: ['-mmmx'], params: ['--param=l1-cache-size=32'] } },
         applied: AppliedConfig.fromPartial({ root: 'alpha', appliedAt: t, rewrites: [{}], warnings: ['w'] }),
         history: [{ digest: 'sha256:00', reportedAt: t }],
+        march: { march: 'znver3', mtune: 'znver3', differingFlags: ['-mno-avx512f'], impliedCount: 80, compiler: 'gcc' },
         lastInstall: { outcome: InstallOutcome.INSTALL_OUTCOME_INSTALLED, finishedAt: t, logTail: ['x'], differingFiles: ['f'], plan: { packages: [{}], args: ['x'], problems: ['p'] } },
       }),
     ),
@@ -204,6 +205,17 @@ describe('binhostctl --json', () => {
           "requestId": "string",
           "snapshotId": "number",
         },
+        "march": {
+          "compiler": "string",
+          "differingFlags": [
+            "string",
+          ],
+          "error": "string",
+          "flags": "string",
+          "impliedCount": "number",
+          "march": "string",
+          "mtune": "string",
+        },
         "name": "string",
         "state": {
           "arch": "string",
@@ -288,6 +300,17 @@ describe('binhostctl --json', () => {
           "warnings": [
             "string",
           ],
+        },
+        "march": {
+          "compiler": "string",
+          "differingFlags": [
+            "string",
+          ],
+          "error": "string",
+          "flags": "string",
+          "impliedCount": "number",
+          "march": "string",
+          "mtune": "string",
         },
         "name": "string",
         "version": "number",

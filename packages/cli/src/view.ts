@@ -23,12 +23,14 @@ import {
   type DigestRecord,
   type InstallPlan,
   type InstallResult,
+  type MarchSummary,
   type NativeFlags,
   type RemoveTargetResponse,
   type Snapshot,
   type TargetSummary,
   type TransferProgress,
 } from '@binhost/shared';
+import { adminFlags } from './commands/march-view.js';
 
 /** The version of the `--json` interface; every document carries it as `version`. */
 export const JSON_VERSION = 1;
@@ -130,6 +132,12 @@ export function nativeFlagsView(nf: NativeFlags | undefined) {
     compiler: nf?.compiler ?? '',
     error: nf?.error ?? '',
   };
+}
+
+/** The resolved `-march=native` as an admin would write it (`flags`), by the host's compiler. */
+export function marchView(m: MarchSummary) {
+  return {
+    flags: adminFlags(m), march: m.march, mtune: m.mtune, differingFlags: [...m.differingFlags], impliedCount: m.impliedCount, compiler: m.compiler, error: m.error };
 }
 
 /** The config applied in the target's root, with the host's rewrites. */

@@ -2,7 +2,8 @@ import { callUnary, FileKind, type GetTargetResponse, type TargetState } from '@
 import type { CommandInput, CommandSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { ago, printJson } from '../output.js';
-import { digestView, installView, nativeFlagsView, targetView } from '../view.js';
+import { digestView, installView, marchView, nativeFlagsView, targetView } from '../view.js';
+import { adminFlags } from './march-view.js';
 
 /**
  * `binhostctl target show NAME`: the target's latest reported state — digest, when it was
@@ -13,7 +14,7 @@ export const spec: CommandSpec = {
   name: 'target show',
   summary: "the target's latest reported state: digest, profile, CHOST, -march=native, CPU_FLAGS_X86, history",
   args: [{ name: 'NAME', description: 'the target' }],
-  json: '{version, name, target, state: {digest, lastReport, collectedAt, hostname, profile, chost, gccVersion, kernelRelease, arch, nativeFlags, cpuFlagsX86, world: {atoms, sets}, files, warnings} | null, lastInstall, history: [{digest, reportedAt}]}',
+  json: '{version, name, target, state: {digest, lastReport, collectedAt, hostname, profile, chost, gccVersion, kernelRelease, arch, nativeFlags, cpuFlagsX86, world: {atoms, sets}, files, warnings} | null, lastInstall, march: {flags, march, mtune, differingFlags, impliedCount, compiler, error} | null, history: [{digest, reportedAt}]}',
   examples: ['target show alpha', 'target show alpha --json'],
   run,
 };
@@ -23,7 +24,7 @@ async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
   const client = await ctx.admin();
   const res = await callUnary(client.getTarget.bind(client), { name });
   if (ctx.json) printJson(ctx.stdout, toJson(name, res));
-  else printText(ctx.stdout, name, res);
+  else printText(ctx.stdout, name, res, ctx.verbose);
   return 0;
 }
 
@@ -64,11 +65,12 @@ function toJson(name: string, res: GetTargetResponse): Record<string, unknown> {
         }
       : null,
     lastInstall: res.lastInstall ? installView(res.lastInstall) : null,
+    march: res.march ? marchView(res.march) : null,
     history: res.history.map(digestView),
   };
 }
 
-function printText(out: NodeJS.WritableStream, name: string, res: GetTargetResponse): void {
+function printText(out: NodeJS.WritableStream, name: string, res: GetTargetResponse, verbose: boolean): void {
   const s = res.state;
   const row = (k: string, v: string) => out.write(`${k.padEnd(14)} ${v}\n`);
   row('target', `${name} (${res.summary?.connected ? 'connected' : 'disconnected'})`);
@@ -88,8 +90,14 @@ function printText(out: NodeJS.WritableStream, name: string, res: GetTargetRespo
   const nf = s.nativeFlags;
   if (nf?.known) {
     row('-march=native', `-march=${nf.march} -mtune=${nf.mtune}  (${nf.compiler})`);
-    row('  features', nf.featureFlags.join(' '));
-    row('  params', nf.params.join(' ') || '-');
+    const m = res.march;
+    if (m && !verbose) {
+      row('  as written', adminFlags(m));
+      row('  features', `${nf.featureFlags.length} (${m.impliedCount} implied by -march=${m.march} on the host's ${m.compiler}; --verbose lists them)`);
+    } else {
+      row('  features', nf.featureFlags.join(' '));
+      row('  params', nf.params.join(' ') || '-');
+    }
   } else {
     row('-march=native', `unknown: ${nf?.error || 'not reported'}`);
   }
