@@ -2,3 +2,4 @@
 export { dispatch, COMMANDS, GROUPS, type DispatchIo } from './dispatch.js';
 export type { CommandSpec } from './command-spec.js';
 export { JSON_VERSION } from './view.js';
+export { userGuide } from './guide.js';
