@@ -131,7 +131,7 @@ describe('build control', { timeout: 90_000 }, () => {
     expect(listed.publishedSnapshotId).toBe(4);
     const shown = await cli(pki, tmp.dir, host.address, ['snapshots', 'alpha']);
     expect(shown.stdout).toMatch(/^\*4\s+4\s+/m);
-    await host.daemon.registry.update('alpha', (r) => (r.lastError = 'install of snapshot 4: INSTALL_OUTCOME_FAILED'));
+    await host.daemon.registry.update('alpha', (r) => (r.lastError = 'install of snapshot 4 failed: signature refused'));
     const rolled = await cli(pki, tmp.dir, host.address, ['publish', 'alpha', '--snapshot', '3']);
     // the rollback ends what the last error described
     expect(host.daemon.registry.get('alpha').lastError).toBe('');
