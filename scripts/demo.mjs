@@ -73,7 +73,7 @@ async function waitUntil(check, what, ms = 120_000) {
 }
 
 function status() {
-  return JSON.parse(ctl('--json', 'status')).find((t) => t.name === 'demo-target');
+  return JSON.parse(ctl('--json', 'status')).targets.find((t) => t.name === 'demo-target');
 }
 
 function writeAtomic(file, text) {

@@ -48,21 +48,32 @@ describe('binhostctl pki', () => {
     const dir = `${tmp.dir}/pki`;
     await dispatch(['pki', 'init', '--dir', dir], io());
     const before = await readFile(`${dir}/ca.key`, 'utf8');
-    await expect(dispatch(['pki', 'init', '--dir', dir], io())).rejects.toThrow(`${dir}/ca.key already exists; refusing to overwrite it`);
+    const again = io();
+    expect(await dispatch(['pki', 'init', '--dir', dir], again)).toBe(1);
+    expect(again.err()).toBe(`binhostctl: ${dir}/ca.key already exists; refusing to overwrite it (move it away first)\n`);
     expect(await readFile(`${dir}/ca.key`, 'utf8')).toBe(before);
     await dispatch(['pki', 'issue', 'target', 'laptop', '--dir', dir], io());
-    await expect(dispatch(['pki', 'issue', 'target', 'laptop', '--dir', dir], io())).rejects.toThrow('already exists');
+    const twice = io();
+    expect(await dispatch(['pki', 'issue', 'target', 'laptop', '--dir', dir], twice)).toBe(1);
+    expect(twice.err()).toContain('already exists');
   });
 
   it('refuses names that could not be a directory name or a subject', async () => {
     const dir = `${tmp.dir}/pki`;
     await dispatch(['pki', 'init', '--dir', dir], io());
-    await expect(dispatch(['pki', 'issue', 'target', '../evil', '--dir', dir], io())).rejects.toThrow('invalid target name "../evil"');
-    await expect(dispatch(['pki', 'issue', 'target', 'a,OU=admin', '--dir', dir], io())).rejects.toThrow('invalid target name');
+    for (const name of ['../evil', 'a,OU=admin']) {
+      const out = io();
+      expect(await dispatch(['pki', 'issue', 'target', name, '--dir', dir], out)).toBe(1);
+      expect(out.err()).toContain(`invalid target name "${name}"`);
+    }
   });
 
-  it('prints usage for an unknown role', async () => {
-    await expect(dispatch(['pki', 'issue', 'root', 'x', '--dir', tmp.dir], io())).rejects.toThrow('usage:');
+  it('prints usage for an unknown role, on stderr, exit 2', async () => {
+    const out = io();
+    expect(await dispatch(['pki', 'issue', 'root', 'x', '--dir', tmp.dir], out)).toBe(2);
+    expect(out.err()).toContain("value 'root' is invalid for argument 'ROLE'. Allowed choices are host, target, admin.");
+    expect(out.err()).toContain('usage: binhostctl pki issue [options] <ROLE> <NAME>\n');
+    expect(out.out()).toBe('');
   });
 });
 
@@ -70,7 +81,11 @@ describe('binhostctl global flags', () => {
   it('takes the word after --config as its value, not as the verb', async () => {
     const out = io();
     // the config file does not exist: the error must name it, proving it was read as --config's value
-    await expect(dispatch(['--config', '/nonexistent/admin.toml', 'targets'], out)).rejects.toThrow('/nonexistent/admin.toml: cannot read config: file not found');
-    await expect(dispatch(['--config=/nonexistent/admin.toml', '--json', 'targets'], io())).rejects.toThrow('/nonexistent/admin.toml');
+    expect(await dispatch(['--config', '/nonexistent/admin.toml', 'targets'], out)).toBe(78);
+    expect(out.err()).toBe('binhostctl: configuration error: /nonexistent/admin.toml: cannot read config: file not found\n');
+    // global options go anywhere on the line
+    const after = io();
+    expect(await dispatch(['targets', '--json', '--config=/nonexistent/admin.toml'], after)).toBe(78);
+    expect(after.err()).toContain('/nonexistent/admin.toml');
   });
 });

@@ -89,7 +89,7 @@ describe(USE_NETNS ? 'two machines: host and target agents as processes in separ
     const cliOut: string[] = [];
     const cli = agent(prefixHost, 'cli', [`--config=${join(tmp.dir, 'admin.toml')}`, '--json', 'status'], cliOut);
     expect(await new Promise((r) => cli.on('exit', r)), cliOut.join('')).toBe(0);
-    const status = JSON.parse(cliOut.join('')) as { name: string; connected: boolean; publishedSnapshotId: number; installedSnapshotId: number }[];
+    const status = (JSON.parse(cliOut.join('')) as { targets: { name: string; connected: boolean; publishedSnapshotId: number; installedSnapshotId: number }[] }).targets;
     expect(status).toEqual([expect.objectContaining({ name: 'alpha', connected: true, publishedSnapshotId: 1, installedSnapshotId: 1 })]);
   });
 });

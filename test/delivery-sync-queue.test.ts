@@ -74,13 +74,13 @@ describe('TriggerSync for a target that is not connected', () => {
     expect(queued, sync.out).not.toBeNull();
     const requestId = queued![1]!;
     const json = await cli('--json', 'sync', 'alpha', '--yes'); // a newer request replaces it
-    const newer = JSON.parse(json.out) as { requestId: string; delivered?: boolean };
-    expect(newer.delivered ?? false).toBe(false);
+    const newer = JSON.parse(json.out) as { version: number; target: string; requestId: string; delivered: boolean; confirmed: boolean };
+    expect(newer).toMatchObject({ version: 1, target: 'alpha', delivered: false, confirmed: true });
     expect(newer.requestId).not.toBe(requestId);
     // status tells the admin the request is waiting
     expect((await cli('status', 'alpha')).out).toMatch(/^alpha\s+disconnected, sync --yes queued\s/m);
-    const waiting = JSON.parse((await cli('--json', 'status', 'alpha')).out) as { queuedSyncRequestId?: string; queuedSyncConfirmed?: boolean }[];
-    expect(waiting[0]).toMatchObject({ queuedSyncRequestId: newer.requestId, queuedSyncConfirmed: true });
+    const waiting = (JSON.parse((await cli('--json', 'status', 'alpha')).out) as { targets: { queuedSync: { requestId: string; confirmed: boolean } | null }[] }).targets;
+    expect(waiting[0]?.queuedSync).toEqual({ requestId: newer.requestId, confirmed: true });
 
     // a build publishes snapshot 2 while alpha is away, then the host restarts
     await publish(2, [{ path: 'app-misc/hello/hello-2.0-1.gpkg.tar', data: randomBytes(30_000) }]);
@@ -98,8 +98,8 @@ describe('TriggerSync for a target that is not connected', () => {
     expect(host.daemon.registry.get('alpha').pendingSync).toBeUndefined();
     const record = JSON.parse(await readFile(join(host.stateDir, 'targets/alpha/record.json'), 'utf8')) as Record<string, unknown>;
     expect(record['pendingSync']).toBeUndefined();
-    const after = JSON.parse((await cli('--json', 'status', 'alpha')).out) as { connected?: boolean; queuedSyncRequestId?: string }[];
+    const after = (JSON.parse((await cli('--json', 'status', 'alpha')).out) as { targets: { connected: boolean; queuedSync: { requestId: string } | null }[] }).targets;
     expect(after[0]?.connected).toBe(true);
-    expect(after[0]?.queuedSyncRequestId ?? '').toBe('');
+    expect(after[0]?.queuedSync).toBeNull();
   });
 });

@@ -164,8 +164,11 @@ describe('real Portage: build, sign, deliver, install', () => {
       expect(result.error, result.logTail.join('\n')).toMatch(words);
       // the installed package stayed as it was
       expect((await vdb('greet-1.0', 'USE')).split(' ')).not.toContain('loud');
+      // the table shortens it; --verbose shows the cause whole
       const shown = await binhostctl(pki, tmp.dir, host.address, ['status', 'alpha']);
-      expect(shown.stdout).toContain(result.error.slice(0, 40));
+      expect(shown.stdout).toContain(`install of snapshot ${result.snapshotId} failed: ${result.error.slice(0, 10)}`);
+      const whole = await binhostctl(pki, tmp.dir, host.address, ['status', 'alpha', '--verbose']);
+      expect(whole.stdout).toContain(`alpha: last error: install of snapshot ${result.snapshotId} failed: ${result.error}\n`);
     }
 
     it('a key the keyring does not have, then the same key without trust', async () => {

@@ -67,6 +67,8 @@ describe('target add, then the automatic loop, with the stand-in emerge', () => 
     const err: string[] = [];
     const sink = new Writable({ write: (c: Buffer, _e, cb) => (err.push(c.toString()), cb()) });
     expect(await dispatch([`--config=${adminConfig}`, 'target', 'add', 'alpha', '--stage3', stage3], { stdout: sink, stderr: sink })).toBe(0);
+    // the refusal is over once the root exists: status shows no stale "does not exist" during the first build
+    expect(host.daemon.registry.get('alpha').lastError).toBe('');
 
     const build = await waitFor(
       () => {

@@ -103,14 +103,26 @@ describe('binhostctl target add / target config', () => {
     expect(await readlink(join(rootPath, 'etc/mtab'))).toBe('/proc/self/mounts');
     expect(await readFile(join(rootPath, 'var/lib/portage/world'), 'utf8')).toBe('app-editors/vim\n');
 
+    // as written into the root: every flag -march=native resolved to
+    const full = await cli('target', 'config', 'alpha', '--verbose');
+    expect(full.code).toBe(0);
+    expect(full.stdout).toContain('# binhost: was COMMON_FLAGS="-march=native -O2 -pipe"\nCOMMON_FLAGS="-march=znver3 -mmmx');
+    expect(full.stdout).toContain('# binhost: was FEATURES="getbinpkg"\nFEATURES=""');
+    expect(full.stdout).toMatch(/#   etc\/portage\/make\.conf: COMMON_FLAGS: "-march=native -O2 -pipe" -> "-march=znver3 .*-mtune=znver3 -O2 -pipe" \(/);
+    // as an admin would write it: -march=znver3 and only what the host's gcc does not imply for it
     const shown = await cli('target', 'config', 'alpha');
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toContain('# binhost: was COMMON_FLAGS="-march=native -O2 -pipe"\nCOMMON_FLAGS="-march=znver3 -mmmx');
-    expect(shown.stdout).toContain('# binhost: was FEATURES="getbinpkg"\nFEATURES=""');
-    expect(shown.stdout).toMatch(/#   etc\/portage\/make\.conf: COMMON_FLAGS: "-march=native -O2 -pipe" -> "-march=znver3 .*-mtune=znver3 -O2 -pipe" \(/);
+    const written = /^COMMON_FLAGS="(-march=znver3[^"]*) -O2 -pipe"$/m.exec(shown.stdout)?.[1];
+    expect(written, shown.stdout).toBeDefined();
+    expect(written!.length).toBeLessThan(full.stdout.length / 4);
+    expect(written).not.toContain('-mmmx');
+    expect(shown.stdout).toMatch(/^# -march=znver3 stands for the target's whole -march=native: the \d+ -m flags that gcc implies$/m);
+    expect(shown.stdout).toContain(`COMMON_FLAGS: "-march=native -O2 -pipe" -> "${written} -O2 -pipe" (`);
 
     const json = await cli('--json', 'target', 'config', 'alpha');
-    const parsed = JSON.parse(json.stdout) as { root: string; rewrites: Array<{ key: string }>; digest: string };
+    const doc = JSON.parse(json.stdout) as { applied: { root: string; rewrites: Array<{ key: string }>; digest: string }; march: { flags: string } };
+    expect(doc.march.flags).toBe(written);
+    const parsed = doc.applied;
     expect(parsed.root).toBe('alpha');
     expect(parsed.digest).toBe(reportedState().digest);
     expect(parsed.rewrites.map((r) => r.key)).toEqual(['COMMON_FLAGS', 'FEATURES', 'CPU_FLAGS_X86']);

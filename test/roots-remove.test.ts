@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BuildStatus, UsageError } from '@binhost/shared';
+import { BuildStatus } from '@binhost/shared';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makeHarnessTarget } from './helpers/portage-tree.js';
 import { makePki, type TestPki } from './helpers/pki.js';
@@ -42,7 +42,7 @@ describe('binhostctl target remove', () => {
 
   const ctl = (...args: string[]) => binhostctl(pki, tmp.dir, host.address, args);
   const layout = () => host.daemon.layout;
-  const targetNames = async () => (JSON.parse((await ctl('--json', 'targets')).stdout) as { name: string }[]).map((t) => t.name);
+  const targetNames = async () => (JSON.parse((await ctl('--json', 'targets')).stdout) as { targets: { name: string }[] }).targets.map((t) => t.name);
 
   async function addTarget(name: string): Promise<void> {
     const res = await ctl('target', 'add', name, '--stage3', stage3);
@@ -86,7 +86,7 @@ describe('binhostctl target remove', () => {
     // asking again: it is gone
     const again = await ctl('target', 'remove', 'alpha');
     expect(again.code).toBe(1);
-    expect(again.stderr).toBe('binhostctl: target: no target named "alpha"\n');
+    expect(again.stderr).toBe('binhostctl: target remove: no target named "alpha"\n');
   });
 
   it('with --purge deletes an unshared root and its meta dir, and --json says so', async () => {
@@ -94,7 +94,16 @@ describe('binhostctl target remove', () => {
     await addTarget('beta');
     const res = await ctl('target', 'remove', 'alpha', '--purge', '--json');
     expect(res.code, res.stderr).toBe(0);
-    expect(JSON.parse(res.stdout)).toEqual({ name: 'alpha', root: 'alpha', rootRemoved: true });
+    expect(JSON.parse(res.stdout)).toEqual({
+      version: 1,
+      name: 'alpha',
+      root: 'alpha',
+      rootRemoved: true,
+      sharedWith: [],
+      cancelledBuilds: [],
+      ownRoot: '',
+      ownRootRemoved: false,
+    });
     expect(await exists(layout().rootDir('alpha'))).toBe(false);
     expect(await exists(layout().metaDir('alpha'))).toBe(false);
     expect(await exists(layout().rootDir('beta'))).toBe(true);
@@ -105,9 +114,13 @@ describe('binhostctl target remove', () => {
   it('refuses an unknown name and bad usage with their exit codes', async () => {
     const res = await ctl('target', 'remove', 'nosuch', '--purge');
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe('binhostctl: target: no target named "nosuch"\n');
-    await expect(ctl('target', 'remove')).rejects.toThrow(UsageError);
-    await expect(ctl('target', 'remove', 'a', 'b')).rejects.toThrow('usage: binhostctl target remove NAME [--purge] [--json]');
+    expect(res.stderr).toBe('binhostctl: target remove: no target named "nosuch"\n');
+    const none = await ctl('target', 'remove');
+    expect(none).toMatchObject({ code: 2, stdout: '' });
+    expect(none.stderr).toContain("binhostctl: missing required argument 'NAME'\nusage: binhostctl target remove [options] <NAME>\n");
+    const two = await ctl('target', 'remove', 'a', 'b');
+    expect(two.code).toBe(2);
+    expect(two.stderr).toContain("too many arguments for 'remove'");
   });
 
   it('refuses a connected target, then with --purge keeps the root the other target shares', async () => {
@@ -129,7 +142,7 @@ describe('binhostctl target remove', () => {
     const refused = await ctl('target', 'remove', 'alpha', '--purge');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe(
-      'binhostctl: target: alpha is connected: stop binhost-target on it first (its certificate stays valid until it expires; the CA has no revocation list)\n',
+      'binhostctl: target remove: alpha is connected: stop binhost-target on it first (its certificate stays valid until it expires; the CA has no revocation list)\n',
     );
     expect((await ctl('--json', 'targets')).stdout).toBe(before.stdout);
     expect(await exists(join(layout().targetDir('alpha'), 'record.json'))).toBe(true);
@@ -141,7 +154,7 @@ describe('binhostctl target remove', () => {
     expect(res.stdout).toBe('target alpha removed\nroot alpha kept: shared with beta\n');
     expect(await exists(join(layout().rootDir('alpha'), 'etc'))).toBe(true);
     expect(await exists(layout().snapshotDir('alpha', builds.snapshots.publishedId('beta')))).toBe(true);
-    const rows = JSON.parse((await ctl('--json', 'targets')).stdout) as { name: string; root?: string }[];
+    const rows = (JSON.parse((await ctl('--json', 'targets')).stdout) as { targets: { name: string; root: string }[] }).targets;
     expect(rows.map((r) => [r.name, r.root])).toEqual([['beta', 'alpha']]);
     expect(await exists(layout().targetDir('alpha'))).toBe(false);
   }, 120_000);

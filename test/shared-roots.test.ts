@@ -83,7 +83,7 @@ describe('many targets per host', () => {
       timeoutMs: 15_000,
     });
     const after = await ctl('--json', 'targets');
-    const rows = JSON.parse(after) as { name: string; root?: string; sharesRootWith?: string[] }[];
+    const rows = (JSON.parse(after) as { targets: { name: string; root: string; sharesRootWith: string[] }[] }).targets;
     expect(rows.find((r) => r.name === 'alpha')?.sharesRootWith ?? []).toEqual([]);
     expect(rows.find((r) => r.name === 'beta')?.root ?? '').toBe('');
     // alpha's publication is untouched by beta's change

@@ -80,7 +80,7 @@ describe('target state over mTLS', () => {
     expect(cli.code).toBe(0);
     const json = JSON.parse(cli.stdout) as { fromDigest: string; toDigest: string; files: { path: string; change: string; unifiedDiff: string }[]; worldAdded: string[] };
     expect([json.fromDigest, json.toDigest]).toEqual([first.digest, second.digest]);
-    expect(json.files.map((f) => `${f.change} ${f.path}`)).toEqual(['FILE_CHANGE_MODIFIED etc/portage/make.conf', 'FILE_CHANGE_MODIFIED var/lib/portage/world']);
+    expect(json.files.map((f) => `${f.change} ${f.path}`)).toEqual(['modified etc/portage/make.conf', 'modified var/lib/portage/world']);
     expect(json.worldAdded).toEqual(['app-editors/vim']);
 
     const textDiff = await binhostctl(pki, tmp.dir, host!.address, ['target', 'diff', 'alpha', first.digest.slice(7, 19)]);
@@ -97,11 +97,11 @@ describe('target state over mTLS', () => {
     expect(show.stdout).toContain('world          2 atoms, 0 sets\n');
     expect(show.stdout).toContain(`CPU_FLAGS_X86  ${second.cpuFlagsX86.join(' ')}\n`);
     const showJson = JSON.parse((await binhostctl(pki, tmp.dir, host!.address, ['target', 'show', 'alpha', '--json'])).stdout) as Record<string, unknown>;
-    expect(showJson).toMatchObject({ digest: second.digest, profile: 'default/linux/amd64/23.0', world: { atoms: 2, sets: 0 } });
+    expect(showJson).toMatchObject({ version: 1, name: 'alpha', state: { digest: second.digest, profile: 'default/linux/amd64/23.0', world: { atoms: 2, sets: 0 } } });
     const history = showJson['history'] as { digest: string }[];
     expect(history[0]!.digest).toBe(first.digest);
     expect(history[history.length - 1]!.digest).toBe(second.digest);
-    expect(typeof showJson['lastReport']).toBe('string');
+    expect(typeof (showJson['state'] as Record<string, unknown>)['lastReport']).toBe('string');
   });
 
   it('refuses a diff against a digest that is not in the history, naming it', async () => {
@@ -109,7 +109,7 @@ describe('target state over mTLS', () => {
     await hostState(() => true, 'a state');
     const cli = await binhostctl(pki, tmp.dir, host!.address, ['target', 'diff', 'alpha', 'abcdef123456']);
     expect(cli.code).toBe(1);
-    expect(cli.stderr).toBe('binhostctl: target: digest abcdef123456 is not in the history of target "alpha"\n');
+    expect(cli.stderr).toBe('binhostctl: target diff: digest abcdef123456 is not in the history of target "alpha"\n');
   });
 
   it('keeps running through bad input and reports it: missing gcc, a FIFO, a huge file, etc/portage deleted and recreated', async () => {

@@ -10,6 +10,7 @@ import {
   MAX_MESSAGE_BYTES,
   readTlsFiles,
   serverCredentials,
+  SpawnCommandRunner,
   TargetServiceDefinition,
   type HostConfig,
   type Logger,
@@ -31,6 +32,7 @@ import { buildSystemEmergeBuilder } from './build/emerge-builder.js';
 import { sweepRemovals } from './registry/remove-target.js';
 import { HostLock, HostLockedError } from './host-lock.js';
 import { DamagedRecordError, DamagedRecords } from './registry/damaged-records.js';
+import { createMarchSummarizer } from './services/march-summary.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {
@@ -150,6 +152,7 @@ export class HostDaemon {
     const delivery = { publications: this.publications, activity: this.activity, installs: this.installs };
     const adapt = { log: this.options.log.child({ component: 'rpc' }), shutdown: this.shutdown.signal };
     const builder = this.options.emergeBuilder ?? buildSystemEmergeBuilder(this.builds);
+    const marchSummary = createMarchSummarizer({ runner: new SpawnCommandRunner(), compiler: () => config.build.compiler, log: this.log });
     server.addService(
       TargetServiceDefinition,
       adaptService(
@@ -162,7 +165,7 @@ export class HostDaemon {
       AdminServiceService,
       adaptService(
         AdminServiceService,
-        adminServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, roots: this.roots, layout: this.layout, builds: this.builds, ...delivery, builder, log: this.log }),
+        adminServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, roots: this.roots, layout: this.layout, builds: this.builds, ...delivery, builder, marchSummary, log: this.log }),
         { ...adapt, role: 'admin' },
       ),
     );

@@ -2,19 +2,20 @@
 /**
  * binhost-target: the target agent. The only place that reads argv, handles signals and exits.
  *
- *   binhost-target [--config /etc/binhost/target.toml] [--check-config]
+ *   binhost-target [--config /etc/binhost/target.toml] [--check-config] [--version]
  *
  * SIGTERM/SIGINT stop it cleanly; SIGHUP reloads the config file (see reload.ts for what applies live).
  *
  * Exit codes: 0 stopped cleanly, 2 bad usage, 78 (EX_CONFIG) misconfigured, 1 anything else.
  */
-import { DEFAULT_PATHS, loadTargetConfig, runDaemonMain } from '@binhost/shared';
+import { DEFAULT_PATHS, packageVersion, loadTargetConfig, runDaemonMain } from '@binhost/shared';
 import { TargetDaemon } from './daemon.js';
 import { TARGET_LIVE_KEYS } from './reload.js';
 
 runDaemonMain({
   program: 'binhost-target',
   agent: 'target',
+  version: packageVersion(import.meta.url),
   defaultConfig: DEFAULT_PATHS.targetConfig,
   load: loadTargetConfig,
   liveKeys: TARGET_LIVE_KEYS,

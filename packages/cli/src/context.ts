@@ -7,40 +7,67 @@ import {
   readTlsFiles,
 } from '@binhost/shared';
 
+/** Where the host is, as the config file says: for error messages that name it. */
+export interface HostAddress {
+  readonly configFile: string;
+  /** `name:port` as dialled. */
+  readonly host: string;
+  /** The DNS name the host's certificate must carry. */
+  readonly serverName: string;
+}
+
 /** What every command gets: global flags, output streams, and a lazily made host client. */
 export interface CommandContext {
-  /** Print machine-readable JSON instead of text. */
+  /** `--json`: print the versioned JSON view instead of text (see view.ts). */
   readonly json: boolean;
+  /** `--verbose`: full texts instead of shortened ones. */
+  readonly verbose: boolean;
   readonly configFile: string;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   /** Connects to the host with the admin certificate named in the config file. */
   admin(): Promise<AdminServiceClient>;
+  /** The host the client dials, once `admin()` has read the config; for error messages. */
+  hostAddress(): HostAddress | undefined;
   /** Closes the client, if one was made. */
   close(): void;
 }
 
-/** Builds the context for one CLI invocation. */
-export function createContext(options: {
-  json: boolean;
+/** Options of {@link createContext}; tests replace the streams and the client. */
+export interface ContextOptions {
+  json?: boolean;
+  verbose?: boolean;
   configFile?: string | undefined;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
-}): CommandContext {
+  /** Makes the client instead of reading the config file (tests with a stand-in host). */
+  admin?: () => Promise<AdminServiceClient>;
+  /** @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Builds the context for one CLI invocation. */
+export function createContext(options: ContextOptions): CommandContext {
   let client: AdminServiceClient | undefined;
-  const configFile = options.configFile ?? process.env['BINHOST_ADMIN_CONFIG'] ?? DEFAULT_PATHS.adminConfig;
+  let address: HostAddress | undefined;
+  const env = options.env ?? process.env;
+  const configFile = options.configFile ?? env['BINHOST_ADMIN_CONFIG'] ?? DEFAULT_PATHS.adminConfig;
   return {
-    json: options.json,
+    json: options.json ?? false,
+    verbose: options.verbose ?? false,
     configFile,
     stdout: options.stdout ?? process.stdout,
     stderr: options.stderr ?? process.stderr,
     async admin() {
       if (client) return client;
+      if (options.admin) return (client = await options.admin());
       const config = await loadAdminConfig(configFile);
       const tls = await readTlsFiles(config.tls, config.configFile);
+      address = { configFile: config.configFile, host: config.host, serverName: config.serverName };
       client = new AdminServiceClient(config.host, clientCredentials(tls), clientChannelOptions({ serverName: config.serverName }));
       return client;
     },
+    hostAddress: () => address,
     close() {
       client?.close();
     },

@@ -1,7 +1,9 @@
-import { parseArgs } from 'node:util';
-import { status } from '@grpc/grpc-js';
-import { errnoCode, errorMessage, EXIT, isServiceError, UsageError } from '@binhost/shared';
+import { CommanderError } from 'commander';
+import { AgentError, ConfigError, errnoCode, errorMessage, EXIT, isServiceError, packageVersion, type AdminServiceClient } from '@binhost/shared';
+import type { CommandSpec, GroupSpec } from './command-spec.js';
 import { createContext, type CommandContext } from './context.js';
+import { describeHostError } from './host-errors.js';
+import { buildProgram } from './program.js';
 import * as pki from './commands/pki.js';
 import * as targets from './commands/targets.js';
 import * as target from './commands/target.js';
@@ -15,73 +17,100 @@ import * as build from './commands/build.js';
 import * as cancel from './commands/cancel.js';
 import * as snapshots from './commands/snapshots.js';
 import * as publish from './commands/publish.js';
-import * as completion from './commands/completion.js';
 import * as history from './commands/history.js';
+import * as completion from './commands/completion.js';
 
-/** A CLI verb: parses its own arguments, prints, returns an exit code. */
-export type Command = (args: string[], ctx: CommandContext) => Promise<number>;
+/** Commands that only group subcommands. */
+export const GROUPS: readonly GroupSpec[] = [
+  { name: 'pki', summary: 'create the CA and issue host, target and admin certificates' },
+  { name: 'target', summary: 'show, diff, add, remove a target; show its applied config' },
+];
 
-/** Every verb `binhostctl` has, with its one-line help. */
-export const COMMANDS: Record<string, { run: Command; help: string; subcommands?: readonly string[] }> = {
-  pki: { run: pki.run, help: 'create the CA and issue host, target and admin certificates' },
-  targets: { run: targets.run, help: 'list targets: connected or not, last seen, digest, root' },
-  target: { run: target.run, help: 'show, diff, add, remove a target; show its applied config', subcommands: Object.keys(target.SUBCOMMANDS) },
-  status: { run: statusCmd.run, help: 'per target: connected, digests, published/installed snapshot, last error' },
-  sync: { run: sync.run, help: 'sync NAME [--yes]: mirror and install the published snapshot' },
-  emerge: { run: emerge.run, help: 'emerge NAME -- ARGS: build ARGS on the host, install them on NAME' },
-  policy: { run: policy.run, help: 'policy NAME auto|confirm|off|default: the install policy' },
-  build: { run: build.run, help: 'build NAME [--follow] [-- ARGS]: queue a build, print its id' },
-  builds: { run: builds.run, help: 'builds [NAME]: build history and live progress' },
-  logs: { run: logs.run, help: 'logs [-f] NAME [BUILD]: a build log; -f follows it live' },
-  cancel: { run: cancel.run, help: 'cancel NAME [BUILD]: stop a running or queued build' },
-  snapshots: { run: snapshots.run, help: 'snapshots NAME: kept snapshots, * = published' },
-  publish: { run: publish.run, help: 'publish NAME --snapshot N: serve a kept snapshot (rollback)' },
-  history: { run: history.run, help: 'history NAME: config digests reported, and the builds and snapshots made from each' },
-  completion: { run: (args, ctx) => completion.run(args, ctx, COMMANDS), help: 'print a bash or zsh completion script' },
+/**
+ * The command table: every command of `binhostctl`, in the order help lists them. Help, argument
+ * checks, completion and the README's user guide are all made from it.
+ */
+export const COMMANDS: readonly CommandSpec[] = [
+  ...pki.specs,
+  targets.spec,
+  ...target.specs,
+  statusCmd.spec,
+  sync.spec,
+  emerge.spec,
+  policy.spec,
+  build.spec,
+  builds.spec,
+  logs.spec,
+  cancel.spec,
+  snapshots.spec,
+  publish.spec,
+  history.spec,
+  completion.createSpec(() => ({ commands: COMMANDS, groups: GROUPS })),
+];
+
+/** Streams and, for tests, a stand-in host client. */
+export type DispatchIo = Partial<Pick<CommandContext, 'stdout' | 'stderr'>> & {
+  admin?: () => Promise<AdminServiceClient>;
+  env?: NodeJS.ProcessEnv;
 };
 
-export const USAGE = `usage: binhostctl [--config FILE] [--json] COMMAND [ARGS]
-
-commands:
-${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.help}`)
-  .join('\n')}
-
---config defaults to $BINHOST_ADMIN_CONFIG or /etc/binhost/admin.toml.
-exit codes: 0 ok, 1 failed, 2 usage, 69 host unreachable, 78 configuration error`;
-
-/** Parses global flags, runs the verb, and turns host errors into exit codes. */
-export async function dispatch(argv: string[], io: Partial<Pick<CommandContext, 'stdout' | 'stderr'>> = {}): Promise<number> {
-  const split = verbIndex(argv);
-  const { values } = parseArgs({
-    args: argv.slice(0, split),
-    options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+/**
+ * Runs one `binhostctl` command line and returns its exit code (README, "Exit codes"): usage
+ * errors anywhere on the line are 2 with the usage on stderr, an unreachable host 69, a
+ * configuration or certificate problem 78. Only a bug escapes as an exception.
+ */
+export async function dispatch(argv: readonly string[], io: DispatchIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  // Words after the first `--` are emerge's; commander never sees them, so `--json` there stays emerge's.
+  const split = argv.indexOf('--');
+  const rest = split < 0 ? undefined : argv.slice(split + 1);
+  let code: number = EXIT.OK;
+  let ctx: CommandContext | undefined;
+  let command = '';
+  const program = buildProgram(COMMANDS, GROUPS, {
+    version: `binhostctl ${packageVersion(import.meta.url)}`,
+    stdout,
+    stderr,
+    rest,
+    done: (c) => (code = c),
+    run: async (spec, input, globals) => {
+      command = spec.name;
+      ctx = createContext({
+        json: globals['json'] === true,
+        verbose: globals['verbose'] === true,
+        configFile: typeof globals['config'] === 'string' ? globals['config'] : undefined,
+        stdout,
+        stderr,
+        ...(io.admin ? { admin: io.admin } : {}),
+        ...(io.env ? { env: io.env } : {}),
+      });
+      return spec.run(input, ctx);
+    },
   });
-  const [verb, ...args] = argv.slice(split);
-  const ctx = createContext({ json: values.json, configFile: values.config, ...io });
-  if (values.help || !verb || verb === 'help') {
-    ctx.stdout.write(USAGE + '\n');
-    return verb || values.help ? EXIT.OK : EXIT.USAGE;
-  }
-  const command = COMMANDS[verb];
-  if (!command) throw new UsageError(`unknown command "${verb}"\n${USAGE}`);
   try {
-    return await command.run(args, ctx);
+    await program.parseAsync(split < 0 ? [...argv] : argv.slice(0, split), { from: 'user' });
+    return code;
   } catch (err) {
-    if (errnoCode(err)?.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`${verb}: ${errorMessage(err)}`);
+    // Help and --version end with exit code 0; every argument error with 2.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    if (err instanceof ConfigError) {
+      stderr.write(`binhostctl: configuration error: ${err.message}\n`);
+      return EXIT.CONFIG;
+    }
     if (isServiceError(err)) {
-      ctx.stderr.write(`binhostctl: ${verb}: ${err.details || err.message}\n`);
-      return err.code === status.UNAVAILABLE ? EXIT.UNAVAILABLE : EXIT.FAILURE;
+      const failure = describeHostError(err, ctx?.hostAddress());
+      // What the host refused is said with the command; an unreachable host or a certificate problem without.
+      stderr.write(`binhostctl: ${failure.exitCode === EXIT.FAILURE ? `${command}: ` : ''}${failure.message}\n`);
+      return failure.exitCode;
+    }
+    // Local failures said in a line: a key file that exists, a stage3 file that is not there (ENOENT).
+    if (err instanceof AgentError || /^E[A-Z]+$/.test(errnoCode(err) ?? '')) {
+      stderr.write(`binhostctl: ${errorMessage(err)}\n`);
+      return EXIT.FAILURE;
     }
     throw err;
   } finally {
-    ctx.close();
+    ctx?.close();
   }
-}
-
-/** Where the verb starts: after the global flags, where `--config` takes the next word as its value. */
-function verbIndex(argv: readonly string[]): number {
-  let i = 0;
-  while (i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '--') i += argv[i] === '--config' ? 2 : 1;
-  return Math.min(i, argv.length);
 }

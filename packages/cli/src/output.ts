@@ -1,7 +1,8 @@
 /**
- * Output for people (aligned columns) and for programs (`--json`). JSON goes through the
- * generated `toJSON` of each message by the caller, since bigint breaks JSON.stringify.
+ * Output for people (aligned columns) and for programs (`--json`). JSON documents are made by the
+ * view layer (view.ts), never by the generated `toJSON`: see there for the interface's rules.
  */
+import { jsonDocument } from './view.js';
 
 /** Prints rows as aligned columns under a header. */
 export function table(out: NodeJS.WritableStream, header: readonly string[], rows: readonly (readonly string[])[]): void {
@@ -12,9 +13,20 @@ export function table(out: NodeJS.WritableStream, header: readonly string[], row
   for (const row of rows) out.write(line(row));
 }
 
-/** Prints a value as pretty JSON. */
-export function printJson(out: NodeJS.WritableStream, value: unknown): void {
-  out.write(JSON.stringify(value, null, 2) + '\n');
+/** Prints one `--json` document, `{"version": 1, ...fields}`, pretty-printed. */
+export function printJson(out: NodeJS.WritableStream, fields: Record<string, unknown>): void {
+  out.write(JSON.stringify(jsonDocument(fields), null, 2) + '\n');
+}
+
+/** Prints one event of a streamed `--json` output (JSON Lines): `{"version": 1, "event": …}`. */
+export function printJsonLine(out: NodeJS.WritableStream, event: string, fields: Record<string, unknown>): void {
+  out.write(JSON.stringify(jsonDocument({ event, ...fields })) + '\n');
+}
+
+/** Shortens `text` to `max` characters, ending in `…` when cut; newlines become spaces. */
+export function truncate(text: string, max: number): string {
+  const flat = text.replace(/\s*\n\s*/g, ' ');
+  return flat.length <= max ? flat : flat.slice(0, Math.max(0, max - 1)) + '…';
 }
 
 /** "3m ago", "2h ago", "never": how long ago a time was, for status columns. */

@@ -61,6 +61,7 @@ export {
   ListTargetsResponse,
   GetTargetRequest,
   GetTargetResponse,
+  MarchSummary,
   DiffTargetRequest,
   DiffTargetResponse,
   FileChange,

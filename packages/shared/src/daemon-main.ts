@@ -26,6 +26,8 @@ export interface DaemonProgram<C extends AgentConfig, D extends AgentDaemon> {
   agent: string;
   /** The config file used without `--config`. */
   defaultConfig: string;
+  /** `--version`: the program's version (see {@link packageVersion}). */
+  version: string;
   load(file: string): Promise<C>;
   /** Config paths a SIGHUP applies without a restart (besides `logLevel`). */
   liveKeys: readonly string[];
@@ -34,9 +36,20 @@ export interface DaemonProgram<C extends AgentConfig, D extends AgentDaemon> {
   apply?(daemon: D, next: C): void;
 }
 
+function usage(p: { program: string; defaultConfig: string }): string {
+  return [
+    `usage: ${p.program} [--config FILE] [--check-config]`,
+    `  --config FILE   the config file (default: ${p.defaultConfig})`,
+    '  --check-config  check the config file and its TLS files, then exit (0 ok, 78 not)',
+    '  -h, --help      show this help',
+    '  -V, --version   print the version',
+    'exit codes: 0 stopped cleanly, 1 failed, 2 bad usage, 78 configuration error',
+  ].join('\n');
+}
+
 /**
  * The main loop both agents share: `--config FILE`, `--check-config` (the file and its TLS
- * files), `--help`; then start, reload on SIGHUP, stop on SIGTERM/SIGINT. Exit codes come from
+ * files), `--help`, `--version`; then start, reload on SIGHUP, stop on SIGTERM/SIGINT. Exit codes come from
  * {@link runMain}: 0 stopped cleanly, 2 bad usage, 78 misconfigured, 1 anything else.
  */
 export function runDaemonMain<C extends AgentConfig, D extends AgentDaemon>(p: DaemonProgram<C, D>): void {
@@ -44,13 +57,22 @@ export function runDaemonMain<C extends AgentConfig, D extends AgentDaemon>(p: D
     let values;
     try {
       ({ values } = parseArgs({
-        options: { config: { type: 'string', default: p.defaultConfig }, 'check-config': { type: 'boolean' }, help: { type: 'boolean' } },
+        options: {
+          config: { type: 'string', default: p.defaultConfig },
+          'check-config': { type: 'boolean' },
+          help: { type: 'boolean', short: 'h' },
+          version: { type: 'boolean', short: 'V' },
+        },
       }));
     } catch (err) {
-      throw new UsageError(errorMessage(err));
+      throw new UsageError(`${errorMessage(err)}\n${usage(p)}`);
     }
     if (values.help) {
-      process.stdout.write(`usage: ${p.program} [--config FILE] [--check-config]\n`);
+      process.stdout.write(`${usage(p)}\n`);
+      return EXIT.OK;
+    }
+    if (values.version) {
+      process.stdout.write(`${p.program} ${p.version}\n`);
       return EXIT.OK;
     }
     const config = await p.load(values.config);

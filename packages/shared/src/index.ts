@@ -41,3 +41,4 @@ export * from './portage/emerge-failure.js';
 export * from './daemon-main.js';
 export * from './portage/reported-facts.js';
 export * from './state/report-limits.js';
+export * from './version.js';

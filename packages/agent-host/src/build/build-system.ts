@@ -155,15 +155,18 @@ export class BuildSystem {
     return rootOf(this.options.registry, target);
   }
 
-  /** `binhostctl build NAME [-- ARGS]`: no args means the automatic arguments. */
+  /**
+   * `binhostctl build NAME [-- ARGS]` (and `emerge`): no args means the automatic arguments. It is
+   * a manual build either way, asked for by an admin: it is listed as such and a newer state does
+   * not cancel it (only automatic builds are made obsolete).
+   */
   async trigger(target: string, args: readonly string[]): Promise<Build> {
     this.options.registry.get(target);
-    const manual = args.length > 0;
     const { build } = await this.queue.request({
       target,
       root: this.rootOf(target),
-      kind: manual ? BuildKind.BUILD_KIND_MANUAL : BuildKind.BUILD_KIND_AUTO,
-      args: manual ? validateBuildArgs(args) : this.options.config.build.autoArgs,
+      kind: BuildKind.BUILD_KIND_MANUAL,
+      args: args.length > 0 ? validateBuildArgs(args) : this.options.config.build.autoArgs,
       configDigest: this.options.registry.currentDigest(target) ?? '',
     });
     return build;

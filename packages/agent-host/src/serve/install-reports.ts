@@ -52,7 +52,9 @@ export class InstallReports {
         r.installedSnapshotId = stored.snapshotId;
         r.lastError = '';
       } else if (failed) {
-        r.lastError = `install of snapshot ${stored.snapshotId}: ${installOutcomeToJSON(stored.outcome)}${stored.error ? `: ${stored.error}` : ''}`;
+        // in the words binhostctl shows outcomes in: "install of snapshot 3 failed: …", "… refused_drift: …"
+        const word = installOutcomeToJSON(stored.outcome).replace(/^INSTALL_OUTCOME_/, '').toLowerCase();
+        r.lastError = `install of snapshot ${stored.snapshotId} ${word}${stored.error ? `: ${stored.error}` : ''}`;
       }
     });
     // after the record, so whoever sees the result file also sees the record it moved

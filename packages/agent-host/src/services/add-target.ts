@@ -124,5 +124,7 @@ async function applyExistingState(deps: AddTargetDeps, name: string, ctx: CallCo
     await deps.registry.update(name, (r) => (r.lastError = `apply: ${errorMessage(err)}`));
     return;
   }
+  // The refusal recorded while the root did not exist is over: the first build is on its way.
+  await deps.registry.update(name, (r) => (r.lastError = ''));
   await deps.requestBuild?.(name, state);
 }

@@ -7,6 +7,8 @@ import {
   type AdminServiceService,
   type TargetSummary,
   type Logger,
+  type MarchSummary,
+  type NativeFlags,
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
@@ -41,6 +43,8 @@ export interface AdminServiceDeps {
   builder: EmergeBuilder | undefined;
   /** Where admin actions that change the host's state are logged (a target removed). */
   log?: Logger;
+  /** `-march=X` and the flags it does not imply, by the host's compiler (march-summary.ts). */
+  marchSummary?: (nf: NativeFlags) => Promise<MarchSummary | undefined>;
 }
 
 /** The summary line `binhostctl targets` and `status` show for one target. */
@@ -122,7 +126,8 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
       const history = await unlessDamaged(registry.store.readHistory(req.name));
       const lastInstall = await unlessDamaged(deps.installs.last(req.name));
       // last: the reads above mark what they find damaged
-      return { summary: summarize(deps, req.name), state, applied, history: history ?? [], lastInstall };
+      const march = state?.nativeFlags && deps.marchSummary ? await deps.marchSummary(state.nativeFlags) : undefined;
+      return { summary: summarize(deps, req.name), state, applied, history: history ?? [], lastInstall, march };
     },
     diffTarget: (req) => diffTarget(deps, req),
     addTarget: (requests, ctx) =>

@@ -53,7 +53,11 @@ export async function listSnapshots(deps: BuildHandlerDeps, req: ListSnapshotsRe
 
 /** AdminService.PublishSnapshot: rollback (or roll forward) to a kept snapshot. */
 export async function publishSnapshot(deps: BuildHandlerDeps, req: PublishSnapshotRequest): Promise<PublishSnapshotResponse> {
-  return { snapshot: await deps.builds.publish(req.target, req.snapshotId) };
+  const snapshot = await deps.builds.publish(req.target, req.snapshotId);
+  // A rollback (or roll forward) to a kept, good snapshot ends what the last error described (a
+  // failed build or install of another snapshot): the target is served this one now.
+  if (deps.registry.get(req.target).lastError) await deps.registry.update(req.target, (r) => (r.lastError = ''));
+  return { snapshot };
 }
 
 /**

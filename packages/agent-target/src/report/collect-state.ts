@@ -4,6 +4,7 @@ import { walkTree } from './tree-walk.js';
 import { makeConfVars, splitWords } from './make-conf.js';
 import { resolveNativeFlags } from './native-flags.js';
 import { readCpuFlagsX86 } from './cpu-flags.js';
+import { profileChost } from './profile-chost.js';
 import type { CompilerRunner } from './run-compiler.js';
 
 /** Options for {@link collectTargetState}. */
@@ -24,7 +25,7 @@ const WORLD_FILES = ['var/lib/portage/world', 'var/lib/portage/world_sets'] as c
 
 /**
  * Takes a snapshot of the target: the etc/portage tree, world and world_sets (root-relative
- * paths, bytewise sorted), the profile, CHOST, compiler and kernel facts, the resolved
+ * paths, bytewise sorted), the profile, CHOST (make.conf, else the profile's, else the compiler's), compiler and kernel facts, the resolved
  * `-march=native` and CPU_FLAGS_X86, and the canonical digest of the files. Never throws for
  * problems with the target's files: each one becomes a warning in the state and a log line.
  */
@@ -44,9 +45,11 @@ export async function collectTargetState(options: CollectOptions): Promise<Targe
 
   const vars = makeConfVars(files);
   const cc = vars.get('CC');
+  // Portage's CHOST: make.conf, else the profile's; the compiler's triplet only when neither says.
+  const chost = vars.get('CHOST') || profileChost(options.root, files);
   const compiler = await resolveNativeFlags({
     cc: cc ? splitWords(cc) : undefined,
-    chost: vars.get('CHOST') || undefined,
+    chost,
     ...(options.runCompiler ? { run: options.runCompiler } : {}),
   });
   if (!compiler.native.known) warnings.push(`-march=native unknown: ${compiler.native.error}`);
@@ -60,7 +63,7 @@ export async function collectTargetState(options: CollectOptions): Promise<Targe
     digest: stateDigest(files),
     files,
     profile: profileOf(files),
-    chost: vars.get('CHOST') || compiler.target,
+    chost: chost || compiler.target,
     gccVersion: compiler.gccVersion,
     kernelRelease: release(),
     nativeFlags: native,

@@ -1,16 +1,15 @@
-import { buildKindToJSON, buildStatusToJSON, BuildStatus, callServerStream, emptyProgress, parseEmergeLine, UsageError, type Build, type Snapshot } from '@binhost/shared';
-import { buildProgressLine, LiveLine } from './progress-bar.js';
+import { BuildStatus, callServerStream, emptyProgress, parseEmergeLine, UsageError, type Build, type Snapshot } from '@binhost/shared';
+import { buildProgressLine, buildProgressStep, LiveLine } from './progress-bar.js';
 import type { CommandContext } from '../context.js';
-import { ago, shortDigest } from '../output.js';
+import { ago, printJsonLine, shortDigest } from '../output.js';
+import { buildKindWord, buildStatusWord, buildView } from '../view.js';
 
-/** "succeeded", "running", ... */
-export function statusName(status: BuildStatus): string {
-  return buildStatusToJSON(status).replace(/^BUILD_STATUS_/, '').toLowerCase();
-}
+/** "succeeded", "running", ... (the words of `--json` too). */
+export const statusName = buildStatusWord;
 
 /** "auto" / "manual" */
 export function kindName(build: Build): string {
-  return buildKindToJSON(build.kind).replace(/^BUILD_KIND_/, '').toLowerCase();
+  return buildKindWord(build.kind);
 }
 
 /** "compile app-misc/hello-1.0 (2 of 4)" while running, '' otherwise. */
@@ -54,6 +53,8 @@ export function parseId(text: string | undefined, what: string): number {
 /**
  * Prints a build's log (following it with `follow`) and returns the exit code: 0 when the
  * build succeeded, 1 when it ended otherwise, 0 when it is still running and not followed.
+ * With `--json`, JSON Lines: `{"version":1,"event":"line","text":…}`, and `build` (the build
+ * being followed) and `finished` events with the build.
  */
 export async function printLog(ctx: CommandContext, target: string, buildId: number, follow: boolean): Promise<number> {
   const client = await ctx.admin();
@@ -62,19 +63,28 @@ export async function printLog(ctx: CommandContext, target: string, buildId: num
   let finished: Build | undefined;
   const live = new LiveLine(ctx.stderr);
   const progress = emptyProgress();
-  for await (const msg of stream) {
-    const item = msg.item;
-    live.clear();
-    if (item?.$case === 'line') {
-      ctx.stdout.write(item.value + '\n');
-      if (follow && (parseEmergeLine(progress, item.value) || progress.packageCount)) live.draw(buildProgressLine(progress));
+  try {
+    for await (const msg of stream) {
+      const item = msg.item;
+      if (ctx.json) {
+        if (item?.$case === 'line') printJsonLine(ctx.stdout, 'line', { text: item.value });
+        else if (item) printJsonLine(ctx.stdout, item.$case, { build: buildView(item.value) });
+        if (item?.$case === 'finished') finished = item.value;
+        continue;
+      }
+      live.clear();
+      if (item?.$case === 'line') {
+        ctx.stdout.write(item.value + '\n');
+        if (follow && (parseEmergeLine(progress, item.value) || progress.packageCount)) live.draw(buildProgressLine(progress), buildProgressStep(progress));
+      } else if (item?.$case === 'build' && follow) ctx.stderr.write(`following build ${item.value.id} of ${item.value.target} (${statusName(item.value.status)})\n`);
+      else if (item?.$case === 'finished') finished = item.value;
     }
-    else if (item?.$case === 'build' && follow) ctx.stderr.write(`following build ${item.value.id} of ${item.value.target} (${statusName(item.value.status)})\n`);
-    else if (item?.$case === 'finished') finished = item.value;
+  } finally {
+    live.close();
   }
-  live.clear();
   if (!finished) return 0;
   const ok = finished.status === BuildStatus.BUILD_STATUS_SUCCEEDED;
+  if (ctx.json) return ok ? 0 : 1;
   const tail = finished.error ? `: ${finished.error}` : finished.snapshotId ? `, snapshot ${finished.snapshotId} published` : '';
   ctx.stderr.write(`build ${finished.id} ${statusName(finished.status)}${tail}\n`);
   return ok ? 0 : 1;

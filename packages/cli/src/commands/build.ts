@@ -1,25 +1,35 @@
-import { parseArgs } from 'node:util';
-import { Build, callUnary, UsageError } from '@binhost/shared';
+import { callUnary } from '@binhost/shared';
+import { optFlag, type CommandInput, type CommandSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
+import { buildView } from '../view.js';
 import { printLog, statusName } from './build-format.js';
 
 /**
  * `binhostctl build NAME [--follow] [-- ARGS]`: queues a build in the target's root; without
- * ARGS the automatic `--update --deep --newuse --changed-deps=y --with-bdeps=y --usepkg=y @world`. Prints the build id.
+ * ARGS the host's automatic arguments (`build.auto_args`). Prints the build id.
  */
-export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const split = args.indexOf('--');
-  const own = split < 0 ? args : args.slice(0, split);
-  const emergeArgs = split < 0 ? [] : args.slice(split + 1);
-  const { values, positionals } = parseArgs({ args: own, allowPositionals: true, options: { follow: { type: 'boolean', short: 'f', default: false } } });
-  const [target, ...extra] = positionals;
-  if (!target || extra.length) throw new UsageError('usage: binhostctl build NAME [--follow] [-- EMERGE_ARGS...]');
+export const spec: CommandSpec = {
+  name: 'build',
+  summary: "queue a build in the target's root and print its id; -f follows its log",
+  description:
+    'Without -- ARGS the host builds its automatic arguments (build.auto_args, @world); with them,\n' +
+    'emerge --buildpkg --root-deps ARGS. Either way it is a manual build (kind "manual").',
+  args: [{ name: 'NAME', description: 'the target' }],
+  options: [{ flags: '-f, --follow', description: 'print the log live and wait for the result (exit 1 if it fails)' }],
+  passthrough: { name: 'EMERGE_ARGS', description: 'emerge arguments (atoms, --update, ...)' },
+  json: '{version, build} (the build as in "builds --json"); with --follow then JSON Lines as "logs --json"',
+  examples: ['build alpha', 'build alpha -f -- --oneshot app-editors/vim'],
+  run,
+};
+
+async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const target = input.args[0]!;
   const client = await ctx.admin();
-  const { build } = await callUnary(client.triggerBuild.bind(client), { target, args: emergeArgs });
+  const { build } = await callUnary(client.triggerBuild.bind(client), { target, args: [...input.rest] });
   if (!build) throw new Error('the host answered without a build');
-  if (ctx.json) printJson(ctx.stdout, Build.toJSON(build));
+  if (ctx.json) printJson(ctx.stdout, { build: buildView(build) });
   else ctx.stdout.write(`${build.id}\n`);
   ctx.stderr.write(`build ${build.id} of ${target} ${statusName(build.status)} in root ${build.root}: emerge --buildpkg --root-deps ${build.args.join(' ')}\n`);
-  return values.follow ? printLog(ctx, target, build.id, true) : 0;
+  return optFlag(input, 'follow') ? printLog(ctx, target, build.id, true) : 0;
 }

@@ -1,26 +1,32 @@
-import { parseArgs } from 'node:util';
-import { Build, callUnary, DigestRecord, UsageError } from '@binhost/shared';
+import { callUnary } from '@binhost/shared';
+import type { CommandInput, CommandSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { ago, printJson, shortDigest, table } from '../output.js';
+import { buildStatusWord, buildView, digestView } from '../view.js';
 
 /**
  * `binhostctl history NAME`: the config digests the target reported, oldest first, each with the
  * builds made from it and the snapshot they published — when the config changed, and what came of
  * each change. `binhostctl target diff NAME FROM TO` shows what a change was.
  */
-export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  const [name] = positionals;
-  if (!name || positionals.length > 1) throw new UsageError('usage: binhostctl history NAME');
+export const spec: CommandSpec = {
+  name: 'history',
+  summary: 'the config digests a target reported, and the builds and snapshots made from each',
+  description: '"target diff NAME FROM TO" shows what a change was.',
+  args: [{ name: 'NAME', description: 'the target' }],
+  json: '{version, name, history: [{digest, reportedAt}], builds: [build]} (builds as in "builds --json")',
+  examples: ['history alpha'],
+  run,
+};
+
+async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const name = input.args[0]!;
   const client = await ctx.admin();
   const target = await callUnary(client.getTarget.bind(client), { name });
   const { builds } = await callUnary(client.listBuilds.bind(client), { target: name, limit: 0 });
   const own = builds.filter((b) => b.target === name);
   if (ctx.json) {
-    printJson(ctx.stdout, {
-      history: target.history.map((h) => DigestRecord.toJSON(h)),
-      builds: own.map((b) => Build.toJSON(b)),
-    });
+    printJson(ctx.stdout, { name, history: target.history.map(digestView), builds: own.map(buildView) });
     return 0;
   }
   table(
@@ -31,14 +37,10 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
       return [
         ago(h.reportedAt),
         shortDigest(h.digest),
-        made.map((b) => `#${b.id} ${statusWord(b)}`).join(', ') || '-',
+        made.map((b) => `#${b.id} ${buildStatusWord(b.status)}`).join(', ') || '-',
         made.filter((b) => b.snapshotId).map((b) => `#${b.snapshotId}`).join(', ') || '-',
       ];
     }),
   );
   return 0;
-}
-
-function statusWord(b: Build): string {
-  return ['unknown', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'][b.status] ?? 'unknown';
 }

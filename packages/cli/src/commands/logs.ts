@@ -1,12 +1,23 @@
-import { parseArgs } from 'node:util';
-import { UsageError } from '@binhost/shared';
+import { optFlag, type CommandInput, type CommandSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { parseId, printLog } from './build-format.js';
 
 /** `binhostctl logs [-f] NAME [BUILD]`: a build's log (the latest build by default); -f follows it. */
-export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { follow: { type: 'boolean', short: 'f', default: false } } });
-  const [target, build] = positionals;
-  if (!target) throw new UsageError('usage: binhostctl logs [-f] NAME [BUILD]');
-  return printLog(ctx, target, parseId(build, 'BUILD'), values.follow);
+export const spec: CommandSpec = {
+  name: 'logs',
+  summary: "a build's log (the latest build of NAME by default); -f follows it live",
+  description: 'A follower gets every line once, in order, then the result; the exit code is 1 when the build failed.',
+  args: [
+    { name: 'NAME', description: 'the target' },
+    { name: 'BUILD', description: 'a build id (see "builds")', optional: true },
+  ],
+  options: [{ flags: '-f, --follow', description: 'keep printing until the build ends' }],
+  json: 'JSON Lines: {version, event: "line", text}, {version, event: "build"|"finished", build}',
+  examples: ['logs alpha', 'logs -f alpha 12'],
+  run,
+};
+
+async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const [target, build] = input.args;
+  return printLog(ctx, target!, parseId(build, 'BUILD'), optFlag(input, 'follow'));
 }

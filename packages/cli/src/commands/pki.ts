@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import {
   createCa,
@@ -12,63 +11,100 @@ import {
   writeCertifiedKey,
   type Role,
 } from '@binhost/shared';
+import { optString, type CommandInput, type CommandSpec, type OptionSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 
-const USAGE = `usage:
-  binhostctl pki init [--dir DIR]
-  binhostctl pki issue host NAME [--san DNS|IP]... [--days N] [--dir DIR]
-  binhostctl pki issue target NAME [--days N] [--dir DIR]
-  binhostctl pki issue admin NAME [--days N] [--dir DIR]
-  binhostctl pki show FILE
-DIR defaults to ${DEFAULT_PATHS.pkiDir}. Keys are written mode 0600 and never overwritten.`;
+const DIR: OptionSpec = { flags: '--dir <DIR>', description: 'the PKI directory', default: DEFAULT_PATHS.pkiDir, file: true };
+const DAYS: OptionSpec = { flags: '--days <N>', description: 'validity in days (default: the role\'s, see the README)' };
 
-/** `binhostctl pki`: the project's own CA, and certificates that carry (role, name). */
-export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      dir: { type: 'string', default: DEFAULT_PATHS.pkiDir },
-      san: { type: 'string', multiple: true },
-      days: { type: 'string' },
-    },
+/** `binhostctl pki …`: the project's own CA, and certificates that carry (role, name). */
+export const specs: readonly CommandSpec[] = [
+  {
+    name: 'pki init',
+    summary: 'create the CA (ca.pem, ca.key) in DIR',
+    description: 'Keys are written mode 0600 and never overwritten. Keep ca.key off the host.',
+    options: [DIR],
+    json: '{version, files: {ca, key}}',
+    examples: ['pki init --dir /etc/binhost/pki'],
+    run: init,
+  },
+  {
+    name: 'pki issue',
+    summary: 'issue a host, target or admin certificate signed by the CA',
+    description:
+      'The subject carries the identity: O=binhost-agents, OU=ROLE, CN=NAME. Host certificates get\n' +
+      'serverAuth and the DNS/IP names of --san (the names targets and binhostctl dial); target and\n' +
+      'admin certificates get clientAuth only.',
+    args: [
+      { name: 'ROLE', description: 'host, target or admin', choices: ROLES },
+      { name: 'NAME', description: 'the identity (target name, admin name, host name)' },
+    ],
+    options: [
+      DIR,
+      { flags: '--san <NAME>', description: 'a DNS name or IP address of the host (repeatable; default: NAME; host certificates only)', repeatable: true },
+      DAYS,
+    ],
+    json: '{version, files: {cert, key}}',
+    examples: ['pki issue host buildbox --san buildbox.example.org', 'pki issue target laptop', 'pki issue admin root'],
+    run: issue,
+  },
+  {
+    name: 'pki show',
+    summary: 'print what a certificate says: subject, issuer, validity, names, fingerprint',
+    args: [{ name: 'FILE', description: 'a PEM certificate' }],
+    json: '{version, certificate: {subject, issuer, notBefore, notAfter, subjectAltName, fingerprint256}}',
+    examples: ['pki show /etc/binhost/pki/host-buildbox.pem'],
+    run: show,
+  },
+];
+
+async function init(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const dir = optString(input, 'dir') ?? DEFAULT_PATHS.pkiDir;
+  const ca = await createCa();
+  await writeCertifiedKey(pkiPaths.caCert(dir), pkiPaths.caKey(dir), ca);
+  report(ctx, { ca: pkiPaths.caCert(dir), key: pkiPaths.caKey(dir) });
+  return 0;
+}
+
+async function issue(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const [role, name] = input.args as [Role, string];
+  const dir = optString(input, 'dir') ?? DEFAULT_PATHS.pkiDir;
+  const daysText = optString(input, 'days');
+  const days = daysText === undefined ? undefined : Number(daysText);
+  if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw new UsageError(`--days: expected a positive integer, got "${daysText}"`);
+  const sans = input.opts['san'];
+  if (Array.isArray(sans) && role !== 'host') throw new UsageError('--san is for host certificates only (target and admin certificates name no host)');
+  const pair = await issueCertificate({
+    ca: await readCa(dir),
+    role,
+    name,
+    ...(Array.isArray(sans) ? { sans } : {}),
+    ...(days ? { validDays: days } : {}),
   });
-  const [verb, role, name] = positionals;
-  const dir = values.dir;
-  if (verb === 'init') {
-    const ca = await createCa();
-    await writeCertifiedKey(pkiPaths.caCert(dir), pkiPaths.caKey(dir), ca);
-    report(ctx, { ca: pkiPaths.caCert(dir), key: pkiPaths.caKey(dir) });
-    return 0;
-  }
-  if (verb === 'issue') {
-    if (!role || !(ROLES as readonly string[]).includes(role) || !name) throw new UsageError(USAGE);
-    const days = values.days === undefined ? undefined : Number(values.days);
-    if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw new UsageError(`--days: expected a positive integer, got "${values.days}"`);
-    const pair = await issueCertificate({
-      ca: await readCa(dir),
-      role: role as Role,
-      name,
-      ...(values.san ? { sans: values.san } : {}),
-      ...(days ? { validDays: days } : {}),
-    });
-    const cert = pkiPaths.cert(dir, role as Role, name);
-    const key = pkiPaths.key(dir, role as Role, name);
-    await writeCertifiedKey(cert, key, pair);
-    report(ctx, { cert, key });
-    return 0;
-  }
-  if (verb === 'show' && role) {
-    const info = describeCertificate(await readFile(role, 'utf8'));
-    if (ctx.json) printJson(ctx.stdout, info);
-    else for (const [k, v] of Object.entries(info)) ctx.stdout.write(`${k}: ${v instanceof Date ? v.toISOString() : v ?? '-'}\n`);
-    return 0;
-  }
-  throw new UsageError(USAGE);
+  const cert = pkiPaths.cert(dir, role, name);
+  const key = pkiPaths.key(dir, role, name);
+  await writeCertifiedKey(cert, key, pair);
+  report(ctx, { cert, key });
+  return 0;
+}
+
+async function show(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const info = describeCertificate(await readFile(input.args[0]!, 'utf8'));
+  const view = {
+    subject: info.subject,
+    issuer: info.issuer,
+    notBefore: info.notBefore.toISOString(),
+    notAfter: info.notAfter.toISOString(),
+    subjectAltName: info.subjectAltName ?? '',
+    fingerprint256: info.fingerprint256,
+  };
+  if (ctx.json) printJson(ctx.stdout, { certificate: view });
+  else for (const [k, v] of Object.entries(view)) ctx.stdout.write(`${k}: ${v || '-'}\n`);
+  return 0;
 }
 
 function report(ctx: CommandContext, files: Record<string, string>): void {
-  if (ctx.json) printJson(ctx.stdout, files);
+  if (ctx.json) printJson(ctx.stdout, { files });
   else for (const [k, v] of Object.entries(files)) ctx.stdout.write(`wrote ${k}: ${v}\n`);
 }

@@ -25,6 +25,6 @@ describe('build progress line', () => {
     const live = new LiveLine(tty);
     live.draw('[##] 1/2');
     live.clear();
-    expect(shown).toBe('\r\x1b[K[##] 1/2\r\x1b[K');
+    expect(shown).toBe('\r\x1b[J[##] 1/2\r\x1b[J');
   });
 });

@@ -1,27 +1,48 @@
-import { parseArgs } from 'node:util';
-import { callUnary, TargetSummary, installPolicyToJSON, InstallPolicy } from '@binhost/shared';
+import { callUnary, type TargetSummary } from '@binhost/shared';
+import type { CommandInput, CommandSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
-import { printDamaged, printJson, shortDigest, table } from '../output.js';
+import { printDamaged, printJson, shortDigest, table, truncate } from '../output.js';
+import { policyWord, targetView } from '../view.js';
+
+/** Characters of a last error shown in the table; `--verbose` and `--json` give it whole. */
+export const LAST_ERROR_WIDTH = 60;
 
 /**
  * `binhostctl status [NAME...]`: per target, connected or not, the config digest it reported, the
  * digest its published snapshot was built from, the published and installed snapshots, and the
  * last error; a disconnected target with a queued sync says so. A target with damaged records
- * on the host is marked `damaged`, with one line per file under the table. `--json` prints the
- * TargetSummary messages.
+ * on the host is marked `damaged`, with one line per file under the table.
  */
-export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+export const spec: CommandSpec = {
+  name: 'status',
+  summary: 'per target: connected, digests, published/installed snapshot, policy, last error',
+  description:
+    'BUILT is the config digest the published snapshot was built from, "(stale)" when the target\n' +
+    'has reported another config since. LAST ERROR is shortened to fit; --verbose prints each\n' +
+    'whole under the table.',
+  args: [{ name: 'NAME', description: 'only these targets', variadic: true }],
+  json: '{version, targets: [{name, connected, hostname, lastSeen, configDigest, builtDigest, stale, publishedSnapshotId, installedSnapshotId, installPolicy, lastBuildStatus, lastError, root, sharesRootWith, queuedSync, damaged}]}',
+  examples: ['status', 'status alpha --verbose', 'status --json'],
+  run,
+};
+
+function stateWord(t: TargetSummary): string {
+  const base = t.connected ? 'connected' : t.queuedSyncRequestId ? `disconnected, sync${t.queuedSyncConfirmed ? ' --yes' : ''} queued` : 'disconnected';
+  return base + (t.damaged.length ? ', damaged' : '');
+}
+
+async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const names = input.args;
   const client = await ctx.admin();
   const res = await callUnary(client.listTargets.bind(client), {});
-  const targets = positionals.length ? res.targets.filter((t) => positionals.includes(t.name)) : res.targets;
-  const unknown = positionals.filter((n) => !res.targets.some((t) => t.name === n));
+  const targets = names.length ? res.targets.filter((t) => names.includes(t.name)) : res.targets;
+  const unknown = names.filter((n) => !res.targets.some((t) => t.name === n));
   if (unknown.length) {
     ctx.stderr.write(`binhostctl: status: no target named ${unknown.map((n) => `"${n}"`).join(', ')}\n`);
     return 1;
   }
   if (ctx.json) {
-    printJson(ctx.stdout, targets.map((t) => TargetSummary.toJSON(t)));
+    printJson(ctx.stdout, { targets: targets.map(targetView) });
     return 0;
   }
   table(
@@ -29,16 +50,18 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
     ['TARGET', 'STATE', 'CONFIG', 'BUILT', 'PUBLISHED', 'INSTALLED', 'POLICY', 'LAST ERROR'],
     targets.map((t) => [
       t.name,
-      (t.connected ? 'connected' : t.queuedSyncRequestId ? `disconnected, sync${t.queuedSyncConfirmed ? ' --yes' : ''} queued` : 'disconnected') +
-        (t.damaged.length ? ', damaged' : ''),
+      stateWord(t),
       shortDigest(t.configDigest),
       t.builtDigest ? shortDigest(t.builtDigest) + (t.builtDigest === t.configDigest ? '' : ' (stale)') : '-',
       t.publishedSnapshotId ? `#${t.publishedSnapshotId}` : '-',
       t.installedSnapshotId ? `#${t.installedSnapshotId}` : '-',
-      t.installPolicy === InstallPolicy.INSTALL_POLICY_UNSPECIFIED ? '(target)' : installPolicyToJSON(t.installPolicy).replace('INSTALL_POLICY_', '').toLowerCase(),
-      t.lastError || '-',
+      policyWord(t.installPolicy),
+      t.lastError ? truncate(t.lastError, LAST_ERROR_WIDTH) : '-',
     ]),
   );
   printDamaged(ctx.stdout, targets);
+  const cut = targets.filter((t) => truncate(t.lastError, LAST_ERROR_WIDTH) !== t.lastError);
+  if (ctx.verbose) for (const t of targets.filter((x) => x.lastError)) ctx.stdout.write(`${t.name}: last error: ${t.lastError}\n`);
+  else if (cut.length) ctx.stdout.write('(last errors shortened; --verbose prints them whole)\n');
   return 0;
 }

@@ -1,11 +1,10 @@
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
-import { AddTargetResponse, callClientStream, InstallPolicy, UsageError, type AddTargetRequest } from '@binhost/shared';
+import { callClientStream, InstallPolicy, UsageError, type AddTargetRequest, type AddTargetResponse } from '@binhost/shared';
+import { optString, type CommandInput, type CommandSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
-
-const USAGE = 'usage: binhostctl target add NAME --stage3 FILE|URL [--sha256 HEX] [--policy auto|confirm|off]';
+import { addView } from '../view.js';
 
 /** Bytes per upload message: well under the 4 MiB gRPC default, big enough to stream quickly. */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -23,23 +22,36 @@ const POLICIES: Record<string, InstallPolicy> = {
  * `binhostctl target add NAME --stage3 FILE|URL [--sha256 HEX]`: creates the target's root on
  * the host. A local file is streamed to the host in chunks; an https URL is fetched by the host.
  */
-export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { stage3: { type: 'string' }, sha256: { type: 'string' }, policy: { type: 'string' } },
-  });
-  const [name, ...extra] = positionals;
-  if (!name || extra.length > 0 || !values.stage3) throw new UsageError(USAGE);
-  const policy = values.policy === undefined ? InstallPolicy.INSTALL_POLICY_UNSPECIFIED : POLICIES[values.policy];
-  if (policy === undefined) throw new UsageError(`--policy must be auto, confirm or off\n${USAGE}`);
-  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(values.stage3);
+export const spec: CommandSpec = {
+  name: 'target add',
+  summary: "create a target's root on the host from a stage3 (a local file or an https URL)",
+  description:
+    'A local file is streamed to the host; an https:// URL is fetched by the host itself. The\n' +
+    "SHA-256 is checked first; the stage3's own binhost is disabled in the new root.",
+  args: [{ name: 'NAME', description: 'the target (its certificate name)' }],
+  options: [
+    { flags: '--stage3 <FILE|URL>', description: 'the stage3 tarball', file: true, required: true },
+    { flags: '--sha256 <HEX>', description: 'expected SHA-256 of the stage3' },
+    { flags: '--policy <POLICY>', description: 'install policy override for NAME', choices: ['auto', 'confirm', 'off'] },
+  ],
+  json: '{version, name, rootPath, entriesExtracted, disabledBinhosts}',
+  examples: ['target add alpha --stage3 stage3-amd64-openrc-20261201T170000Z.tar.xz', 'target add alpha --stage3 https://distfiles.gentoo.org/…/stage3.tar.xz --sha256 HEX'],
+  run,
+};
+
+async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const name = input.args[0]!;
+  const stage3 = optString(input, 'stage3');
+  if (!stage3) throw new UsageError('--stage3 FILE|URL is required');
+  const policyWord = optString(input, 'policy');
+  const policy = policyWord === undefined ? InstallPolicy.INSTALL_POLICY_UNSPECIFIED : (POLICIES[policyWord] ?? InstallPolicy.INSTALL_POLICY_UNSPECIFIED);
+  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(stage3);
   const client = await ctx.admin();
   const call = callClientStream<AddTargetRequest, AddTargetResponse>(client.addTarget.bind(client), { deadlineMs: DEADLINE_MS });
-  const header = { name, sha256: values.sha256 ?? '', url: isUrl ? values.stage3 : '', fileName: isUrl ? '' : basename(values.stage3), installPolicy: policy };
+  const header = { name, sha256: optString(input, 'sha256') ?? '', url: isUrl ? stage3 : '', fileName: isUrl ? '' : basename(stage3), installPolicy: policy };
   try {
     // Open the file before talking to the host, so a typo fails here with the path.
-    const fh = isUrl ? undefined : await open(values.stage3, 'r');
+    const fh = isUrl ? undefined : await open(stage3, 'r');
     try {
       await call.write({ part: { $case: 'header', value: header } });
       if (fh) {
@@ -56,7 +68,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   }
   const res = await call.finish();
   if (ctx.json) {
-    printJson(ctx.stdout, AddTargetResponse.toJSON(res));
+    printJson(ctx.stdout, addView(name, res));
     return 0;
   }
   ctx.stdout.write(`target ${name}: root ${res.rootPath} created (${res.entriesExtracted} entries)\n`);

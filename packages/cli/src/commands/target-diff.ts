@@ -1,7 +1,8 @@
-import { parseArgs } from 'node:util';
-import { callUnary, DiffTargetResponse, FileChange, UsageError } from '@binhost/shared';
+import { callUnary, FileChange, type DiffTargetResponse } from '@binhost/shared';
+import type { CommandInput, CommandSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson, shortDigest } from '../output.js';
+import { diffView } from '../view.js';
 
 const MARK: Record<number, string> = {
   [FileChange.FILE_CHANGE_ADDED]: 'A',
@@ -10,17 +11,29 @@ const MARK: Record<number, string> = {
 };
 
 /**
- * `binhostctl target diff NAME [FROM [TO]] [--json]`: what changed on a target between two states
- * of its history (default: the previous and the latest). FROM and TO are digests or unique
- * prefixes of their hex, as `target show` lists them.
+ * `binhostctl target diff NAME [FROM [TO]]`: what changed on a target between two states of its
+ * history (default: the previous and the latest). FROM and TO are digests or unique prefixes of
+ * their hex, as `target show` lists them.
  */
-export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
-  const [name, from = '', to = '', ...extra] = positionals;
-  if (!name || extra.length) throw new UsageError('usage: binhostctl target diff NAME [FROM [TO]] [--json]');
+export const spec: CommandSpec = {
+  name: 'target diff',
+  summary: 'what changed between two reported states: files (unified diffs), world, flags, profile',
+  description: 'FROM and TO are digests of the history ("target show") or unique prefixes of their hex;\nthe default is the previous and the latest state.',
+  args: [
+    { name: 'NAME', description: 'the target' },
+    { name: 'FROM', description: 'the older digest', optional: true },
+    { name: 'TO', description: 'the newer digest', optional: true },
+  ],
+  json: '{version, name, fromDigest, toDigest, files: [{path, change: added|removed|modified, unifiedDiff}], worldAdded, worldRemoved, flagsAdded, flagsRemoved, cpuFlagsAdded, cpuFlagsRemoved, profileBefore, profileAfter}',
+  examples: ['target diff alpha', 'target diff alpha 3f2a9c 8b01de'],
+  run,
+};
+
+async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const [name = '', from = '', to = ''] = input.args;
   const client = await ctx.admin();
   const res = await callUnary(client.diffTarget.bind(client), { name, fromDigest: from, toDigest: to });
-  if (ctx.json || values.json) printJson(ctx.stdout, DiffTargetResponse.toJSON(res));
+  if (ctx.json) printJson(ctx.stdout, { name, ...diffView(res) });
   else printText(ctx.stdout, name, res);
   return 0;
 }

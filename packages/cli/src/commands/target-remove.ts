@@ -1,33 +1,41 @@
-import { parseArgs } from 'node:util';
-import { callUnary, RemoveTargetResponse, UsageError } from '@binhost/shared';
+import { callUnary, type RemoveTargetResponse } from '@binhost/shared';
+import { optFlag, type CommandInput, type CommandSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
-
-const USAGE = 'usage: binhostctl target remove NAME [--purge] [--json]';
+import { removeView } from '../view.js';
 
 /** Deleting a large root (and stopping a build first) takes a while; the host finishes it even if we give up. */
 const DEADLINE_MS = 10 * 60_000;
 
 /**
- * `binhostctl target remove NAME [--purge] [--json]`: forgets a target on the host (record, state
- * history, published pointer, queued sync). Its root is kept; `--purge` deletes it too unless
- * another target shares it. Refused while the target is connected.
+ * `binhostctl target remove NAME [--purge]`: forgets a target on the host (record, state history,
+ * published pointer, queued sync). Its root is kept; `--purge` deletes it too unless another
+ * target shares it. Refused while the target is connected.
  */
-export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { purge: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
-  });
-  const [name, ...extra] = positionals;
-  if (!name || extra.length > 0) throw new UsageError(USAGE);
+export const spec: CommandSpec = {
+  name: 'target remove',
+  summary: 'forget a target on the host; --purge also deletes its root',
+  description:
+    'Refused while NAME is connected: stop binhost-target on it first. Queued and running builds of\n' +
+    'its root are cancelled when no other target uses the root. The root and its builds and\n' +
+    'snapshots are kept unless --purge (and no other target shares it).',
+  args: [{ name: 'NAME', description: 'the target' }],
+  options: [{ flags: '--purge', description: "also delete the target's root, its builds and snapshots" }],
+  json: '{version, name, root, rootRemoved, sharedWith, cancelledBuilds, ownRoot, ownRootRemoved}',
+  examples: ['target remove alpha', 'target remove alpha --purge'],
+  run,
+};
+
+async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const name = input.args[0]!;
+  const purge = optFlag(input, 'purge');
   const client = await ctx.admin();
-  const res = await callUnary(client.removeTarget.bind(client), { name, purge: values.purge }, { deadlineMs: DEADLINE_MS });
-  if (ctx.json || values.json) {
-    printJson(ctx.stdout, { name, ...(RemoveTargetResponse.toJSON(res) as object) });
+  const res = await callUnary(client.removeTarget.bind(client), { name, purge }, { deadlineMs: DEADLINE_MS });
+  if (ctx.json) {
+    printJson(ctx.stdout, removeView(name, res));
     return 0;
   }
-  ctx.stdout.write(describe(name, values.purge, res));
+  ctx.stdout.write(describe(name, purge, res));
   return 0;
 }
 

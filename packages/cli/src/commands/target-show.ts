@@ -1,21 +1,30 @@
-import { parseArgs } from 'node:util';
-import { callUnary, DigestRecord, FileKind, NativeFlags, TargetSummary, UsageError, type GetTargetResponse, type TargetState } from '@binhost/shared';
+import { callUnary, FileKind, type GetTargetResponse, type TargetState } from '@binhost/shared';
+import type { CommandInput, CommandSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { ago, printJson } from '../output.js';
+import { digestView, installView, marchView, nativeFlagsView, targetView } from '../view.js';
+import { adminFlags } from './march-view.js';
 
 /**
- * `binhostctl target show NAME [--json]`: the target's latest reported state — digest, when it
- * was reported, profile, CHOST, compiler, the resolved `-march=native`, CPU_FLAGS_X86, world
- * size, warnings — and its digest history. File contents are left out (see `target diff`).
+ * `binhostctl target show NAME`: the target's latest reported state — digest, when it was
+ * reported, profile, CHOST, compiler, the resolved `-march=native`, CPU_FLAGS_X86, world size,
+ * warnings — and its digest history. File contents are left out (see `target diff`).
  */
-export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
-  const [name, ...extra] = positionals;
-  if (!name || extra.length) throw new UsageError('usage: binhostctl target show NAME [--json]');
+export const spec: CommandSpec = {
+  name: 'target show',
+  summary: "the target's latest reported state: digest, profile, CHOST, -march=native, CPU_FLAGS_X86, history",
+  args: [{ name: 'NAME', description: 'the target' }],
+  json: '{version, name, target, state: {digest, lastReport, collectedAt, hostname, profile, chost, gccVersion, kernelRelease, arch, nativeFlags, cpuFlagsX86, world: {atoms, sets}, files, warnings} | null, lastInstall, march: {flags, march, mtune, differingFlags, impliedCount, compiler, error} | null, history: [{digest, reportedAt}]}',
+  examples: ['target show alpha', 'target show alpha --json'],
+  run,
+};
+
+async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
+  const name = input.args[0]!;
   const client = await ctx.admin();
   const res = await callUnary(client.getTarget.bind(client), { name });
-  if (ctx.json || values.json) printJson(ctx.stdout, toJson(res));
-  else printText(ctx.stdout, name, res);
+  if (ctx.json) printJson(ctx.stdout, toJson(name, res));
+  else printText(ctx.stdout, name, res, ctx.verbose);
   return 0;
 }
 
@@ -32,29 +41,36 @@ function lastReport(res: GetTargetResponse): Date | undefined {
   return res.history[res.history.length - 1]?.reportedAt;
 }
 
-function toJson(res: GetTargetResponse): unknown {
+function toJson(name: string, res: GetTargetResponse): Record<string, unknown> {
   const s = res.state;
   return {
-    summary: res.summary ? TargetSummary.toJSON(res.summary) : undefined,
-    digest: s?.digest ?? '',
-    lastReport: lastReport(res)?.toISOString() ?? null,
-    collectedAt: s?.collectedAt?.toISOString() ?? null,
-    hostname: s?.hostname ?? '',
-    profile: s?.profile ?? '',
-    chost: s?.chost ?? '',
-    gccVersion: s?.gccVersion ?? '',
-    kernelRelease: s?.kernelRelease ?? '',
-    arch: s?.arch ?? '',
-    nativeFlags: s?.nativeFlags ? NativeFlags.toJSON(s.nativeFlags) : null,
-    cpuFlagsX86: s?.cpuFlagsX86 ?? [],
-    world: worldSize(s),
-    files: s?.files.filter((f) => f.kind !== FileKind.FILE_KIND_DIRECTORY).length ?? 0,
-    warnings: s?.warnings ?? [],
-    history: res.history.map((h) => DigestRecord.toJSON(h)),
+    name,
+    target: res.summary ? targetView(res.summary) : null,
+    state: s
+      ? {
+          digest: s.digest,
+          lastReport: lastReport(res)?.toISOString() ?? null,
+          collectedAt: s.collectedAt?.toISOString() ?? null,
+          hostname: s.hostname,
+          profile: s.profile,
+          chost: s.chost,
+          gccVersion: s.gccVersion,
+          kernelRelease: s.kernelRelease,
+          arch: s.arch,
+          nativeFlags: nativeFlagsView(s.nativeFlags),
+          cpuFlagsX86: [...s.cpuFlagsX86],
+          world: worldSize(s),
+          files: s.files.filter((f) => f.kind !== FileKind.FILE_KIND_DIRECTORY).length,
+          warnings: [...s.warnings],
+        }
+      : null,
+    lastInstall: res.lastInstall ? installView(res.lastInstall) : null,
+    march: res.march ? marchView(res.march) : null,
+    history: res.history.map(digestView),
   };
 }
 
-function printText(out: NodeJS.WritableStream, name: string, res: GetTargetResponse): void {
+function printText(out: NodeJS.WritableStream, name: string, res: GetTargetResponse, verbose: boolean): void {
   const s = res.state;
   const row = (k: string, v: string) => out.write(`${k.padEnd(14)} ${v}\n`);
   row('target', `${name} (${res.summary?.connected ? 'connected' : 'disconnected'})`);
@@ -74,8 +90,14 @@ function printText(out: NodeJS.WritableStream, name: string, res: GetTargetRespo
   const nf = s.nativeFlags;
   if (nf?.known) {
     row('-march=native', `-march=${nf.march} -mtune=${nf.mtune}  (${nf.compiler})`);
-    row('  features', nf.featureFlags.join(' '));
-    row('  params', nf.params.join(' ') || '-');
+    const m = res.march;
+    if (m && !verbose) {
+      row('  as written', adminFlags(m));
+      row('  features', `${nf.featureFlags.length} (${m.impliedCount} implied by -march=${m.march} on the host's ${m.compiler}; --verbose lists them)`);
+    } else {
+      row('  features', nf.featureFlags.join(' '));
+      row('  params', nf.params.join(' ') || '-');
+    }
   } else {
     row('-march=native', `unknown: ${nf?.error || 'not reported'}`);
   }

@@ -1,5 +1,4 @@
-import { UsageError } from '@binhost/shared';
-import type { CommandContext } from '../context.js';
+import type { CommandSpec } from '../command-spec.js';
 import * as show from './target-show.js';
 import * as diff from './target-diff.js';
 import * as add from './target-add.js';
@@ -7,19 +6,4 @@ import * as config from './target-config.js';
 import * as remove from './target-remove.js';
 
 /** `binhostctl target SUBCOMMAND`: one file per subcommand. */
-export const SUBCOMMANDS: Record<string, { run: (args: string[], ctx: CommandContext) => Promise<number>; usage: string }> = {
-  show: { run: show.run, usage: 'target show NAME' },
-  diff: { run: diff.run, usage: 'target diff NAME [FROM TO]' },
-  add: { run: add.run, usage: 'target add NAME --stage3 FILE|URL [--sha256 HEX]' },
-  config: { run: config.run, usage: 'target config NAME' },
-  remove: { run: remove.run, usage: 'target remove NAME [--purge] [--json]' },
-};
-
-export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const [sub, ...rest] = args;
-  const entry = sub ? SUBCOMMANDS[sub] : undefined;
-  if (!entry) {
-    throw new UsageError(`usage:\n${Object.values(SUBCOMMANDS).map((s) => `  binhostctl ${s.usage}`).join('\n')}`);
-  }
-  return entry.run(rest, ctx);
-}
+export const specs: readonly CommandSpec[] = [show.spec, diff.spec, add.spec, config.spec, remove.spec];

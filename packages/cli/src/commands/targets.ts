@@ -1,13 +1,23 @@
-import { callUnary, TargetSummary } from '@binhost/shared';
+import { callUnary } from '@binhost/shared';
+import type { CommandSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { ago, printDamaged, printJson, shortDigest, table } from '../output.js';
+import { targetView } from '../view.js';
 
 /** `binhostctl targets`: every target, connected or not, and when it was last seen; damaged records under the table. */
-export async function run(_args: string[], ctx: CommandContext): Promise<number> {
+export const spec: CommandSpec = {
+  name: 'targets',
+  summary: 'list targets: connected or not, last seen, config digest, root',
+  json: '{version, targets: [target]}, each target as in "status --json"',
+  examples: ['targets', 'targets --json'],
+  run,
+};
+
+async function run(_input: unknown, ctx: CommandContext): Promise<number> {
   const client = await ctx.admin();
   const res = await callUnary(client.listTargets.bind(client), {});
   if (ctx.json) {
-    printJson(ctx.stdout, res.targets.map((t) => TargetSummary.toJSON(t)));
+    printJson(ctx.stdout, { targets: res.targets.map(targetView) });
     return 0;
   }
   table(

@@ -146,7 +146,31 @@ export interface GetTargetResponse {
   state: TargetState | undefined;
   applied: AppliedConfig | undefined;
   history: DigestRecord[];
-  lastInstall: InstallResult | undefined;
+  lastInstall:
+    | InstallResult
+    | undefined;
+  /** The target's resolved -march=native as an admin would write it; unset when the flags are unknown. */
+  march: MarchSummary | undefined;
+}
+
+/**
+ * `-march=X` plus only the resolved flags that differ from what the host's compiler implies for
+ * `-march=X` (`gcc -march=X -Q --help=target`): what an admin would write in make.conf.
+ */
+export interface MarchSummary {
+  march: string;
+  mtune: string;
+  /** The resolved -m/-mno- flags that -march=X does not imply (in the compiler's order). */
+  differingFlags: string[];
+  /** How many resolved flags -march=X implies anyway (left out of the summary). */
+  impliedCount: number;
+  /** The host compiler asked (config build.compiler). */
+  compiler: string;
+  /**
+   * Why the comparison could not be made (the host compiler does not know -march=X, ...); the
+   * summary then lists every flag as differing.
+   */
+  error: string;
 }
 
 export interface DiffTargetRequest {
@@ -998,7 +1022,14 @@ export const GetTargetRequest: MessageFns<GetTargetRequest> = {
 };
 
 function createBaseGetTargetResponse(): GetTargetResponse {
-  return { summary: undefined, state: undefined, applied: undefined, history: [], lastInstall: undefined };
+  return {
+    summary: undefined,
+    state: undefined,
+    applied: undefined,
+    history: [],
+    lastInstall: undefined,
+    march: undefined,
+  };
 }
 
 export const GetTargetResponse: MessageFns<GetTargetResponse> = {
@@ -1017,6 +1048,9 @@ export const GetTargetResponse: MessageFns<GetTargetResponse> = {
     }
     if (message.lastInstall !== undefined) {
       InstallResult.encode(message.lastInstall, writer.uint32(42).fork()).join();
+    }
+    if (message.march !== undefined) {
+      MarchSummary.encode(message.march, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1074,6 +1108,14 @@ export const GetTargetResponse: MessageFns<GetTargetResponse> = {
             message.lastInstall = InstallResult.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.march = MarchSummary.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1099,6 +1141,7 @@ export const GetTargetResponse: MessageFns<GetTargetResponse> = {
         : isSet(object.last_install)
         ? InstallResult.fromJSON(object.last_install)
         : undefined,
+      march: isSet(object.march) ? MarchSummary.fromJSON(object.march) : undefined,
     };
   },
 
@@ -1118,6 +1161,9 @@ export const GetTargetResponse: MessageFns<GetTargetResponse> = {
     }
     if (message.lastInstall !== undefined) {
       obj.lastInstall = InstallResult.toJSON(message.lastInstall);
+    }
+    if (message.march !== undefined) {
+      obj.march = MarchSummary.toJSON(message.march);
     }
     return obj;
   },
@@ -1140,6 +1186,166 @@ export const GetTargetResponse: MessageFns<GetTargetResponse> = {
     message.lastInstall = (object.lastInstall !== undefined && object.lastInstall !== null)
       ? InstallResult.fromPartial(object.lastInstall)
       : undefined;
+    message.march = (object.march !== undefined && object.march !== null)
+      ? MarchSummary.fromPartial(object.march)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMarchSummary(): MarchSummary {
+  return { march: "", mtune: "", differingFlags: [], impliedCount: 0, compiler: "", error: "" };
+}
+
+export const MarchSummary: MessageFns<MarchSummary> = {
+  encode(message: MarchSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.march !== "") {
+      writer.uint32(10).string(message.march);
+    }
+    if (message.mtune !== "") {
+      writer.uint32(18).string(message.mtune);
+    }
+    for (const v of message.differingFlags) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.impliedCount !== 0) {
+      writer.uint32(32).uint32(message.impliedCount);
+    }
+    if (message.compiler !== "") {
+      writer.uint32(42).string(message.compiler);
+    }
+    if (message.error !== "") {
+      writer.uint32(50).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MarchSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMarchSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.march = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mtune = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.differingFlags.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.impliedCount = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.compiler = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MarchSummary {
+    return {
+      march: isSet(object.march) ? globalThis.String(object.march) : "",
+      mtune: isSet(object.mtune) ? globalThis.String(object.mtune) : "",
+      differingFlags: globalThis.Array.isArray(object?.differingFlags)
+        ? object.differingFlags.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.differing_flags)
+        ? object.differing_flags.map((e: any) => globalThis.String(e))
+        : [],
+      impliedCount: isSet(object.impliedCount)
+        ? globalThis.Number(object.impliedCount)
+        : isSet(object.implied_count)
+        ? globalThis.Number(object.implied_count)
+        : 0,
+      compiler: isSet(object.compiler) ? globalThis.String(object.compiler) : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: MarchSummary): unknown {
+    const obj: any = {};
+    if (message.march !== "") {
+      obj.march = message.march;
+    }
+    if (message.mtune !== "") {
+      obj.mtune = message.mtune;
+    }
+    if (message.differingFlags?.length) {
+      obj.differingFlags = message.differingFlags;
+    }
+    if (message.impliedCount !== 0) {
+      obj.impliedCount = Math.round(message.impliedCount);
+    }
+    if (message.compiler !== "") {
+      obj.compiler = message.compiler;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MarchSummary>, I>>(base?: I): MarchSummary {
+    return MarchSummary.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MarchSummary>, I>>(object: I): MarchSummary {
+    const message = createBaseMarchSummary();
+    message.march = object.march ?? "";
+    message.mtune = object.mtune ?? "";
+    message.differingFlags = object.differingFlags?.map((e) => e) || [];
+    message.impliedCount = object.impliedCount ?? 0;
+    message.compiler = object.compiler ?? "";
+    message.error = object.error ?? "";
     return message;
   },
 };

@@ -1,0 +1,66 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { dispatch } from '@binhost/cli';
+import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
+import { startHost, type StartedHost } from './helpers/start-host.js';
+import { tmpTree } from './helpers/tmp-tree.js';
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('binhostctl says in words why it cannot talk to the host', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let pki: TestPki;
+  let host: StartedHost | undefined;
+  beforeEach(async () => {
+    tmp = await tmpTree();
+    pki = await makePki(join(tmp.dir, 'pki'));
+  });
+  afterEach(async () => {
+    await host?.stop();
+    host = undefined;
+    await tmp.cleanup();
+  });
+
+  async function ctl(address: string, serverName: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const tls = await pki.files('admin', 'root');
+    const config = join(tmp.dir, 'admin.toml');
+    await writeFile(config, `host = "${address}"\nserver_name = "${serverName}"\n[tls]\nca = "${tls.ca}"\ncert = "${tls.cert}"\nkey = "${tls.key}"\n`);
+    let out = '';
+    let err = '';
+    const sink = (add: (s: string) => void) => new Writable({ write: (c, _e, cb) => (add(String(c)), cb()) });
+    const code = await dispatch([...args, '--config', config], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
+    return { code, out, err };
+  }
+
+  it('an unreachable host: "cannot reach HOST:PORT: connection refused", exit 69', async () => {
+    const port = await closedPort();
+    const res = await ctl(`127.0.0.1:${port}`, TEST_SERVER_NAME, 'status');
+    expect(res).toEqual({
+      code: 69,
+      out: '',
+      err: `binhostctl: cannot reach 127.0.0.1:${port}: connection refused (is binhost-host running and listening on that port?)\n`,
+    });
+  });
+
+  it('a host certificate that does not name server_name: exit 78, what to fix, no grpc-js internals', async () => {
+    host = await startHost({ dir: join(tmp.dir, 'host'), pki });
+    const res = await ctl(`127.0.0.1:${host.port}`, 'wrong.name', 'targets');
+    expect(res.code).toBe(78);
+    expect(res.err).toBe(
+      `binhostctl: the host's certificate does not name "wrong.name" (it names DNS:${TEST_SERVER_NAME}, DNS:localhost): set server_name in ${join(tmp.dir, 'admin.toml')} ` +
+        'to one of those names, or issue the host a certificate with that name (binhostctl pki issue host NAME --san wrong.name)\n',
+    );
+    // and with the right name it works
+    expect((await ctl(`127.0.0.1:${host.port}`, TEST_SERVER_NAME, 'targets')).code).toBe(0);
+  });
+});

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { COMMANDS, dispatch, GROUPS } from '@binhost/cli';
+import { AGENT_MAIN } from './helpers/agent-process.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../packages/cli/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Runs binhostctl in-process; any attempt to reach a host fails the test (unless `real`, which reads --config). */
+async function ctl(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return run(argv, false);
+}
+
+async function run(argv: string[], real: boolean): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (add: (s: string) => void) => new Writable({ write: (c, _e, cb) => (add(String(c)), cb()) });
+  const code = await dispatch(argv, {
+    stdout: sink((s) => (out += s)),
+    stderr: sink((s) => (err += s)),
+    ...(real ? {} : { admin: () => Promise.reject(new Error(`${argv.join(' ')} tried to reach the host`)) }),
+  });
+  return { code, out, err };
+}
+
+describe('binhostctl help and usage', () => {
+  it.each(COMMANDS.map((c) => c.name))('"%s --help" prints usage, options and an example, and reaches no host', async (name) => {
+    for (const flag of ['--help', '-h']) {
+      const res = await ctl(...name.split(' '), flag);
+      expect(res, res.err).toMatchObject({ code: 0, err: '' });
+      expect(res.out).toContain(`Usage: binhostctl ${name} `);
+      expect(res.out).toMatch(/\nOptions:\n(.*\n)*  -h, --help +show this help\n/);
+      expect(res.out).toContain('\nGlobal Options:\n');
+      expect(res.out).toMatch(new RegExp(`\\nExamples:\\n  binhostctl ${name}\\b`));
+    }
+  });
+
+  it.each(GROUPS.map((g) => g.name))('"%s" lists its subcommands with --help, and without a subcommand is bad usage', async (name) => {
+    const help = await ctl(name, '--help');
+    expect(help.code).toBe(0);
+    for (const c of COMMANDS.filter((x) => x.name.startsWith(`${name} `))) expect(help.out).toContain(`  ${c.name.split(' ')[1]}`);
+    const bare = await ctl(name);
+    expect(bare).toMatchObject({ code: 2, out: '' });
+    expect(bare.err).toContain(`Usage: binhostctl ${name} [options] [command]`);
+  });
+
+  it.each(COMMANDS.map((c) => c.name))('"%s" with an unknown option exits 2 with its usage on stderr', async (name) => {
+    const res = await ctl(...name.split(' '), '--no-such-option');
+    expect(res).toMatchObject({ code: 2, out: '' });
+    // (a command with a required option names that one first)
+    expect(res.err).toMatch(new RegExp(`^binhostctl: (unknown option '--no-such-option'|required option .* not specified)\\nusage: binhostctl ${name} `));
+  });
+
+  it('prints usage on stderr and exits 2 without a command, or with an unknown one', async () => {
+    const none = await ctl();
+    expect(none).toMatchObject({ code: 2, out: '' });
+    expect(none.err).toContain('Usage: binhostctl [options] [command]');
+    const unknown = await ctl('statsu');
+    expect(unknown).toMatchObject({ code: 2, out: '' });
+    expect(unknown.err).toContain("binhostctl: unknown command 'statsu'\n(Did you mean status?)");
+  });
+
+  it('takes the global options anywhere; --config without a value is bad usage', async () => {
+    expect(await ctl('--config')).toMatchObject({ code: 2, out: '' });
+    expect((await ctl('status', '--config')).code).toBe(2);
+    const noConfig = await run(['status', '--json', '--config', '/nonexistent/admin.toml'], true);
+    expect(noConfig).toMatchObject({ code: 78, err: 'binhostctl: configuration error: /nonexistent/admin.toml: cannot read config: file not found\n' });
+  });
+
+  it('checks arguments before it talks to the host: "cancel --help" and "snapshots --help" are help, a bad id is usage', async () => {
+    expect((await ctl('cancel', '--help')).code).toBe(0);
+    expect((await ctl('snapshots', '--help')).code).toBe(0);
+    const bad = await ctl('cancel', 'alpha', 'x1');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('binhostctl: BUILD must be a positive number, got "x1"');
+    expect((await ctl('status', '--', 'x')).err).toContain('status takes no "-- ARGS"');
+    expect((await ctl('emerge', 'alpha')).err).toContain('emerge needs "-- EMERGE_ARGS..."');
+  });
+
+  it('has --version on all three programs', async () => {
+    expect(await ctl('--version')).toEqual({ code: 0, out: `binhostctl ${VERSION}\n`, err: '' });
+    for (const [program, main] of [['binhost-host', AGENT_MAIN.host], ['binhost-target', AGENT_MAIN.target]] as const) {
+      for (const flag of ['--version', '-V']) {
+        const res = spawnSync(process.execPath, [main, flag], { encoding: 'utf8' });
+        expect(res.stdout).toBe(`${program} ${VERSION}\n`);
+        expect(res.status).toBe(0);
+      }
+      const help = spawnSync(process.execPath, [main, '--help'], { encoding: 'utf8' });
+      expect(help.stdout).toContain('-V, --version');
+      const bad = spawnSync(process.execPath, [main, '--bogus'], { encoding: 'utf8' });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain(`usage: ${program} [--config FILE]`);
+    }
+  });
+});
