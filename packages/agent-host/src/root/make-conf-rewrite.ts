@@ -1,5 +1,5 @@
 import type { ConfigRewrite } from '@binhost/shared';
-import { referencedNames, tokenizeMakeConf, type Assignment, type Statement } from './make-conf-tokenizer.js';
+import { escapeForDoubleQuotes, referencedNames, tokenizeMakeConf, type Assignment, type Statement } from './make-conf-tokenizer.js';
 import { FLAG_VARIABLES, SCRUB_RULES } from './scrub-rules.js';
 
 /** A parsed make.conf-syntax file of the target, ready to rewrite. */
@@ -74,7 +74,9 @@ function decide(s: Statement, flagVars: Set<string>, native: NativeReplacement |
     }
   }
   if (native && flagVars.has(s.key) && words.some((w) => w === '-march=native' || w === '-mtune=native')) {
-    words = words.flatMap((w) => (w === '-march=native' ? native.march : w === '-mtune=native' ? native.mtune : [w]));
+    // the resolved flags are values: spelled so that Portage reads back exactly them
+    const literal = (values: readonly string[]) => values.map(escapeForDoubleQuotes);
+    words = words.flatMap((w) => (w === '-march=native' ? literal(native.march) : w === '-mtune=native' ? literal(native.mtune) : [w]));
     reasons.push("-march=native would mean the host's CPU: replaced by the target's resolved flags");
   }
   return reasons.length > 0 ? { words, reasons } : undefined;

@@ -34,12 +34,24 @@ export interface SourceStatement {
 export type Statement = Assignment | SourceStatement;
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Characters that need a backslash inside double quotes. */
-const DQ_SPECIAL = /["\\$`]/g;
+/**
+ * Characters that need a backslash inside double quotes for Portage's reader (getconfig: shlex,
+ * then varexpand) to read them literally. Not the backtick: Portage keeps a backslash before it.
+ */
+const DQ_SPECIAL = /["\\$]/g;
 
-/** Escapes literal text for a double-quoted shell word. */
+/** Escapes a literal value for a double-quoted make.conf word: Portage reads back exactly `text`. */
 export function escapeForDoubleQuotes(text: string): string {
   return text.replace(DQ_SPECIAL, (c) => `\\${c}`);
+}
+
+/**
+ * Spells text that shlex passes on unchanged (single-quoted, or one backslash-escaped character
+ * outside quotes) for a double-quoted word. Portage expands `$` even there (its varexpand runs
+ * after shlex), so only what shlex itself would treat inside double quotes is escaped.
+ */
+function shlexLiteralForDoubleQuotes(text: string): string {
+  return text.replace(/["\\]/g, (c) => `\\${c}`);
 }
 
 /** Names referenced by `${NAME}` or `$NAME` in a double-quote-context word (not `\$`). */
@@ -128,7 +140,7 @@ function readValue(text: string, pos: number, fail: (pos: number, detail: string
         continue;
       }
       if (i + 1 >= text.length) fail(i, 'backslash at end of file');
-      cur += escapeForDoubleQuotes(text[i + 1]!);
+      cur += shlexLiteralForDoubleQuotes(text[i + 1]!);
       inWord = true;
       i += 2;
     } else if (c === "'") {
@@ -137,7 +149,7 @@ function readValue(text: string, pos: number, fail: (pos: number, detail: string
       for (const part of text.slice(i + 1, close).split(/([ \t\r\n]+)/)) {
         if (/^[ \t\r\n]+$/.test(part)) flush();
         else if (part !== '') {
-          cur += escapeForDoubleQuotes(part);
+          cur += shlexLiteralForDoubleQuotes(part);
           inWord = true;
         }
       }
