@@ -84,15 +84,18 @@ export class HostLayout {
   lockFile(): string {
     return join(this.stateDir, 'host.lock');
   }
+  /** The signing keys of a root's builds (secret/ and verify/). */
+  keysDir(root: string): string {
+    assertValidName(root, 'root name');
+    return join(this.stateDir, 'keys', root);
+  }
   /** The signing keyring of a root's builds. */
   signingDir(root: string): string {
-    assertValidName(root, 'root name');
-    return join(this.stateDir, 'keys', root, 'secret');
+    return join(this.keysDir(root), 'secret');
   }
   /** The verify keyring of a root's builds (its signing key's public part, trusted). */
   verifyKeyringDir(root: string): string {
-    assertValidName(root, 'root name');
-    return join(this.stateDir, 'keys', root, 'verify');
+    return join(this.keysDir(root), 'verify');
   }
   /** Overlay upper and work dirs of a root's builds over the host paths `--root-deps` writes. */
   layersDir(root: string): string {

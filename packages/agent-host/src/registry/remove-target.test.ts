@@ -48,6 +48,7 @@ describe('removeTarget', () => {
       layout,
       builds: {
         rootOf: (t) => rootOf.get(t) ?? t,
+        signing: { forget: async () => undefined },
         store: { list: (root) => builds.filter((b) => b.root === root), forgetRoot: (root) => void forgottenRoots.push(root) },
         queue: {
           cancel: async (_root, id) => {

@@ -23,6 +23,8 @@ export interface RemoveTargetDeps {
     store: { list(root: string): Build[]; forgetRoot(root: string): void };
     queue: { cancel(root: string, id: number, reason: string): Promise<Build> };
     snapshots: { publishedRoot(target: string): string | undefined; forget(target: string): void };
+    /** The roots' signing keys (their gpg-agents are stopped before the keys are deleted). */
+    signing: { forget(root: string): Promise<void> };
   };
   /** The serving side's cache of parsed snapshots. */
   publications: { forgetRoot(root: string): void };
@@ -93,6 +95,10 @@ async function purgeRoot(deps: RemoveTargetDeps, root: string): Promise<boolean>
   // The root first: a crash between the two renames leaves a .meta dir without a root, which
   // no build uses, rather than a root without its applied config.
   const removed = await moveAndDelete(layout, [layout.rootDir(root), layout.metaDir(root)]);
+  // what the root's builds had beside it: their signing key, their layer over the host's /, temp
+  // and distfiles; nothing of it is any use without the root
+  await deps.builds.signing.forget(root);
+  await moveAndDelete(layout, [layout.keysDir(root), layout.layersDir(root), layout.buildTmpDir(root), layout.distDir(root)]);
   deps.builds.store.forgetRoot(root);
   deps.publications.forgetRoot(root);
   return removed;

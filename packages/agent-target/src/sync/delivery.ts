@@ -1,6 +1,7 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  atomicWrite,
   callUnary,
   errorMessage,
   InstallOutcome,
@@ -185,20 +186,34 @@ export class Delivery {
     this.policyOverride = names[p];
   }
 
+  /**
+   * Asks the host which key signs what this target is served (the key of that root) and puts it
+   * into Portage's keyring. Without the host, the key received last is imported again (the
+   * keyring may have been deleted meanwhile).
+   */
   private async refreshKey(): Promise<void> {
-    const c = this.connection?.client;
-    if (!c) return;
+    const c = this.connection?.connected ? this.connection.client : undefined;
     try {
-      const res = await callUnary(c.getSigningKey.bind(c), {}, { deadlineMs: 15_000, signal: this.stopping.signal });
-      if (res.key) await this.installKey((this.key = res.key));
+      if (c) {
+        const res = await callUnary(c.getSigningKey.bind(c), {}, { deadlineMs: 15_000, signal: this.stopping.signal });
+        if (res.key) this.key = res.key;
+      }
     } catch (err) {
-      this.options.log.warn({ err: errorMessage(err) }, 'could not get the host signing key; keyring unchanged');
+      this.options.log.warn({ err: errorMessage(err) }, 'could not get the host signing key; importing the last one again');
     }
+    if (this.key) await this.installKey(this.key);
+  }
+
+  /** Where the fingerprint of the host key imported last is kept, to replace it when it changes. */
+  private get keyRecord(): string {
+    return join(this.options.config.stateDir, 'host-key.json');
   }
 
   private async installKey(key: SigningKey): Promise<void> {
     try {
-      const fpr = await installSigningKey({ root: this.options.config.root, key, runner: this.runner, signal: this.stopping.signal });
+      const previous = await readFile(this.keyRecord, 'utf8').then((t) => String((JSON.parse(t) as { fingerprint?: unknown }).fingerprint ?? ''), () => '');
+      const fpr = await installSigningKey({ root: this.options.config.root, key, previous, runner: this.runner, signal: this.stopping.signal });
+      if (fpr !== previous) await atomicWrite(this.keyRecord, `${JSON.stringify({ fingerprint: fpr })}\n`);
       this.options.log.info({ fingerprint: fpr }, 'host signing key trusted for binpkg verification');
     } catch (err) {
       this.options.log.error({ err: errorMessage(err) }, 'installing the host signing key failed');
@@ -211,7 +226,7 @@ export class Delivery {
       this.pending = undefined;
       const log = this.options.log.child({ requestId: req.requestId, snapshotId: req.snapshotId });
       await this.writeBinrepos(); // etc/portage may have appeared (or been replaced) since start
-      if (this.key) await this.installKey(this.key); // the keyring may have been deleted since
+      await this.refreshKey(); // the key of the root it is served from now; the keyring may be gone
       await this.clearDownloads();
       const activity = new ActivityStream(this.connection?.connected ? this.connection.client : undefined, req.requestId, log);
       let result: InstallResult;

@@ -8,6 +8,13 @@ export interface KeyringOptions {
   /** The target root: the keyring is `<root>/etc/portage/gnupg`, where Portage verifies binpkgs. */
   root: string;
   key: SigningKey;
+  /**
+   * The fingerprint of the host key imported before, if any: removed from the keyring when the
+   * host now signs with another one (its root changed, or the key was rotated), so the keyring
+   * trusts only the key of the root this target is served from. Keys of other binrepos are never
+   * touched.
+   */
+  previous?: string;
   runner: CommandRunner;
   /** @default ['gpg'] */
   gpg?: readonly string[];
@@ -46,6 +53,12 @@ export async function installSigningKey(o: KeyringOptions): Promise<string> {
   };
   await run(['--import'], o.key.armoredPublicKey, 'import of the host signing key');
   await run(['--import-ownertrust'], `${fingerprint}:6:\n`, 'ownertrust');
+  const previous = o.previous?.replace(/\s+/g, '').toUpperCase();
+  if (previous && previous !== fingerprint && /^[0-9A-F]{40}$|^[0-9A-F]{64}$/.test(previous)) {
+    const r = await o.runner.run({ argv: [...gpg, '--yes', '--delete-keys', previous], ...(o.signal ? { signal: o.signal } : {}) });
+    // exit 2 with "not found": the admin removed it already
+    if (r.exitCode !== 0 && !r.tail.some((l) => /not found/i.test(l))) throw new AgentError(`gpg --delete-keys ${previous} in ${home} failed (exit ${r.exitCode}): ${r.tail.slice(-3).join(' / ')}`);
+  }
   await run(['--check-trustdb'], '', 'trustdb update');
   await openKeyringToPortage(home);
   return fingerprint;
