@@ -23,12 +23,15 @@ RESTRICT="strip test"
 # node runs the agents; binhostctl writes its shell completion at build time.
 BDEPEND=">=net-libs/nodejs-20.19"
 # gnupg: the host signs binary packages and Portage on the target verifies them;
-# zstd: gpkg binary packages; Portage >= 3.0.78 verifies signed gpkgs by default.
+# zstd: gpkg binary packages; Portage >= 3.0.78 verifies signed gpkgs by default;
+# bubblewrap: the host runs every build in a sandbox (util-linux's unshare mounts its overlays).
 RDEPEND="
 	>=net-libs/nodejs-20.19
 	app-crypt/gnupg
 	app-arch/zstd
 	>=sys-apps/portage-3.0.78
+	sys-apps/bubblewrap
+	sys-apps/util-linux
 "
 
 src_compile() {
