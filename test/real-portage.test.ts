@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readlink, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUnary, indexValue, InstallOutcome, openKeyringToPortage, parsePackagesIndex, readGpkg, type InstallResult } from '@binhost/shared';
 import { spawnRunner } from '@binhost/agent-target';
@@ -108,9 +108,21 @@ describe('real Portage: build, sign, deliver, install', () => {
     }
     expect(await readFile(join(root(), 'etc/portage/binrepos.conf/binhost-agent.conf'), 'utf8')).toContain('verify-signature = true');
     expect(await readFile(join(root(), 'usr/bin/hello'))).toBeTruthy();
+    // the build log is plain text: gcc and the ebuild helpers colour their output even off a terminal
+    const log = await readFile(join(host.daemon.layout.buildsDir('alpha'), '1.log'), 'utf8');
+    expect(log).toContain('>>> Creating binpkg');
+    expect(log).not.toContain('\x1b[');
   }, 300_000);
 
   it("a package.use change flows through: report, apply, rebuild, snapshot 2, reinstall without 'loud'", async () => {
+    // meanwhile the admin deleted Portage's keyring, and a broken download was left in Portage's
+    // download dir where the next install will look: neither may need a manual step
+    await rm(join(root(), 'etc/portage/gnupg'), { recursive: true });
+    for (let id = 1; id <= 3; id++) {
+      const bad = join(tmp.dir, 'alpha/target-state/binpkgs/app-misc/greet', `greet-1.0-${id}.gpkg.tar`);
+      await mkdir(dirname(bad), { recursive: true });
+      await writeFile(bad, Buffer.alloc(20480, 0x41));
+    }
     const file = join(root(), 'etc/portage/package.use');
     await writeFile(`${file}.tmp`, 'app-misc/greet -loud\n');
     await rename(`${file}.tmp`, file);
