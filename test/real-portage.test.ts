@@ -108,6 +108,13 @@ describe('real Portage: build, sign, deliver, install', () => {
     }
     expect(await readFile(join(root(), 'etc/portage/binrepos.conf/binhost-agent.conf'), 'utf8')).toContain('verify-signature = true');
     expect(await readFile(join(root(), 'usr/bin/hello'))).toBeTruthy();
+    // what each package took, from Portage itself (FEATURES=observability, followed on its socket)
+    const build = host.daemon.builds.store.get('alpha', 1)!;
+    const built = build.packages.filter((p) => p.forRoot).map((p) => [p.cpv, p.source]);
+    expect(built).toEqual(expect.arrayContaining([['app-misc/hello-1.0', 'observability'], ['app-misc/greet-1.0', 'observability']]));
+    expect(build.packages.every((p) => p.seconds > 0)).toBe(true);
+    const shown = await binhostctl(pki, tmp.dir, host.address, ['builds', 'alpha', '1']);
+    expect(shown.stdout).toMatch(/^app-misc\/hello-1\.0\s+root\s+\d+\.\d s\s+.*observability$/m);
     // the build log is plain text: gcc and the ebuild helpers colour their output even off a terminal
     const log = await readFile(join(host.daemon.layout.buildsDir('alpha'), '1.log'), 'utf8');
     expect(log).toContain('>>> Creating binpkg');

@@ -107,6 +107,13 @@ export class HostLayout {
     assertValidName(root, 'root name');
     return join(this.stateDir, 'build-tmp', root);
   }
+  /**
+   * Where a root's build sandbox has Portage's /run/portage: the running emerge's observability
+   * status file and socket (FEATURES=observability).
+   */
+  observabilityDir(root: string): string {
+    return join(this.buildTmpDir(root), '.run-portage');
+  }
   /** DISTDIR of a root's builds: one per root, so no build sees another root's sources. */
   distDir(root: string): string {
     assertValidName(root, 'root name');

@@ -397,6 +397,7 @@ describe('binhostctl --json', () => {
             "logTail": [
               "string",
             ],
+            "packages": [],
             "progress": {
               "currentPackage": "string",
               "packageCount": "number",
@@ -434,6 +435,7 @@ describe('binhostctl --json', () => {
             "logTail": [
               "string",
             ],
+            "packages": [],
             "progress": {
               "currentPackage": "string",
               "packageCount": "number",
@@ -469,6 +471,7 @@ describe('binhostctl --json', () => {
             "logTail": [
               "string",
             ],
+            "packages": [],
             "progress": {
               "currentPackage": "string",
               "packageCount": "number",
@@ -535,6 +538,7 @@ describe('binhostctl --json', () => {
             "logTail": [
               "string",
             ],
+            "packages": [],
             "progress": {
               "currentPackage": "string",
               "packageCount": "number",
@@ -594,6 +598,7 @@ describe('binhostctl --json', () => {
             "logTail": [
               "string",
             ],
+            "packages": [],
             "progress": {
               "currentPackage": "string",
               "packageCount": "number",
@@ -682,6 +687,7 @@ describe('binhostctl --json', () => {
             "logTail": [
               "string",
             ],
+            "packages": [],
             "progress": {
               "currentPackage": "string",
               "packageCount": "number",

@@ -100,6 +100,14 @@ export function buildView(b: Build) {
     logTail: [...b.logTail],
     snapshotId: b.snapshotId,
     progress: { currentPackage: b.currentPackage, packageIndex: b.packageIndex, packageCount: b.packageCount, phase: b.phase },
+    packages: b.packages.map((p) => ({
+      cpv: p.cpv,
+      forRoot: p.forRoot,
+      seconds: p.seconds,
+      cpuSeconds: p.cpuSeconds,
+      peakMemoryBytes: Number(p.peakMemoryBytes),
+      source: p.source,
+    })),
   };
 }
 

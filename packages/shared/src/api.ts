@@ -11,6 +11,7 @@ export {
   BuildKind,
   BuildStatus,
   Build,
+  PackageBuildStats,
   Snapshot,
   InstallPolicy,
   PlannedPackage,

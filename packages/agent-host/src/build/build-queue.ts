@@ -5,6 +5,8 @@ import type { HostLayout } from '../layout.js';
 import type { BuildStore } from './build-store.js';
 import { BuildLogWriter } from './build-log.js';
 import { runEmerge, type EmergeOutcome } from './emerge-build.js';
+import { followObservability } from './observability.js';
+import { PackageStatsRecorder } from './package-stats.js';
 import type { ProcessLauncher } from './emerge-process.js';
 import { verdictOf } from './build-outcome.js';
 
@@ -37,6 +39,8 @@ export interface BuildQueueOptions {
   env(root: string): Promise<Record<string, string>>;
   /** Wraps emerge's argv for a build in `root` (the sandbox); absent: emerge runs as it is. */
   wrap?(root: string, argv: string[]): Promise<string[]>;
+  /** Where a build of `root` publishes Portage's observability socket, if the host can see it. */
+  observe?(root: string): string | undefined;
   /** Publishes a succeeded build; resolves to the snapshot id. Throwing fails the build. */
   publish(build: Build): Promise<number>;
   log: Logger;
@@ -214,6 +218,21 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
       return this.finish(job, { status: BuildStatus.BUILD_STATUS_CANCELLED, exitCode: 0, error: `cancelled: ${job.cancelReason}` });
     }
     const writer = job.writer;
+    const stats = new PackageStatsRecorder(options.layout.rootDir(build.root));
+    // Portage's own account of the build, when it gives one: progress and per-package figures
+    let observed = false;
+    const following = new AbortController();
+    const observeDir = options.observe?.(build.root);
+    const follower = observeDir
+      ? followObservability(observeDir, following.signal, (s) => {
+          stats.snapshot(s);
+          const task = s.tasks.find((t) => t.kind === 'build') ?? s.tasks[0];
+          if (!task) return;
+          observed = true;
+          Object.assign(build, { currentPackage: task.cpv, packageIndex: Math.min(s.completed + 1, s.total), packageCount: s.total, phase: task.phase });
+          this.emit('progress', build);
+        })
+      : Promise.resolve();
     const emerge = async (args: readonly string[]) =>
       runEmerge({
         launcher: options.launcher,
@@ -229,9 +248,11 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
         // Recorded so a host restarted after being killed can stop an emerge it left running.
         onStart: (pid) => writeFileSync(options.store.pidFile(build.root, build.id), `${pid}\n`),
         onProgress: (p) => {
+          if (observed) return;
           Object.assign(build, { currentPackage: p.currentPackage, packageIndex: p.packageIndex, packageCount: p.packageCount, phase: p.phase });
           this.emit('progress', build);
         },
+        onLine: (line) => stats.line(line),
       });
     let outcome: EmergeOutcome;
     try {
@@ -248,6 +269,10 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
       // emerge could not be started the way the config asks (the sandbox is missing, …)
       writer.write(`!!! binhost: ${errorMessage(err)}`);
       return this.finish(job, { status: BuildStatus.BUILD_STATUS_FAILED, exitCode: 0, error: errorMessage(err) });
+    } finally {
+      following.abort();
+      await follower;
+      build.packages = stats.result();
     }
     const verdict = verdictOf(outcome, options.command, job.writer.tail(), job.cancelReason);
     if (this.stopped && verdict.status === BuildStatus.BUILD_STATUS_CANCELLED) {

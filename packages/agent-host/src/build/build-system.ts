@@ -57,6 +57,8 @@ export class BuildSystem {
       graceMs: config.build.cancelGraceSeconds * 1000,
       env: (root) => this.buildEnv(root),
       wrap: (root, argv) => this.sandboxed(root, argv),
+      // the sandbox binds it to /run/portage; unsandboxed, emerge uses the host's own /run/portage
+      observe: (root) => (config.build.sandbox ? layout.observabilityDir(root) : undefined),
       publish: (build) => this.publishBuild(build),
       log: log.child({ component: 'build-queue' }),
     });
@@ -81,8 +83,10 @@ export class BuildSystem {
   private async buildEnv(root: string): Promise<Record<string, string>> {
     const { layout } = this.options;
     const dirs = { PORTAGE_TMPDIR: layout.buildTmpDir(root), DISTDIR: layout.distDir(root) };
-    for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true, mode: 0o755 });
-    return { ...(await signingEnv(this.signing.of(root))), ...dirs };
+    for (const dir of [...Object.values(dirs), layout.observabilityDir(root)]) await mkdir(dir, { recursive: true, mode: 0o755 });
+    const signing = await signingEnv(this.signing.of(root));
+    // Portage (≥ 3.0.82) publishes its progress on a socket the host follows (observability.ts)
+    return { ...signing, ...dirs, FEATURES: [signing.FEATURES, 'observability'].filter(Boolean).join(' ') };
   }
 
   /**
@@ -127,6 +131,7 @@ export class BuildSystem {
       readOnly: this.signing.enabled ? [keys.verifyHome] : [],
       writable: this.signing.enabled ? [keys.homeDir] : [],
       bwrap: config.build.bwrap,
+      runPortage: layout.observabilityDir(root),
     };
     return sandboxArgv(spec, argv);
   }

@@ -31,6 +31,8 @@ export interface EmergeRunOptions {
   log: BuildLogWriter;
   /** Called whenever the parsed progress changes. */
   onProgress(progress: EmergeProgress): void;
+  /** Every output line, without colour codes. */
+  onLine?(line: string): void;
   /** Called once emerge has a pid (it leads its own process group). */
   onStart?(pid: number): void;
   /** Aborting cancels: SIGTERM to the process group, SIGKILL after `graceMs`. */
@@ -93,6 +95,7 @@ export async function runEmerge(options: EmergeRunOptions): Promise<EmergeOutcom
       options.log.write(line);
       recent.push(line);
       if (recent.length > FAILURE_CONTEXT_LINES) recent.shift();
+      options.onLine?.(line);
       if (!parseEmergeLine(progress, line)) return;
       options.onProgress(progress);
       if (progress.waitingForLock) stop();

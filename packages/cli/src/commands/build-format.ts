@@ -1,4 +1,4 @@
-import { BuildStatus, callServerStream, emptyProgress, parseEmergeLine, UsageError, type Build, type Snapshot } from '@binhost/shared';
+import { BuildStatus, callServerStream, emptyProgress, parseEmergeLine, UsageError, type Build, type PackageBuildStats, type Snapshot } from '@binhost/shared';
 import { buildProgressLine, buildProgressStep, LiveLine } from './progress-bar.js';
 import type { CommandContext } from '../context.js';
 import { ago, printJsonLine, shortDigest } from '../output.js';
@@ -33,6 +33,18 @@ export function snapshotRow(s: Snapshot, publishedId: number): string[] {
     formatBytes(Number(s.totalBytes)),
     ago(s.createdAt),
     shortDigest(s.builtDigest),
+  ];
+}
+
+/** One table row per package of a build: what it took (Portage's figures, or timed from the output). */
+export function packageRow(p: PackageBuildStats): string[] {
+  return [
+    p.cpv,
+    p.forRoot ? 'root' : 'build host',
+    `${p.seconds.toFixed(1)} s`,
+    p.cpuSeconds ? `${p.cpuSeconds.toFixed(1)} s` : '-',
+    p.peakMemoryBytes ? formatBytes(Number(p.peakMemoryBytes)) : '-',
+    p.source,
   ];
 }
 

@@ -1,18 +1,24 @@
-import { callUnary, UsageError } from '@binhost/shared';
+import { callUnary, NotFoundError, UsageError } from '@binhost/shared';
 import { optString, type CommandInput, type CommandSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson, table } from '../output.js';
 import { buildView } from '../view.js';
-import { buildRow } from './build-format.js';
+import { buildRow, packageRow, parseId } from './build-format.js';
 
-/** `binhostctl builds [NAME] [--limit N]`: build history, newest first, with live progress. */
+/**
+ * `binhostctl builds [NAME [BUILD]] [--limit N]`: build history, newest first, with live progress;
+ * with BUILD, that build and what each of its packages took.
+ */
 export const spec: CommandSpec = {
   name: 'builds',
-  summary: 'build history, newest first, with the progress of running builds',
-  args: [{ name: 'NAME', description: 'only the builds of this target', optional: true }],
+  summary: 'build history, newest first, with the progress of running builds; with BUILD, its packages',
+  args: [
+    { name: 'NAME', description: 'only the builds of this target', optional: true },
+    { name: 'BUILD', description: "one build: its packages' build time, CPU time and peak memory (FEATURES=cgroup)", optional: true },
+  ],
   options: [{ flags: '--limit <N>', description: 'at most N builds', default: '20' }],
-  json: '{version, builds: [{id, target, root, kind: auto|manual, status: queued|running|succeeded|failed|cancelled|interrupted, args, configDigest, queuedAt, startedAt, finishedAt, exitCode, error, logTail, snapshotId, progress: {currentPackage, packageIndex, packageCount, phase}}]}',
-  examples: ['builds', 'builds alpha --limit 5'],
+  json: '{version, builds: [{id, target, root, kind: auto|manual, status: queued|running|succeeded|failed|cancelled|interrupted, args, configDigest, queuedAt, startedAt, finishedAt, exitCode, error, logTail, snapshotId, progress: {currentPackage, packageIndex, packageCount, phase}, packages: [{cpv, forRoot, seconds, cpuSeconds, peakMemoryBytes, source: observability|output}]}]}',
+  examples: ['builds', 'builds alpha --limit 5', 'builds alpha 12'],
   run,
 };
 
@@ -21,7 +27,19 @@ async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
   const limit = Number(text);
   if (!/^[1-9]\d{0,5}$/.test(text)) throw new UsageError(`--limit must be a positive number, got "${text}"`);
   const client = await ctx.admin();
-  const res = await callUnary(client.listBuilds.bind(client), { target: input.args[0] ?? '', limit });
+  const id = parseId(input.args[1], 'BUILD');
+  const res = await callUnary(client.listBuilds.bind(client), { target: input.args[0] ?? '', limit: id ? 0 : limit });
+  if (id) {
+    const build = res.builds.find((b) => b.id === id);
+    if (!build) throw new NotFoundError(`${input.args[0]} has no build ${id}`);
+    if (ctx.json) printJson(ctx.stdout, { builds: [buildView(build)] });
+    else {
+      table(ctx.stdout, ['BUILD', 'TARGET', 'STATUS', 'KIND', 'STARTED', 'DETAIL'], [buildRow(build)]);
+      ctx.stdout.write('\n');
+      table(ctx.stdout, ['PACKAGE', 'FOR', 'TIME', 'CPU', 'PEAK MEMORY', 'FROM'], build.packages.map(packageRow));
+    }
+    return 0;
+  }
   if (ctx.json) {
     printJson(ctx.stdout, { builds: res.builds.map(buildView) });
     return 0;

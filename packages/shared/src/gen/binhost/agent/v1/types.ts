@@ -371,6 +371,26 @@ export interface Build {
   packageIndex: number;
   packageCount: number;
   phase: string;
+  /**
+   * What each package's build took, as Portage reported it (FEATURES=observability; CPU time and
+   * peak memory with FEATURES=cgroup) or, from an older Portage, as the output timed it.
+   */
+  packages: PackageBuildStats[];
+}
+
+/** One package of a build. */
+export interface PackageBuildStats {
+  /** "app-misc/hello-1.0". */
+  cpv: string;
+  /** Built for the target's root (false: a build dependency for the building machine's /). */
+  forRoot: boolean;
+  /** Wall-clock seconds of the package's build. */
+  seconds: number;
+  /** CPU seconds and peak memory of the build (Portage's FEATURES=cgroup); 0 when unknown. */
+  cpuSeconds: number;
+  peakMemoryBytes: bigint;
+  /** "observability" (Portage's own figures) or "output" (timed from emerge's output). */
+  source: string;
 }
 
 /** An immutable, numbered publication of a root's packages. */
@@ -1146,6 +1166,7 @@ function createBaseBuild(): Build {
     packageIndex: 0,
     packageCount: 0,
     phase: "",
+    packages: [],
   };
 }
 
@@ -1204,6 +1225,9 @@ export const Build: MessageFns<Build> = {
     }
     if (message.phase !== "") {
       writer.uint32(146).string(message.phase);
+    }
+    for (const v of message.packages) {
+      PackageBuildStats.encode(v!, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -1365,6 +1389,14 @@ export const Build: MessageFns<Build> = {
             message.phase = reader.string();
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.packages.push(PackageBuildStats.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1437,6 +1469,9 @@ export const Build: MessageFns<Build> = {
         ? globalThis.Number(object.package_count)
         : 0,
       phase: isSet(object.phase) ? globalThis.String(object.phase) : "",
+      packages: globalThis.Array.isArray(object?.packages)
+        ? object.packages.map((e: any) => PackageBuildStats.fromJSON(e))
+        : [],
     };
   },
 
@@ -1496,6 +1531,9 @@ export const Build: MessageFns<Build> = {
     if (message.phase !== "") {
       obj.phase = message.phase;
     }
+    if (message.packages?.length) {
+      obj.packages = message.packages.map((e) => PackageBuildStats.toJSON(e));
+    }
     return obj;
   },
 
@@ -1522,6 +1560,173 @@ export const Build: MessageFns<Build> = {
     message.packageIndex = object.packageIndex ?? 0;
     message.packageCount = object.packageCount ?? 0;
     message.phase = object.phase ?? "";
+    message.packages = object.packages?.map((e) => PackageBuildStats.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePackageBuildStats(): PackageBuildStats {
+  return { cpv: "", forRoot: false, seconds: 0, cpuSeconds: 0, peakMemoryBytes: 0n, source: "" };
+}
+
+export const PackageBuildStats: MessageFns<PackageBuildStats> = {
+  encode(message: PackageBuildStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cpv !== "") {
+      writer.uint32(10).string(message.cpv);
+    }
+    if (message.forRoot !== false) {
+      writer.uint32(16).bool(message.forRoot);
+    }
+    if (message.seconds !== 0) {
+      writer.uint32(25).double(message.seconds);
+    }
+    if (message.cpuSeconds !== 0) {
+      writer.uint32(33).double(message.cpuSeconds);
+    }
+    if (message.peakMemoryBytes !== 0n) {
+      if (BigInt.asUintN(64, message.peakMemoryBytes) !== message.peakMemoryBytes) {
+        throw new globalThis.Error("value provided for field message.peakMemoryBytes of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.peakMemoryBytes);
+    }
+    if (message.source !== "") {
+      writer.uint32(50).string(message.source);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PackageBuildStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePackageBuildStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cpv = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.forRoot = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.seconds = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.cpuSeconds = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.peakMemoryBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PackageBuildStats {
+    return {
+      cpv: isSet(object.cpv) ? globalThis.String(object.cpv) : "",
+      forRoot: isSet(object.forRoot)
+        ? globalThis.Boolean(object.forRoot)
+        : isSet(object.for_root)
+        ? globalThis.Boolean(object.for_root)
+        : false,
+      seconds: isSet(object.seconds) ? globalThis.Number(object.seconds) : 0,
+      cpuSeconds: isSet(object.cpuSeconds)
+        ? globalThis.Number(object.cpuSeconds)
+        : isSet(object.cpu_seconds)
+        ? globalThis.Number(object.cpu_seconds)
+        : 0,
+      peakMemoryBytes: isSet(object.peakMemoryBytes)
+        ? BigInt(object.peakMemoryBytes)
+        : isSet(object.peak_memory_bytes)
+        ? BigInt(object.peak_memory_bytes)
+        : 0n,
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+    };
+  },
+
+  toJSON(message: PackageBuildStats): unknown {
+    const obj: any = {};
+    if (message.cpv !== "") {
+      obj.cpv = message.cpv;
+    }
+    if (message.forRoot !== false) {
+      obj.forRoot = message.forRoot;
+    }
+    if (message.seconds !== 0) {
+      obj.seconds = floatToJson(message.seconds);
+    }
+    if (message.cpuSeconds !== 0) {
+      obj.cpuSeconds = floatToJson(message.cpuSeconds);
+    }
+    if (message.peakMemoryBytes !== 0n) {
+      obj.peakMemoryBytes = message.peakMemoryBytes.toString();
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PackageBuildStats>, I>>(base?: I): PackageBuildStats {
+    return PackageBuildStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PackageBuildStats>, I>>(object: I): PackageBuildStats {
+    const message = createBasePackageBuildStats();
+    message.cpv = object.cpv ?? "";
+    message.forRoot = object.forRoot ?? false;
+    message.seconds = object.seconds ?? 0;
+    message.cpuSeconds = object.cpuSeconds ?? 0;
+    message.peakMemoryBytes = (object.peakMemoryBytes !== undefined && object.peakMemoryBytes !== null)
+      ? BigInt(object.peakMemoryBytes)
+      : 0n;
+    message.source = object.source ?? "";
     return message;
   },
 };
@@ -2686,6 +2891,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
