@@ -55,6 +55,7 @@ describe.skipIf(!hasTmux)('binhostctl progress on a real terminal (tmux)', () =>
 
     // narrower: the terminal reflows the drawn row over two; the redraw climbs back over both
     tmux(socket, 'resize-window', '-t', 'demo', '-x', String(Math.floor(columns / 2)));
+    await waitFor(() => tmux(socket, 'display-message', '-p', '-t', 'demo', '#{pane_title}').trim() === `width ${Math.floor(columns / 2)}`, { timeoutMs: 10_000, what: 'the narrower width' });
     await press('d', 'drawn 7');
     rows = screen(socket);
     expect(rows.slice(0, 2)).toEqual(['ready', 'normal line 1']);
@@ -62,6 +63,7 @@ describe.skipIf(!hasTmux)('binhostctl progress on a real terminal (tmux)', () =>
     expect(rows.every((r) => r.length < columns / 2)).toBe(true);
     // wider again, then done: the live row is cleared
     tmux(socket, 'resize-window', '-t', 'demo', '-x', String(columns));
+    await waitFor(() => tmux(socket, 'display-message', '-p', '-t', 'demo', '#{pane_title}').trim() === `width ${columns}`, { timeoutMs: 10_000, what: 'the wider width' });
     await press('d', 'drawn 8');
     expect(bars()).toHaveLength(1);
     tmux(socket, 'send-keys', '-t', 'demo', 'q');
