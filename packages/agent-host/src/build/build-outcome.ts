@@ -40,7 +40,7 @@ export function verdictOf(outcome: EmergeOutcome, command: readonly string[], ta
 }
 
 function lastMeaningfulLine(tail: readonly string[]): string {
-  // eslint-disable-next-line no-control-regex
+   
   const clean = tail.map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').trim()).filter((l) => l && l !== '*');
   return (clean.at(-1) ?? '').slice(0, 300);
 }

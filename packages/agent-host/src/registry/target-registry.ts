@@ -11,8 +11,8 @@ import {
   type Logger,
   type TargetState,
 } from '@binhost/shared';
-import { TargetStore, emptyRecord, type TargetRecord } from './target-store.js';
-import { DamagedRecordError, DamagedRecords } from './damaged-records.js';
+import { type TargetStore, emptyRecord, type TargetRecord } from './target-store.js';
+import { DamagedRecordError, type DamagedRecords } from './damaged-records.js';
 import type { EventHub } from '../events/event-hub.js';
 
 /** Emitted as 'state' when a target reports a state whose digest is new. */

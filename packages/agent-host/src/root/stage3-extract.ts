@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { chmod, lstat, realpath, rmdir, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -54,7 +55,7 @@ export async function extractStage3(file: string, dest: string, options: Extract
     // The stage3's own modes, not masked by the daemon's umask (fixed below for the bits open() drops).
     processUmask: 0,
     maxDepth: 256,
-    filter: (_path: string, entry: ReadEntry | import('node:fs').Stats) => {
+    filter: (_path: string, entry: ReadEntry | Stats) => {
       if (refused !== undefined || !('type' in entry)) return false;
       let decision: EntryDecision;
       try {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, AgentError } from '@binhost/shared';
 import { status } from '@grpc/grpc-js';
@@ -43,5 +44,5 @@ export async function downloadStage3(url: string, dest: string, signal?: AbortSi
     throw new AgentError(`fetching ${parsed.href}: ${(err as Error).message}`, status.UNAVAILABLE, { cause: err });
   });
   if (!res.ok || !res.body) throw new AgentError(`fetching ${parsed.href}: HTTP ${res.status}`, status.UNAVAILABLE);
-  await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(dest, { flags: 'wx', mode: 0o600 }));
+  await pipeline(Readable.fromWeb(res.body as ReadableStream), createWriteStream(dest, { flags: 'wx', mode: 0o600 }));
 }

@@ -3,7 +3,7 @@ import { errnoCode, indexValue, type PackagesIndex, type Snapshot } from '@binho
 import type { HostLayout } from '../layout.js';
 import type { SnapshotStore } from '../publish/snapshot-store.js';
 import { readSnapshot, readSnapshotIndex, readSnapshotSync, type PublishedPointer } from '../publish/snapshot-record.js';
-import { DamagedRecordError, DamagedRecords } from '../registry/damaged-records.js';
+import { DamagedRecordError, type DamagedRecords } from '../registry/damaged-records.js';
 
 /** One published snapshot as the serving code sees it: its metadata and its directory. */
 export interface Publication {

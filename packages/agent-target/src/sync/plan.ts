@@ -21,7 +21,7 @@ const PROBLEMS: readonly RegExp[] = [
 
 /** Strips ESC colour sequences, which emerge prints even when not on a terminal. */
 export function stripAnsi(line: string): string {
-  // eslint-disable-next-line no-control-regex
+   
   return line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
 }
 

@@ -1,11 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { errorMessage, reportKey, type Logger, type TargetState } from '@binhost/shared';
-import { collectTargetState } from '../report/collect-state.js';
 import { ConfigWatcher } from './config-watcher.js';
 
 /**
  * The monitor the target daemon runs: watches `config.root`, collects with
- * {@link collectTargetState} (or `collect`), and hands each new state to `offer`.
+ * `collectTargetState` (or `collect`), and hands each new state to `offer`.
  */
 /** Options for {@link StateMonitor}. */
 export interface StateMonitorOptions {

@@ -1,5 +1,5 @@
 import { makeGenericClientConstructor, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
-import { TargetServiceClient, TargetServiceService, type FetchFileResponse } from '../api.js';
+import { type TargetServiceClient, TargetServiceService, type FetchFileResponse } from '../api.js';
 import { deserializeReportStateRequest } from '../state/report-limits.js';
 
 /**

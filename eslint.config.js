@@ -1,0 +1,23 @@
+// Lint that keeps the codebase "one of each" (README "Working on it"): type-aware rules for
+// promises and type imports, no import cycles, generated code and build output left alone.
+import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+
+export default tseslint.config(
+  { ignores: ['**/*.test.ts', '**/*.test-helpers.ts', '**/dist/**', '**/node_modules/**', 'packages/shared/src/gen/**', '.portage/**', 'bench/out/**', '**/*.js', '**/*.mjs'] },
+  {
+    files: ['packages/*/src/**/*.ts'],
+    extends: [tseslint.configs.base],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'packages/*/tsconfig.json', noWarnOnMultipleProjects: true })] },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'import-x/no-cycle': 'error',
+    },
+  },
+);
