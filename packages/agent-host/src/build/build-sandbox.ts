@@ -10,8 +10,8 @@ import { AgentError } from '@binhost/shared';
  * - the root, its build temp dir, its DISTDIR and its signing key writable;
  * - the agent's state dir (other roots, their keys, the registry, snapshots) and config dir
  *   (the host's TLS key) replaced by empty directories;
- * - its own mount, PID and IPC namespaces, with a private /tmp and /run: nothing of the build
- *   outlives bwrap, which dies with the host agent.
+ * - its own mount, PID and IPC namespaces, with a private /run (and TMPDIR in its build temp
+ *   dir): nothing of the build outlives bwrap, which dies with the host agent.
  */
 export interface SandboxSpec {
   rootDir: string;
@@ -90,8 +90,12 @@ function parentsUnder(bases: readonly string[], paths: readonly string[]): strin
   return [...parents].sort((a, b) => a.split('/').length - b.split('/').length);
 }
 
-/** Empty in every sandbox: the host's own temp files and runtime state are none of a build's business. */
-const PRIVATE_DIRS = ['/tmp', '/run'];
+/**
+ * Empty in every sandbox: the host's runtime state is none of a build's business. (/tmp stays
+ * visible, read-only like the rest of `/`: the emerge program may live there, and builds get
+ * TMPDIR in their own build temp dir.)
+ */
+const PRIVATE_DIRS = ['/run'];
 
 const dirs = (paths: readonly string[]) => paths.flatMap((p) => ['--perms', '0711', '--dir', p]);
 

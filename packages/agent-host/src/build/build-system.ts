@@ -86,7 +86,8 @@ export class BuildSystem {
     for (const dir of [...Object.values(dirs), layout.observabilityDir(root)]) await mkdir(dir, { recursive: true, mode: 0o755 });
     const signing = await signingEnv(this.signing.of(root));
     // Portage (≥ 3.0.82) publishes its progress on a socket the host follows (observability.ts)
-    return { ...signing, ...dirs, FEATURES: [signing.FEATURES, 'observability'].filter(Boolean).join(' ') };
+    // TMPDIR too: the sandbox's /tmp is the host's, read-only
+    return { ...signing, ...dirs, TMPDIR: dirs.PORTAGE_TMPDIR, FEATURES: [signing.FEATURES, 'observability'].filter(Boolean).join(' ') };
   }
 
   /**
