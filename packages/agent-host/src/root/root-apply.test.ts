@@ -143,6 +143,19 @@ describe('RootManager.apply', () => {
     expect((await readdir(root)).filter((n) => n.startsWith(STAGING_PREFIX))).toEqual([]);
   });
 
+  it('applies the same config on the same machine facts once (target add, then the build it starts)', async () => {
+    const steps: string[] = [];
+    const roots = manager((step) => steps.push(step));
+    const first = await roots.apply('r1', state());
+    const swaps = steps.length;
+    expect(swaps).toBeGreaterThan(0);
+    expect(await roots.apply('r1', state())).toEqual(first);
+    expect(steps).toHaveLength(swaps);
+    // the same files on a CPU with other flags: applied again
+    await roots.apply('r1', state({ features: ['-mavx2'] }));
+    expect(steps.length).toBeGreaterThan(swaps);
+  });
+
   it('drops flags the host gcc rejects with a warning naming them', async () => {
     const applied = await manager().apply('r1', state({ features: [...resolved.featureFlags, '-mfoo-bar'] }));
     expect(applied.warnings).toContainEqual(expect.stringContaining('rejects -mfoo-bar'));

@@ -2,6 +2,7 @@ import { access, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
+  reportKey,
   AppliedConfig,
   errnoCode,
   isValidName,
@@ -70,6 +71,8 @@ export class RootManager {
   private readonly log: Logger;
   private readonly creating = new Set<string>();
   private readonly applying = new Map<string, Promise<unknown>>();
+  /** The reportKey (config digest and machine facts) last applied to each root by this host. */
+  private readonly appliedKeys = new Map<string, string>();
   private hostNativeCache: Promise<ResolvedNative | undefined> | undefined;
   private readonly damage: DamagedRecords;
 
@@ -152,6 +155,15 @@ export class RootManager {
     const rootPath = layout.rootDir(root);
     const recovered = await recoverInterruptedSwaps(rootPath);
     if (recovered.length > 0) this.log.warn({ root, recovered }, 'restored config of an interrupted apply');
+    // `target add` applies a reported state at once, and the build it starts applies the
+    // latest state again: the same config on the same machine facts is applied once.
+    const key = reportKey(state);
+    const current = this.appliedKeys.get(root) === key && recovered.length === 0 ? await this.readApplied(root).catch(() => undefined) : undefined;
+    if (current?.digest === state.digest) {
+      this.log.debug({ root, digest: state.digest }, 'config already applied');
+      return current;
+    }
+    this.appliedKeys.delete(root);
     const applied = await applyState(
       {
         rootPath,
@@ -166,6 +178,7 @@ export class RootManager {
       state,
     );
     this.damage.clear(layout.appliedFile(root));
+    this.appliedKeys.set(root, key);
     this.log.info({ root, digest: applied.digest, rewrites: applied.rewrites.length, warnings: applied.warnings }, 'config applied');
     return applied;
   }
