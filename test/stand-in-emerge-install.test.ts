@@ -3,7 +3,7 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { enableBinpkgSigningText, indexValue, parsePackagesIndex, readGpkg, serializePackagesIndex, type IndexEntry } from '@binhost/shared';
+import { indexValue, parsePackagesIndex, readGpkg, serializePackagesIndex, type IndexEntry } from '@binhost/shared';
 import { createHash } from 'node:crypto';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePortageRoot, runEmerge } from './helpers/emerge-stand-in.js';
@@ -45,8 +45,9 @@ describe('stand-in emerge --getbinpkgonly', () => {
 
   /** A binhost root (optionally signing) with `atoms` built, served over HTTP. */
   async function binhost(atoms: string[], signer?: GpgHome, extra = ''): Promise<{ root: string; pkgdir: string }> {
-    // signing switched on by the product's make.conf helper: the stand-in checks what it writes
-    const makeConf = signer ? enableBinpkgSigningText(MAKE_CONF + extra, { signingGpgHome: signer.dir, signingKey: signer.fingerprint }) : MAKE_CONF + extra;
+    // signing switched on in make.conf, the settings the host passes through the environment
+    const signing = signer ? `FEATURES="binpkg-signing"\nBINPKG_FORMAT="gpkg"\nBINPKG_GPG_SIGNING_GPG_HOME="${signer.dir}"\nBINPKG_GPG_SIGNING_KEY="${signer.fingerprint}"\nBINPKG_GPG_VERIFY_GPG_HOME="${signer.dir}"\n` : '';
+    const makeConf = MAKE_CONF + extra + signing;
     const root = await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf });
     const run = await runEmerge(root, ['--buildpkg', '--root-deps', ...atoms]);
     expect(run.code, run.output).toBe(0);

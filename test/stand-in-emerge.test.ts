@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyMakeConfEdits, checkGpkgManifest, indexValue, listTarMembers, parseMakeConf, parsePackagesIndex, readGpkg, serializePackagesIndex } from '@binhost/shared';
+import { checkGpkgManifest, indexValue, listTarMembers, makeConfValues, parsePackagesIndex, readGpkg, serializePackagesIndex } from '@binhost/shared';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePortageRoot, runEmerge } from './helpers/emerge-stand-in.js';
 
@@ -86,7 +86,7 @@ describe('stand-in emerge --buildpkg', () => {
     const image = zstdTarFiles(buf.subarray(info.members[2]!.offset, info.members[2]!.offset + info.members[2]!.size));
     expect([...image.keys()]).toEqual(['image/usr/bin/greet']);
     // installed into ROOT too, with the vdb entry carrying the make.conf flags
-    expect(await readFile(join(root, 'var/db/pkg/app-misc/greet-1.0/CFLAGS'), 'utf8')).toBe(parseMakeConf(MAKE_CONF).values.get('CFLAGS') + '\n');
+    expect(await readFile(join(root, 'var/db/pkg/app-misc/greet-1.0/CFLAGS'), 'utf8')).toBe(makeConfValues(MAKE_CONF, 'make.conf').get('CFLAGS') + '\n');
     expect(await readFile(join(root, 'var/lib/portage/world'), 'utf8')).toBe('app-misc/greet\n');
     // the vdb entry has the files real Portage records (vdb/hello-1.0.files.txt) except the bash environment
     const realFiles = (await fixture('vdb/hello-1.0.files.txt')).trim().split('\n').map((f) => f.replace('hello-1.0.ebuild', 'greet-1.0.ebuild'));
@@ -165,15 +165,15 @@ describe('stand-in emerge --buildpkg', () => {
       'USE="-loud"',
       '',
     ].join('\n');
-    const conf = parseMakeConf(original);
-    const cflags = conf.assignments.find((a) => a.name === 'CFLAGS')!;
-    const rewritten = applyMakeConfEdits(conf, [{ assignment: cflags, raw: cflags.raw.replace('-march=native', '-march=x86-64-v2').replace('-mtune=native', '-mtune=generic') }]);
-    const expected = parseMakeConf(rewritten).values;
-    expect(expected.get('CXXFLAGS')).toBe('-O2 -pipe -march=x86-64-v2   -mtune=generic'); // bash drops only the backslash-newline
+    const rewritten = original.replace('-march=native', '-march=x86-64-v2').replace('-mtune=native', '-mtune=generic');
+    const expected = makeConfValues(rewritten, 'make.conf');
+    expect(expected.get('CXXFLAGS')).toBe('-O2 -pipe -march=x86-64-v2 -mtune=generic');
     await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: rewritten, profile: null });
     const info = await runEmerge(root, ['--info']);
-    expect(info.output).toContain(`CFLAGS="${expected.get('CFLAGS')}"\n`);
-    expect(info.output).toContain(`CXXFLAGS="${expected.get('CXXFLAGS')}"\n`);
+    // the product reads values as words (runs of blanks inside a value are one space to it)
+    const shown = (key: string) => new RegExp(`^${key}="(.*)"$`, 'm').exec(info.output)?.[1]?.split(/\s+/).join(' ');
+    expect(shown('CFLAGS')).toBe(expected.get('CFLAGS'));
+    expect(shown('CXXFLAGS')).toBe(expected.get('CXXFLAGS'));
     const built = await runEmerge(root, ['--buildpkg', 'app-misc/greet']);
     expect(built.output).toContain('gcc -O2 -pipe -march=x86-64-v2 -mtune=generic -o greet greet.c');
     expect(await readFile(join(root, 'var/db/pkg/app-misc/greet-1.0/USE'), 'utf8')).toBe('amd64 elibc_glibc kernel_linux userland_GNU\n');

@@ -18,7 +18,7 @@ export { collectTargetState, profileOf, type CollectOptions } from './report/col
 export { walkTree, type WalkOptions, type WalkResult } from './report/tree-walk.js';
 export { parseNativeFlags, resolveNativeFlags, parseCompilerInfo, NATIVE_ARGS, type CompilerFacts } from './report/native-flags.js';
 export { cpuFlagsX86, readCpuFlagsX86 } from './report/cpu-flags.js';
-export { parseMakeConf, makeConfVars } from './report/make-conf.js';
+export { makeConfVars } from './report/make-conf.js';
 export { spawnCompiler, type CompilerRunner, type CompilerOutput } from './report/run-compiler.js';
 export { ConfigWatcher, type ConfigWatcherOptions } from './watch/config-watcher.js';
 export { StateMonitor, type StateMonitorOptions } from './watch/state-monitor.js';

@@ -33,7 +33,7 @@ export * from './exec/run-command.js';
 export * from './exec/find-program.js';
 export * from './config/config-changes.js';
 export * from './config/config-reloader.js';
-export * from './portage/binpkg-signing.js';
+
 export * from './portage/verify-keyring.js';
 export * from './state/report-key.js';
 export * from './portage/emerge-progress.js';

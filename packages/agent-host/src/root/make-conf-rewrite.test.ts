@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { referencedNames, tokenizeMakeConf, type Assignment } from './make-conf-tokenizer.js';
+import { referencedNames, tokenizeMakeConf, type Assignment } from '@binhost/shared';
 import { explicitCpuWords, flagVariableClosure, nativeUse, parseConfFile, rewriteConfFile } from './make-conf-rewrite.js';
 import { MakeConfSyntaxError } from '@binhost/shared';
 

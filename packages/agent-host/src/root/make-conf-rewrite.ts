@@ -1,5 +1,4 @@
-import type { ConfigRewrite } from '@binhost/shared';
-import { escapeForDoubleQuotes, referencedNames, tokenizeMakeConf, type Assignment, type Statement } from './make-conf-tokenizer.js';
+import { escapeForDoubleQuotes, referencedNames, tokenizeMakeConf, type Assignment, type ConfigRewrite, type Statement } from '@binhost/shared';
 import { FLAG_VARIABLES, SCRUB_RULES } from './scrub-rules.js';
 
 /** A parsed make.conf-syntax file of the target, ready to rewrite. */

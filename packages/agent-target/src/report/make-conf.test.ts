@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FileKind } from '@binhost/shared';
-import { makeConfVars, parseMakeConf, splitWords } from './make-conf.js';
+import { FileKind, makeConfValues } from '@binhost/shared';
+import { makeConfVars, splitWords } from './make-conf.js';
+
+const parseMakeConf = (text: string) => makeConfValues(text, 'etc/portage/make.conf');
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../../../test/fixtures/portage/${name}`, import.meta.url)), 'utf8');
 
-describe('parseMakeConf', () => {
+describe('makeConfVars (shared make.conf reader)', () => {
   it('reads the real harness make.conf', () => {
     const vars = parseMakeConf(fixture('binhost-make.conf'));
     expect(vars.get('CFLAGS')).toBe('-O2 -pipe -march=x86-64-v3');
@@ -32,9 +34,15 @@ describe('parseMakeConf', () => {
       COMMON_FLAGS: '-O2 -pipe',
       CFLAGS: '-O2 -pipe -march=native',
       CC: 'x86_64-pc-linux-gnu-gcc',
-      USE: 'a\n  b',
-      LITERAL: '$CHOST',
+      USE: 'a b',
+      // Portage expands $ inside single quotes too (its varexpand runs after shlex)
+      LITERAL: 'x86_64-pc-linux-gnu',
     });
+  });
+
+  it('leaves out a file Portage could not read', () => {
+    const f = (path: string, text: string) => ({ path, kind: FileKind.FILE_KIND_REGULAR, mode: 0o644, content: Buffer.from(text), linkTarget: '' });
+    expect(Object.fromEntries(makeConfVars([f('etc/portage/make.conf/10-a', 'CC=clang\n'), f('etc/portage/make.conf/20-b', 'CHOST="unterminated\n')]))).toEqual({ CC: 'clang' });
   });
 
   it('reads a make.conf directory in name order, later files winning', () => {
