@@ -12,6 +12,7 @@ export {
   BuildStatus,
   Build,
   Snapshot,
+  RepoRevision,
   InstallPolicy,
   PlannedPackage,
   InstallPlan,
@@ -92,4 +93,10 @@ export {
   EmergeResponse,
   AdminServiceGetSigningKeyRequest,
   AdminServiceGetSigningKeyResponse,
+  GetDiskUsageRequest,
+  GetDiskUsageResponse,
+  RootDiskUsage,
+  CollectGarbageRequest,
+  CollectGarbageResponse,
+  RootGarbageResult,
 } from './gen/binhost/agent/v1/admin_service.js';
