@@ -150,6 +150,7 @@ describe('binhostctl --json', () => {
             "name": "string",
             "publishedSnapshotId": "number",
             "queuedSync": "null",
+            "repoSkew": "string",
             "root": "string",
             "sharesRootWith": [
               "string",
@@ -274,6 +275,7 @@ describe('binhostctl --json', () => {
           "name": "string",
           "publishedSnapshotId": "number",
           "queuedSync": "null",
+          "repoSkew": "string",
           "root": "string",
           "sharesRootWith": [
             "string",

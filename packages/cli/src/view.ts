@@ -81,6 +81,7 @@ export function targetView(t: TargetSummary) {
     sharesRootWith: [...t.sharesRootWith],
     queuedSync: t.queuedSyncRequestId ? { requestId: t.queuedSyncRequestId, confirmed: t.queuedSyncConfirmed } : null,
     damaged: t.damaged.map((d) => ({ file: d.file, problem: d.problem, remedy: d.remedy })),
+    repoSkew: t.repoSkew,
   };
 }
 
