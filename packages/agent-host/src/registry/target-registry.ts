@@ -169,7 +169,7 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
       throw new InvalidArgumentError(`state digest ${JSON.stringify(state.digest.slice(0, 80))} does not match its files (${digest})`);
     }
     await this.touch(name, state.hostname);
-    this.repoRevisions.set(name, state.repoRevisions);
+    this.repoRevisions.set(name, state.repoRevisions ?? []);
     const previousDigest = this.digests.get(name);
     const key = reportKey(state);
     // same files and same machine facts: nothing new (a new CPU with the same files is new)

@@ -148,7 +148,8 @@ export function assertReportedFacts(state: TargetState): void {
 
 /** Each reported repository revision: a repository name, a commit or nothing, a known source, a sane time. */
 function assertRepoRevisions(state: TargetState): void {
-  const revs = state.repoRevisions;
+  // absent in states made before the field (a decoded message always has the list)
+  const revs = state.repoRevisions ?? [];
   if (revs.length > REPORTED_FACT_LIMITS.repos) throw new ReportedFactError('repo_revisions', undefined, `${revs.length} repositories, over the limit of ${REPORTED_FACT_LIMITS.repos}`);
   const seen = new Set<string>();
   revs.forEach((r, i) => {
