@@ -18,6 +18,8 @@ import * as cancel from './commands/cancel.js';
 import * as snapshots from './commands/snapshots.js';
 import * as publish from './commands/publish.js';
 import * as history from './commands/history.js';
+import * as df from './commands/df.js';
+import * as gc from './commands/gc.js';
 import * as completion from './commands/completion.js';
 
 /** Commands that only group subcommands. */
@@ -45,6 +47,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   snapshots.spec,
   publish.spec,
   history.spec,
+  df.spec,
+  gc.spec,
   completion.createSpec(() => ({ commands: COMMANDS, groups: GROUPS })),
 ];
 

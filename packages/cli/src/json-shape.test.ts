@@ -67,6 +67,8 @@ function fakeClient(): AdminServiceClient {
     cancelBuild: unary({ build }),
     listSnapshots: unary({ snapshots: [snapshot], publishedSnapshotId: 2 }),
     publishSnapshot: unary({ snapshot }),
+    getDiskUsage: unary({ roots: [{ root: 'alpha', targets: ['alpha'], pkgdirBytes: 10n, snapshotsBytes: 1n, buildLogsBytes: 2n, reclaimableBytes: 3n, instances: 4, removableInstances: 2, snapshots: 3, removableSnapshots: 0, builds: 5, removableBuilds: 1 }] }),
+    collectGarbage: unary({ dryRun: true, roots: [{ root: 'alpha', freedBytes: 3n, removedInstances: ['app-misc/hello/hello-1.0-1.gpkg.tar'], removedSnapshots: [1], removedBuilds: [1], skipped: '' }] }),
     triggerSync: unary({ requestId: 'r1', delivered: true }),
     followBuildLog: stream([
       FollowBuildLogResponse.fromPartial({ item: { $case: 'build', value: build } }),
@@ -148,6 +150,7 @@ describe('binhostctl --json', () => {
             "name": "string",
             "publishedSnapshotId": "number",
             "queuedSync": "null",
+            "repoSkew": "string",
             "root": "string",
             "sharesRootWith": [
               "string",
@@ -272,6 +275,7 @@ describe('binhostctl --json', () => {
           "name": "string",
           "publishedSnapshotId": "number",
           "queuedSync": "null",
+          "repoSkew": "string",
           "root": "string",
           "sharesRootWith": [
             "string",
@@ -752,6 +756,54 @@ describe('binhostctl --json', () => {
           "subject": "string",
           "subjectAltName": "string",
         },
+        "version": "number",
+      }
+    `);
+  });
+
+  it('df, gc', async () => {
+    expect(await pin(['df'])).toMatchInlineSnapshot(`
+      {
+        "roots": [
+          {
+            "buildLogsBytes": "number",
+            "builds": "number",
+            "instances": "number",
+            "pkgdirBytes": "number",
+            "reclaimableBytes": "number",
+            "removableBuilds": "number",
+            "removableInstances": "number",
+            "removableSnapshots": "number",
+            "root": "string",
+            "snapshots": "number",
+            "snapshotsBytes": "number",
+            "targets": [
+              "string",
+            ],
+          },
+        ],
+        "version": "number",
+      }
+    `);
+    expect(await pin(['gc', '--dry-run'])).toMatchInlineSnapshot(`
+      {
+        "dryRun": "boolean",
+        "roots": [
+          {
+            "freedBytes": "number",
+            "removedBuilds": [
+              "number",
+            ],
+            "removedInstances": [
+              "string",
+            ],
+            "removedSnapshots": [
+              "number",
+            ],
+            "root": "string",
+            "skipped": "string",
+          },
+        ],
         "version": "number",
       }
     `);

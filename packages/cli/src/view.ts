@@ -26,6 +26,8 @@ import {
   type MarchSummary,
   type NativeFlags,
   type RemoveTargetResponse,
+  type RootDiskUsage,
+  type RootGarbageResult,
   type Snapshot,
   type TargetSummary,
   type TransferProgress,
@@ -79,6 +81,7 @@ export function targetView(t: TargetSummary) {
     sharesRootWith: [...t.sharesRootWith],
     queuedSync: t.queuedSyncRequestId ? { requestId: t.queuedSyncRequestId, confirmed: t.queuedSyncConfirmed } : null,
     damaged: t.damaged.map((d) => ({ file: d.file, problem: d.problem, remedy: d.remedy })),
+    repoSkew: t.repoSkew,
   };
 }
 
@@ -224,4 +227,34 @@ export function installView(r: InstallResult) {
 /** Transfer progress of a target's mirror. */
 export function transferView(p: TransferProgress) {
   return { path: p.path, bytesDone: Number(p.bytesDone), bytesTotal: Number(p.bytesTotal), filesDone: p.filesDone, filesTotal: p.filesTotal };
+}
+
+/** Disk use of one root (`df`). */
+export function diskUsageView(u: RootDiskUsage) {
+  return {
+    root: u.root,
+    targets: [...u.targets],
+    pkgdirBytes: Number(u.pkgdirBytes),
+    snapshotsBytes: Number(u.snapshotsBytes),
+    buildLogsBytes: Number(u.buildLogsBytes),
+    reclaimableBytes: Number(u.reclaimableBytes),
+    instances: u.instances,
+    removableInstances: u.removableInstances,
+    snapshots: u.snapshots,
+    removableSnapshots: u.removableSnapshots,
+    builds: u.builds,
+    removableBuilds: u.removableBuilds,
+  };
+}
+
+/** What retention did (or would do) in one root (`gc`). */
+export function garbageView(r: RootGarbageResult) {
+  return {
+    root: r.root,
+    freedBytes: Number(r.freedBytes),
+    removedInstances: [...r.removedInstances],
+    removedSnapshots: [...r.removedSnapshots],
+    removedBuilds: [...r.removedBuilds],
+    skipped: r.skipped,
+  };
 }

@@ -13,6 +13,7 @@ export {
   Build,
   PackageBuildStats,
   Snapshot,
+  RepoRevision,
   InstallPolicy,
   PlannedPackage,
   InstallPlan,
@@ -93,4 +94,10 @@ export {
   EmergeResponse,
   AdminServiceGetSigningKeyRequest,
   AdminServiceGetSigningKeyResponse,
+  GetDiskUsageRequest,
+  GetDiskUsageResponse,
+  RootDiskUsage,
+  CollectGarbageRequest,
+  CollectGarbageResponse,
+  RootGarbageResult,
 } from './gen/binhost/agent/v1/admin_service.js';

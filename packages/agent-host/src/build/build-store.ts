@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWrite, Build, BuildStatus, errnoCode, isValidName, type Logger } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
@@ -96,6 +96,24 @@ export class BuildStore {
   /** The builds of `root`, newest first. */
   list(root: string): Build[] {
     return [...(this.builds.get(root)?.values() ?? [])].sort((a, b) => b.id - a.id);
+  }
+
+  /**
+   * Removes finished builds' records and logs (retention of build history): a queued or running
+   * build is never removed. Returns the ids removed.
+   */
+  async remove(root: string, ids: readonly number[]): Promise<number[]> {
+    const removed: number[] = [];
+    for (const id of ids) {
+      const build = this.get(root, id);
+      if (!build || build.status === BuildStatus.BUILD_STATUS_QUEUED || build.status === BuildStatus.BUILD_STATUS_RUNNING) continue;
+      // the record first: a log without a record is never listed, a record without its log would be
+      await rm(join(this.layout.buildsDir(root), `${id}.json`), { force: true });
+      await rm(this.logFile(root, id), { force: true });
+      this.builds.get(root)?.delete(id);
+      removed.push(id);
+    }
+    return removed;
   }
 
   /** Drops the history of `root` from memory (its meta dir is gone: `target remove --purge`). */

@@ -1,6 +1,6 @@
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BuildKind, FailedPreconditionError, findProgram, InvalidArgumentError, type Build, type HostConfig, type Logger, type SigningKey, type Snapshot } from '@binhost/shared';
+import { AgentError, BuildKind, parsePackagesIndex, FailedPreconditionError, findProgram, InvalidArgumentError, runCommand, type Build, type HostConfig, type Logger, type SigningKey, type Snapshot } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
@@ -15,6 +15,10 @@ import { RootSigningKeys } from '../signing/root-signing-keys.js';
 import { getSigningKey } from '../services/signing-handlers.js';
 import { sandboxArgv, type SandboxSpec } from './build-sandbox.js';
 import { signingEnv } from '../signing/signing-env.js';
+import { GarbageCollector } from '../gc/garbage-collector.js';
+import { describeSkew, hostRepoRevisions, targetTreeOlder } from '../repos/repo-skew.js';
+import { emergeEnv } from './emerge-build.js';
+import { status } from '@grpc/grpc-js';
 
 /** Options for {@link BuildSystem}. */
 export interface BuildSystemOptions {
@@ -40,6 +44,10 @@ export class BuildSystem {
   readonly snapshots: SnapshotStore;
   readonly signing: RootSigningKeys;
   readonly auto: AutoBuilder;
+  /** Retention of binpkgs, snapshots and build history; disk usage per root. */
+  readonly gc: GarbageCollector;
+  /** Builds (`root/id`) an admin asked to publish rebuilt instances of (`build --reinstall-rebuilt`); they never outlive the host. */
+  private readonly reinstallRebuilt = new Set<string>();
   /** The target registry builds are made for. */
   readonly registry: TargetRegistry;
 
@@ -61,6 +69,21 @@ export class BuildSystem {
       observe: (root) => (config.build.sandbox ? layout.observabilityDir(root) : undefined),
       publish: (build) => this.publishBuild(build),
       log: log.child({ component: 'build-queue' }),
+    });
+    this.gc = new GarbageCollector({
+      layout,
+      snapshots: this.snapshots,
+      builds: this.store,
+      keepSnapshots: config.build.keepSnapshots,
+      keepBuilds: config.retention.keepBuilds,
+      inUse: (root) => this.snapshotsInUse(root),
+      targetsOf: (root) => options.registry.names().filter((t) => this.rootOf(t) === root || this.snapshots.publishedRoot(t) === root),
+      busy: (root) => {
+        const b = this.queue.running(root);
+        return b ? `build ${b.id} is running in it` : undefined;
+      },
+      fixIndex: (root) => this.fixIndex(root),
+      log: log.child({ component: 'retention' }),
     });
     this.auto = new AutoBuilder({
       registry: options.registry,
@@ -166,7 +189,7 @@ export class BuildSystem {
    * a manual build either way, asked for by an admin: it is listed as such and a newer state does
    * not cancel it (only automatic builds are made obsolete).
    */
-  async trigger(target: string, args: readonly string[]): Promise<Build> {
+  async trigger(target: string, args: readonly string[], opts: { reinstallRebuilt?: boolean } = {}): Promise<Build> {
     this.options.registry.get(target);
     const { build } = await this.queue.request({
       target,
@@ -175,6 +198,7 @@ export class BuildSystem {
       args: args.length > 0 ? validateBuildArgs(args) : this.options.config.build.autoArgs,
       configDigest: this.options.registry.currentDigest(target) ?? '',
     });
+    if (opts.reinstallRebuilt) this.reinstallRebuilt.add(`${build.root}/${build.id}`);
     return build;
   }
 
@@ -196,20 +220,55 @@ export class BuildSystem {
   /** The queue's publish step: snapshot, point every target of the root at it, prune. */
   private async publishBuild(build: Build): Promise<number> {
     const { registry, hub, config } = this.options;
-    const snapshot = await this.snapshots.create(build.root, build.id, build.configDigest);
+    const key = `${build.root}/${build.id}`;
+    const index = await readFile(join(this.options.layout.pkgDir(build.root), 'Packages'), 'utf8').then((t) => parsePackagesIndex(t), () => undefined);
+    const repoRevisions = await hostRepoRevisions(this.options.layout.rootDir(build.root), config.build.repository, index);
+    const snapshot = await this.snapshots.create(build.root, build.id, build.configDigest, { reinstallRebuilt: this.reinstallRebuilt.delete(key), repoRevisions });
     // build.target may have been removed meanwhile (`target remove`): publishing would recreate its dir
     const targets = new Set([build.target, ...registry.names().filter((t) => this.rootOf(t) === build.root)].filter((t) => registry.has(t)));
     for (const t of targets) {
+      if (config.repos.skewPolicy === 'refuse' && targetTreeOlder(snapshot.repoRevisions, registry.repoRevisionsOf(t))) {
+        // its tree lacks versions the build may have: what it has stays published until it syncs
+        const why = `snapshot ${snapshot.id} not published: ${t}'s ebuild tree is older than the build's (${describeSkew(t, snapshot.repoRevisions, registry.repoRevisionsOf(t))}); sync its tree (repos.skew_policy = "refuse")`;
+        this.options.log.warn({ target: t, snapshotId: snapshot.id }, 'snapshot held back: target tree older');
+        await registry.update(t, (r) => (r.lastError = why));
+        continue;
+      }
       await this.snapshots.publish(t, build.root, snapshot.id);
       // a target that shares the root gets a good build too: its earlier refusal is over
       if (registry.has(t) && registry.get(t).lastError) await registry.update(t, (r) => (r.lastError = ''));
       hub.publish(t, { $case: 'snapshotPublished', value: snapshot });
     }
-    const inUse = registry
-      .names()
-      .filter((t) => this.snapshots.publishedRoot(t) === build.root)
-      .flatMap((t) => [this.snapshots.publishedId(t), registry.get(t).installedSnapshotId]);
-    await this.snapshots.prune(build.root, config.build.keepSnapshots, inUse);
+    await this.snapshots.prune(build.root, config.build.keepSnapshots, this.snapshotsInUse(build.root));
+    // Retention of the root's binpkgs: a failure is logged, the build and its publication stand
+    await this.gc.collect(build.root, { dryRun: false, inBuild: true }).catch((err: unknown) => this.options.log.error({ err, root: build.root }, 'retention failed'));
     return snapshot.id;
+  }
+
+  /** Snapshot ids of `root` that a target is published or has installed. */
+  private snapshotsInUse(root: string): number[] {
+    const { registry } = this.options;
+    return registry
+      .names()
+      .filter((t) => this.snapshots.publishedRoot(t) === root)
+      .flatMap((t) => [this.snapshots.publishedId(t), registry.get(t).installedSnapshotId]);
+  }
+
+  /**
+   * Makes PKGDIR/Packages of `root` list exactly its files again, with Portage's own tool:
+   * `emaint binhost --fix` with the root's ROOT, PORTAGE_CONFIGROOT and PKGDIR, in the root's
+   * build sandbox (it reads the root's config, which is the target's).
+   */
+  private async fixIndex(root: string): Promise<void> {
+    const { config, layout } = this.options;
+    const argv = await this.sandboxed(root, [...config.retention.emaint, 'binhost', '--fix']);
+    const env = emergeEnv({ rootDir: layout.rootDir(root), pkgDir: layout.pkgDir(root), extraEnv: await this.buildEnv(root) });
+    const [file = 'emaint', ...args] = argv;
+    const r = await runCommand({ file, args, env, cwd: layout.rootDir(root), check: false, tailLines: 20 }).catch((err: unknown) => {
+      throw new AgentError(`emaint binhost --fix in root "${root}" could not start (retention.emaint = ${JSON.stringify(config.retention.emaint)})`, status.FAILED_PRECONDITION, { cause: err });
+    });
+    if (r.exitCode !== 0) {
+      throw new AgentError(`emaint binhost --fix in root "${root}" exited with ${r.exitCode ?? r.signal}: ${r.tail.at(-1) ?? ''}`, status.INTERNAL);
+    }
   }
 }

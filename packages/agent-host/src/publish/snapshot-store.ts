@@ -11,13 +11,25 @@ import {
   indexValue,
   NotFoundError,
   parsePackagesIndex,
+  serializePackagesIndex,
   Snapshot,
   type Logger,
+  type PackagesIndex,
+  type RepoRevision,
 } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
 import { nodeSnapshotFs, type SnapshotFs } from './snapshot-fs.js';
 import { DamagedRecordError, DamagedRecords } from '../registry/damaged-records.js';
-import { readPublishedPointer, readSnapshot, type PublishedPointer } from './snapshot-record.js';
+import { readPublishedPointer, readSnapshot, readSnapshotIndex, type PublishedPointer } from './snapshot-record.js';
+import { selectInstances } from './instance-select.js';
+
+/** Options of {@link SnapshotStore.create}. */
+export interface CreateSnapshotOptions {
+  /** Publish the newest instances even where they only rebuild what the previous snapshot has. @default false */
+  reinstallRebuilt?: boolean;
+  /** The host's repository revisions the build used. @default [] */
+  repoRevisions?: RepoRevision[];
+}
 
 /** A target's current publication: which root, which snapshot, and the directory to serve from. */
 export interface PublishedSnapshot {
@@ -115,7 +127,7 @@ export class SnapshotStore {
    * every file it names, checked against the index's SIZE. On any failure (a missing file, a
    * full disk) the half-made directory is removed and earlier snapshots are untouched.
    */
-  async create(root: string, buildId: number, builtDigest: string): Promise<Snapshot> {
+  async create(root: string, buildId: number, builtDigest: string, options: CreateSnapshotOptions = {}): Promise<Snapshot> {
     return this.exclusive(root, async () => {
       const snapshots = this.layout.snapshotsDir(root);
       await this.fs.mkdir(snapshots);
@@ -124,7 +136,8 @@ export class SnapshotStore {
       const id = (ids.at(-1) ?? 0) + 1;
       const tmp = `${this.layout.snapshotDir(root, id)}.tmp`;
       try {
-        const snapshot = await this.fill(root, tmp, { id, buildId, builtDigest });
+        const previous = await this.previousOf(root, ids.at(-1));
+        const snapshot = await this.fill(root, tmp, { id, buildId, builtDigest, previous, ...options });
         await this.fs.rename(tmp, this.layout.snapshotDir(root, id));
         await this.fs.syncDir(snapshots);
         this.log.info({ root, snapshotId: id, packages: snapshot.packageCount }, 'snapshot created');
@@ -157,9 +170,7 @@ export class SnapshotStore {
    */
   async prune(root: string, keep: number, inUse: Iterable<number>): Promise<number[]> {
     return this.exclusive(root, async () => {
-      const used = new Set(inUse);
-      const ids = await this.ids(root);
-      const doomed = ids.slice(0, Math.max(0, ids.length - keep)).filter((id) => !used.has(id));
+      const doomed = await this.prunable(root, keep, inUse);
       for (const id of doomed) {
         // Renamed first, so a reader never sees a half-deleted snapshot under its number.
         const gone = join(this.layout.snapshotsDir(root), `.${id}.deleting`);
@@ -172,7 +183,26 @@ export class SnapshotStore {
     });
   }
 
-  private async fill(root: string, tmp: string, meta: { id: number; buildId: number; builtDigest: string }): Promise<Snapshot> {
+  /** What {@link prune} would remove now: the ids beyond the `keep` newest that no target uses. */
+  async prunable(root: string, keep: number, inUse: Iterable<number>): Promise<number[]> {
+    const used = new Set(inUse);
+    const ids = await this.ids(root);
+    return ids.slice(0, Math.max(0, ids.length - keep)).filter((id) => !used.has(id));
+  }
+
+  /** The snapshot before a new one, and its index (instances it keeps when nothing changed). */
+  private async previousOf(root: string, id: number | undefined): Promise<{ snapshot: Snapshot; index: PackagesIndex } | undefined> {
+    if (!id) return undefined;
+    const snapshot = await this.read(root, id).catch(() => undefined); // damaged or gone: choose afresh
+    const read = snapshot && (await readSnapshotIndex(this.layout, snapshot).catch(() => undefined));
+    return snapshot && read ? { snapshot, index: read.index } : undefined;
+  }
+
+  private async fill(
+    root: string,
+    tmp: string,
+    meta: { id: number; buildId: number; builtDigest: string; previous: { snapshot: Snapshot; index: PackagesIndex } | undefined } & CreateSnapshotOptions,
+  ): Promise<Snapshot> {
     const pkgDir = this.layout.pkgDir(root);
     let bytes: Buffer;
     try {
@@ -181,7 +211,15 @@ export class SnapshotStore {
       if (errnoCode(err) === 'ENOENT') throw new FailedPreconditionError(`${pkgDir}/Packages does not exist: the build made no binary packages`);
       throw err;
     }
-    const index = parsePackagesIndex(bytes.toString('utf8'), join(pkgDir, 'Packages'));
+    const all = parsePackagesIndex(bytes.toString('utf8'), join(pkgDir, 'Packages'));
+    const index = await selectInstances(all, {
+      rootDir: this.layout.rootDir(root),
+      previous: meta.previous?.index,
+      sameConfig: meta.previous?.snapshot.builtDigest === meta.builtDigest,
+      reinstallRebuilt: meta.reinstallRebuilt ?? false,
+    });
+    // Portage's bytes when nothing was left out, else the same layout with one instance per package
+    if (index.packages.length !== all.packages.length) bytes = Buffer.from(serializePackagesIndex(index));
     await this.fs.mkdir(tmp);
     const linked = new Set<string>();
     const made = new Set<string>();
@@ -214,6 +252,7 @@ export class SnapshotStore {
       packageCount: index.packages.length,
       totalBytes: BigInt(totalBytes),
       buildId: meta.buildId,
+      repoRevisions: meta.repoRevisions ?? [],
     };
     await this.fs.writeFileSynced(join(tmp, 'Packages'), bytes);
     await this.fs.writeFileSynced(join(tmp, 'snapshot.json'), JSON.stringify(Snapshot.toJSON(snapshot), null, 2) + '\n');

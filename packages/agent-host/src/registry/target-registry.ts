@@ -10,6 +10,7 @@ import {
   stateDigestAsync,
   type Logger,
   type TargetState,
+  type RepoRevision,
 } from '@binhost/shared';
 import { type TargetStore, emptyRecord, type TargetRecord } from './target-store.js';
 import { DamagedRecordError, type DamagedRecords } from './damaged-records.js';
@@ -32,6 +33,8 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
   private readonly digests = new Map<string, string>();
   /** {@link reportKey} of each target's stored state. */
   private readonly keys = new Map<string, string>();
+  /** The repository revisions each target reported last (they are not part of its digest). */
+  private readonly repoRevisions = new Map<string, RepoRevision[]>();
   /** The last pending record write of each target. */
   private readonly writes = new Map<string, Promise<unknown>>();
 
@@ -166,6 +169,7 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
       throw new InvalidArgumentError(`state digest ${JSON.stringify(state.digest.slice(0, 80))} does not match its files (${digest})`);
     }
     await this.touch(name, state.hostname);
+    this.repoRevisions.set(name, state.repoRevisions ?? []);
     const previousDigest = this.digests.get(name);
     const key = reportKey(state);
     // same files and same machine facts: nothing new (a new CPU with the same files is new)
@@ -178,6 +182,11 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
     this.log.info({ target: name, digest, previousDigest }, 'state stored');
     this.emit('state', { target: name, state, previousDigest });
     return { digest, changed: true };
+  }
+
+  /** The revisions of the ebuild repositories `name` reported last, [] before any report. */
+  repoRevisionsOf(name: string): RepoRevision[] {
+    return this.repoRevisions.get(name) ?? [];
   }
 
   async remove(name: string): Promise<void> {

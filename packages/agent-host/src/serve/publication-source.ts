@@ -29,6 +29,8 @@ export interface PublicationSource {
   publishedId(target: string): number;
   /** The digest the published snapshot was built from, "" if none (synchronous: summaries). */
   builtDigest(target: string): string;
+  /** The published snapshot's record, if any (synchronous: summaries). */
+  publishedSnapshotSync(target: string): Snapshot | undefined;
   /**
    * Forgets what was read from `root`'s snapshots (`target remove --purge` deleted them; a root
    * made again under that name numbers its snapshots from 1 again).
@@ -70,15 +72,19 @@ export class FsPublicationSource implements PublicationSource {
   }
 
   builtDigest(target: string): string {
+    return this.publishedSnapshotSync(target)?.builtDigest ?? '';
+  }
+
+  publishedSnapshotSync(target: string): Snapshot | undefined {
     const pointer = this.pointerSync(target);
-    if (!pointer) return '';
+    if (!pointer) return undefined;
     try {
-      return readSnapshotSync(this.layout, pointer.root, pointer.snapshotId)?.builtDigest ?? '';
+      return readSnapshotSync(this.layout, pointer.root, pointer.snapshotId);
     } catch (err) {
-      // a summary of the target, not a read of the snapshot: '' with the damage marked
+      // a summary of the target, not a read of the snapshot: nothing, with the damage marked
       if (!(err instanceof DamagedRecordError)) throw err;
       this.damage?.mark({ root: pointer.root }, err);
-      return '';
+      return undefined;
     }
   }
 

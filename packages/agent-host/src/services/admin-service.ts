@@ -26,6 +26,8 @@ import { parseQueuedSync } from '../serve/sync-queue.js';
 import type { BuildSystem } from '../build/build-system.js';
 import { cancelBuild, followBuildLog, listBuilds, listSnapshots, publishSnapshot, triggerBuild } from './build-handlers.js';
 import { DamagedRecordError } from '../registry/damaged-records.js';
+import { collectGarbage, getDiskUsage } from '../gc/gc-handlers.js';
+import { describeSkew } from '../repos/repo-skew.js';
 
 /** What the admin service needs from the rest of the host. */
 export interface AdminServiceDeps {
@@ -69,6 +71,7 @@ export function summarize(deps: AdminServiceDeps, name: string, roots = targetRo
     queuedSyncRequestId: queued?.requestId ?? '',
     queuedSyncConfirmed: queued?.confirmed ?? false,
     damaged: damageOf(deps, name).map(({ file, problem, remedy }) => ({ file, problem, remedy })),
+    repoSkew: describeSkew(name, deps.publications.publishedSnapshotSync(name)?.repoRevisions ?? [], deps.registry.repoRevisionsOf(name)),
   };
 }
 
@@ -154,5 +157,7 @@ export function adminServiceHandlers(deps: AdminServiceDeps): Handlers<typeof Ad
     triggerSync: (req) => requestSync(deps, req),
     emerge: (req, ctx) => emergeRelay(deps, req, ctx.signal),
     getSigningKey: (req) => deps.builds.signingKeyOf(req.target),
+    getDiskUsage: (req) => getDiskUsage(deps, req),
+    collectGarbage: (req) => collectGarbage(deps, req),
   };
 }

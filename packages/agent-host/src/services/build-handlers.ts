@@ -35,7 +35,7 @@ export async function listBuilds(deps: BuildHandlerDeps, req: ListBuildsRequest)
 
 /** AdminService.TriggerBuild: a manual build with the user's arguments, or an automatic one. */
 export async function triggerBuild(deps: BuildHandlerDeps, req: TriggerBuildRequest): Promise<TriggerBuildResponse> {
-  return { build: await deps.builds.trigger(req.target, req.args) };
+  return { build: await deps.builds.trigger(req.target, req.args, { reinstallRebuilt: req.reinstallRebuilt }) };
 }
 
 /** AdminService.CancelBuild: 0 cancels the running (or else the next queued) build. */

@@ -25,6 +25,7 @@ function state(files: FileEntry[], extra: Partial<TargetState> = {}): TargetStat
     warnings: [],
     hostname: 'alpha',
     arch: 'amd64',
+    repoRevisions: [],
     ...extra,
   };
 }

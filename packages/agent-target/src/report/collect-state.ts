@@ -1,5 +1,5 @@
 import { arch, hostname, release } from 'node:os';
-import { escapeControlChars, FileKind, stateDigest, type FileEntry, type Logger, type TargetState } from '@binhost/shared';
+import { collectRepoRevisions, escapeControlChars, FileKind, stateDigest, type FileEntry, type Logger, type TargetState } from '@binhost/shared';
 import { walkTree } from './tree-walk.js';
 import { makeConfVars, splitWords } from './make-conf.js';
 import { resolveNativeFlags } from './native-flags.js';
@@ -72,6 +72,7 @@ export async function collectTargetState(options: CollectOptions): Promise<Targe
     warnings: warnings.map(escapeControlChars),
     hostname: hostname(),
     arch: gentooArch(arch()),
+    repoRevisions: await collectRepoRevisions(options.root),
   };
 }
 

@@ -48,7 +48,8 @@ export function packageRow(p: PackageBuildStats): string[] {
   ];
 }
 
-function formatBytes(n: number): string {
+/** 1.5 MiB, 20.0 KiB, 512 B. */
+export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;

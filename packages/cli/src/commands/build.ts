@@ -16,17 +16,23 @@ export const spec: CommandSpec = {
     'Without -- ARGS the host builds its automatic arguments (build.auto_args, @world); with them,\n' +
     'emerge --buildpkg --root-deps ARGS. Either way it is a manual build (kind "manual").',
   args: [{ name: 'NAME', description: 'the target' }],
-  options: [{ flags: '-f, --follow', description: 'print the log live and wait for the result (exit 1 if it fails)' }],
+  options: [
+    { flags: '-f, --follow', description: 'print the log live and wait for the result (exit 1 if it fails)' },
+    {
+      flags: '--reinstall-rebuilt',
+      description: 'publish rebuilt instances even where USE and dependencies are unchanged, so targets reinstall them (by default a snapshot keeps the instance targets already have)',
+    },
+  ],
   passthrough: { name: 'EMERGE_ARGS', description: 'emerge arguments (atoms, --update, ...)' },
   json: '{version, build} (the build as in "builds --json"); with --follow then JSON Lines as "logs --json"',
-  examples: ['build alpha', 'build alpha -f -- --oneshot app-editors/vim'],
+  examples: ['build alpha', 'build alpha -f -- --oneshot app-editors/vim', 'build alpha --reinstall-rebuilt -- --oneshot app-misc/hello'],
   run,
 };
 
 async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
   const target = input.args[0]!;
   const client = await ctx.admin();
-  const { build } = await callUnary(client.triggerBuild.bind(client), { target, args: [...input.rest] });
+  const { build } = await callUnary(client.triggerBuild.bind(client), { target, args: [...input.rest], reinstallRebuilt: optFlag(input, 'reinstallRebuilt') });
   if (!build) throw new Error('the host answered without a build');
   if (ctx.json) printJson(ctx.stdout, { build: buildView(build) });
   else ctx.stdout.write(`${build.id}\n`);

@@ -21,7 +21,7 @@ export const spec: CommandSpec = {
     'has reported another config since. LAST ERROR is shortened to fit; --verbose prints each\n' +
     'whole under the table.',
   args: [{ name: 'NAME', description: 'only these targets', variadic: true }],
-  json: '{version, targets: [{name, connected, hostname, lastSeen, configDigest, builtDigest, stale, publishedSnapshotId, installedSnapshotId, installPolicy, lastBuildStatus, lastError, root, sharesRootWith, queuedSync, damaged}]}',
+  json: '{version, targets: [{name, connected, hostname, lastSeen, configDigest, builtDigest, stale, publishedSnapshotId, installedSnapshotId, installPolicy, lastBuildStatus, lastError, root, sharesRootWith, queuedSync, damaged, repoSkew}]}',
   examples: ['status', 'status alpha --verbose', 'status --json'],
   run,
 };
@@ -60,6 +60,8 @@ async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
     ]),
   );
   printDamaged(ctx.stdout, targets);
+  // the ebuild trees of host and target, when they differ (README "Repository revisions")
+  for (const t of targets.filter((x) => x.repoSkew)) ctx.stdout.write(`${t.name}: ${t.repoSkew}\n`);
   const cut = targets.filter((t) => truncate(t.lastError, LAST_ERROR_WIDTH) !== t.lastError);
   if (ctx.verbose) for (const t of targets.filter((x) => x.lastError)) ctx.stdout.write(`${t.name}: last error: ${t.lastError}\n`);
   else if (cut.length) ctx.stdout.write('(last errors shortened; --verbose prints them whole)\n');

@@ -39,6 +39,23 @@ export interface HostConfig {
      */
     readonly hostWritable: readonly string[];
   };
+  readonly retention: {
+    /** Finished builds whose record and log are kept per root (older ones are removed). @default 50 */
+    readonly keepBuilds: number;
+    /**
+     * Portage's `emaint` command, which rewrites a root's Packages index after retention removed
+     * instances (`emaint binhost --fix`). @default build.emerge with its `emerge` replaced by the sibling `emaint` (else `emaint` from PATH)
+     */
+    readonly emaint: readonly string[];
+  };
+  readonly repos: {
+    /**
+     * What a target whose ebuild tree is older than the build's gets (README "Repository
+     * revisions"): `warn` publishes and shows the skew in `status`; `refuse` does not publish to
+     * it (its previous snapshot stays) until it reports a tree at least as new. @default 'warn'
+     */
+    readonly skewPolicy: 'warn' | 'refuse';
+  };
   readonly signing: {
     /** @default 'gpg' */
     readonly gpg: string;
@@ -60,7 +77,18 @@ export const HOST_DEFAULTS = {
   gpg: 'gpg',
   bwrap: 'bwrap',
   hostWritable: ['/usr', '/etc', '/opt', '/var/db/pkg', '/var/lib/portage', '/var/cache/edb', '/var/log'],
+  keepBuilds: 50,
 } as const;
+
+/**
+ * `emaint` beside the configured emerge: `["/usr/bin/emerge"]` → `["/usr/bin/emaint"]`,
+ * `["python3", "bin/emerge"]` → `["python3", "bin/emaint"]`; undefined when no word is an emerge.
+ */
+export function siblingEmaint(emerge: readonly string[]): string[] | undefined {
+  const i = emerge.findIndex((w) => /(^|\/)emerge$/.test(w));
+  if (i < 0) return undefined;
+  return [...emerge.slice(0, i), emerge[i]!.replace(/emerge$/, 'emaint')];
+}
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
@@ -96,11 +124,20 @@ export function parseHostConfig(r: ConfigReader, baseDir: string): HostConfig {
     if (!p.startsWith('/') || /[,:\\\n]/.test(p)) throw new ConfigError(r.file, 'build.host_writable', `expected absolute paths without "," ":" or "\\", got "${p}"`);
   }
   b.finish();
+  const t = r.section('retention');
+  const keepBuilds = t.integer('keep_builds', HOST_DEFAULTS.keepBuilds, 1, 100_000);
+  const given = t.stringArray('emaint', []);
+  const emaint = given.length ? given : (siblingEmaint(build.emerge) ?? ['emaint']);
+  t.finish();
+  const retention = { keepBuilds, emaint };
+  const rp = r.section('repos');
+  const repos = { skewPolicy: rp.choice('skew_policy', ['warn', 'refuse'] as const, 'warn') };
+  rp.finish();
   const s = r.section('signing');
   const signing = { gpg: s.string('gpg', HOST_DEFAULTS.gpg), enabled: s.boolean('enabled', true) };
   s.finish();
   r.finish();
-  return { configFile: r.file, listen, stateDir, logLevel, tls, build, signing };
+  return { configFile: r.file, listen, stateDir, logLevel, tls, build, retention, repos, signing };
 }
 
 /** The `[tls]` table shared by every config file: ca, cert and key, all required. */

@@ -94,6 +94,12 @@ const KERNEL_RELEASE: Rule = { re: /^[A-Za-z0-9._+~-]*$/, rule: 'a kernel releas
 /** A host name (RFC 1123, plus the `_` some networks use). */
 const HOSTNAME: Rule = { re: /^$|^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, rule: 'a host name of [A-Za-z0-9_.-]' };
 const ARCH: Rule = { re: /^[a-z0-9_]*$/, rule: 'an architecture keyword of [a-z0-9_]' };
+/** A repository name as Portage accepts one (profiles/repo_name, a repos.conf section): `gentoo`, `guru`, `my_overlay-2`. */
+const REPO_NAME: Rule = { re: /^[A-Za-z0-9_][A-Za-z0-9_-]*$/, rule: 'a repository name of [A-Za-z0-9_-]' };
+/** A git commit (SHA-1 or SHA-256 object name, lowercase hex), or '' when the tree names none. */
+const REPO_REVISION: Rule = { re: /^$|^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, rule: 'a git commit of 40 or 64 lowercase hex digits' };
+/** Where a revision was read. */
+const REPO_SOURCE: Rule = { re: /^(?:git|timestamp\.commit|timestamp\.chk|none)$/, rule: 'one of git, timestamp.commit, timestamp.chk, none' };
 /**
  * Free text shown to people (warnings, the compiler's error): anything printable. C0/C1 controls
  * (newline, ESC for terminal escapes) and the Unicode line separators and bidi overrides are not.
@@ -106,6 +112,8 @@ const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** Upper bounds far above real reports (gcc 14 resolves about 130 flags, cpuid2cpuflags about 40 words). */
 export const REPORTED_FACT_LIMITS = {
+  /** Repositories in a repos.conf (Gentoo's overlay list has about 800; nobody configures them all). */
+  repos: 256,
   /** Characters of one flag, CPU flag or name. */
   wordChars: 128,
   featureFlags: 1024,
@@ -133,8 +141,29 @@ export function assertReportedFacts(state: TargetState): void {
   check('gcc_version', state.gccVersion, GCC_VERSION, 32);
   check('kernel_release', state.kernelRelease, KERNEL_RELEASE, REPORTED_FACT_LIMITS.wordChars);
   assertReportedHostname(state.hostname);
+  assertRepoRevisions(state);
   // the count of warnings is bounded with the report (MAX_REPORT_WARNINGS), before decoding
   checkList('warnings', state.warnings, DISPLAY_TEXT, Number.POSITIVE_INFINITY, REPORTED_FACT_LIMITS.textChars);
+}
+
+/** Each reported repository revision: a repository name, a commit or nothing, a known source, a sane time. */
+function assertRepoRevisions(state: TargetState): void {
+  // absent in states made before the field (a decoded message always has the list)
+  const revs = state.repoRevisions ?? [];
+  if (revs.length > REPORTED_FACT_LIMITS.repos) throw new ReportedFactError('repo_revisions', undefined, `${revs.length} repositories, over the limit of ${REPORTED_FACT_LIMITS.repos}`);
+  const seen = new Set<string>();
+  revs.forEach((r, i) => {
+    check(`repo_revisions[${i}].name`, r.name, REPO_NAME, REPORTED_FACT_LIMITS.wordChars);
+    if (seen.has(r.name)) throw new ReportedFactError(`repo_revisions[${i}].name`, r.name, 'reported twice');
+    seen.add(r.name);
+    check(`repo_revisions[${i}].revision`, r.revision, REPO_REVISION, 64);
+    check(`repo_revisions[${i}].source`, r.source, REPO_SOURCE, 32);
+    const t = r.timestamp?.getTime();
+    // Gentoo's tree starts in 2000; a tree dated more than a day ahead of now is not a real one
+    if (t !== undefined && !(t >= Date.UTC(1999, 0, 1) && t <= Date.now() + 86_400_000)) {
+      throw new ReportedFactError(`repo_revisions[${i}].timestamp`, String(t), 'not a time between 1999 and tomorrow');
+    }
+  });
 }
 
 /** Checks a host name a target reports (in its state, or when it registers). */

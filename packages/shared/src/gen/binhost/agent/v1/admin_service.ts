@@ -115,6 +115,11 @@ export interface TargetSummary {
    * be read: the host serves everything else, and this target only as far as they allow.
    */
   damaged: DamagedRecord[];
+  /**
+   * How the host's ebuild tree (of the published snapshot) and the target's differ, in words
+   * ("host tree is 3 days older than alpha's"); empty when they match or either is unknown.
+   */
+  repoSkew: string;
 }
 
 /** A truncated or corrupt file under the host's state dir. */
@@ -269,6 +274,12 @@ export interface TriggerBuildRequest {
   target: string;
   /** Empty for `--update --deep --newuse @world`. */
   args: string[];
+  /**
+   * Publish the instances this build makes even where they only rebuild (same USE and dependencies)
+   * what the previous snapshot has, so targets reinstall them; by default the snapshot keeps the
+   * instance targets already have.
+   */
+  reinstallRebuilt: boolean;
 }
 
 export interface TriggerBuildResponse {
@@ -358,6 +369,64 @@ export interface AdminServiceGetSigningKeyResponse {
   key: SigningKey | undefined;
 }
 
+export interface GetDiskUsageRequest {
+  /** The target whose root; empty for every root. */
+  target: string;
+}
+
+/**
+ * Disk use of one root. Files hard-linked into several places (PKGDIR and snapshots) count once,
+ * where they are first met: PKGDIR, then snapshots.
+ */
+export interface RootDiskUsage {
+  root: string;
+  /** Targets that build in or are served from this root. */
+  targets: string[];
+  /** PKGDIR: binpkg instances and the index. */
+  pkgdirBytes: bigint;
+  /** Snapshot files not also in PKGDIR. */
+  snapshotsBytes: bigint;
+  /** Build records and logs. */
+  buildLogsBytes: bigint;
+  /** What retention would free now (instances, snapshots and build logs it would remove). */
+  reclaimableBytes: bigint;
+  instances: number;
+  removableInstances: number;
+  snapshots: number;
+  removableSnapshots: number;
+  builds: number;
+  removableBuilds: number;
+}
+
+export interface GetDiskUsageResponse {
+  roots: RootDiskUsage[];
+}
+
+export interface CollectGarbageRequest {
+  /** The target whose root; empty for every root. */
+  target: string;
+  /** Say what would be removed, remove nothing. */
+  dryRun: boolean;
+}
+
+/** What retention did (or, dry, would do) in one root. */
+export interface RootGarbageResult {
+  root: string;
+  freedBytes: bigint;
+  /** PKGDIR-relative paths of the binpkg instances removed. */
+  removedInstances: string[];
+  removedSnapshots: number[];
+  /** Build ids whose record and log were removed. */
+  removedBuilds: number[];
+  /** Why the root was left alone (a build is running in it); empty when it was not. */
+  skipped: string;
+}
+
+export interface CollectGarbageResponse {
+  roots: RootGarbageResult[];
+  dryRun: boolean;
+}
+
 function createBaseTargetSummary(): TargetSummary {
   return {
     name: "",
@@ -376,6 +445,7 @@ function createBaseTargetSummary(): TargetSummary {
     queuedSyncRequestId: "",
     queuedSyncConfirmed: false,
     damaged: [],
+    repoSkew: "",
   };
 }
 
@@ -428,6 +498,9 @@ export const TargetSummary: MessageFns<TargetSummary> = {
     }
     for (const v of message.damaged) {
       DamagedRecord.encode(v!, writer.uint32(130).fork()).join();
+    }
+    if (message.repoSkew !== "") {
+      writer.uint32(138).string(message.repoSkew);
     }
     return writer;
   },
@@ -573,6 +646,14 @@ export const TargetSummary: MessageFns<TargetSummary> = {
             message.damaged.push(DamagedRecord.decode(reader, reader.uint32()));
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.repoSkew = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -649,6 +730,11 @@ export const TargetSummary: MessageFns<TargetSummary> = {
       damaged: globalThis.Array.isArray(object?.damaged)
         ? object.damaged.map((e: any) => DamagedRecord.fromJSON(e))
         : [],
+      repoSkew: isSet(object.repoSkew)
+        ? globalThis.String(object.repoSkew)
+        : isSet(object.repo_skew)
+        ? globalThis.String(object.repo_skew)
+        : "",
     };
   },
 
@@ -702,6 +788,9 @@ export const TargetSummary: MessageFns<TargetSummary> = {
     if (message.damaged?.length) {
       obj.damaged = message.damaged.map((e) => DamagedRecord.toJSON(e));
     }
+    if (message.repoSkew !== "") {
+      obj.repoSkew = message.repoSkew;
+    }
     return obj;
   },
 
@@ -726,6 +815,7 @@ export const TargetSummary: MessageFns<TargetSummary> = {
     message.queuedSyncRequestId = object.queuedSyncRequestId ?? "";
     message.queuedSyncConfirmed = object.queuedSyncConfirmed ?? false;
     message.damaged = object.damaged?.map((e) => DamagedRecord.fromPartial(e)) || [];
+    message.repoSkew = object.repoSkew ?? "";
     return message;
   },
 };
@@ -2776,7 +2866,7 @@ export const ListBuildsResponse: MessageFns<ListBuildsResponse> = {
 };
 
 function createBaseTriggerBuildRequest(): TriggerBuildRequest {
-  return { target: "", args: [] };
+  return { target: "", args: [], reinstallRebuilt: false };
 }
 
 export const TriggerBuildRequest: MessageFns<TriggerBuildRequest> = {
@@ -2786,6 +2876,9 @@ export const TriggerBuildRequest: MessageFns<TriggerBuildRequest> = {
     }
     for (const v of message.args) {
       writer.uint32(18).string(v!);
+    }
+    if (message.reinstallRebuilt !== false) {
+      writer.uint32(24).bool(message.reinstallRebuilt);
     }
     return writer;
   },
@@ -2819,6 +2912,14 @@ export const TriggerBuildRequest: MessageFns<TriggerBuildRequest> = {
             message.args.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.reinstallRebuilt = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2835,6 +2936,11 @@ export const TriggerBuildRequest: MessageFns<TriggerBuildRequest> = {
     return {
       target: isSet(object.target) ? globalThis.String(object.target) : "",
       args: globalThis.Array.isArray(object?.args) ? object.args.map((e: any) => globalThis.String(e)) : [],
+      reinstallRebuilt: isSet(object.reinstallRebuilt)
+        ? globalThis.Boolean(object.reinstallRebuilt)
+        : isSet(object.reinstall_rebuilt)
+        ? globalThis.Boolean(object.reinstall_rebuilt)
+        : false,
     };
   },
 
@@ -2846,6 +2952,9 @@ export const TriggerBuildRequest: MessageFns<TriggerBuildRequest> = {
     if (message.args?.length) {
       obj.args = message.args;
     }
+    if (message.reinstallRebuilt !== false) {
+      obj.reinstallRebuilt = message.reinstallRebuilt;
+    }
     return obj;
   },
 
@@ -2856,6 +2965,7 @@ export const TriggerBuildRequest: MessageFns<TriggerBuildRequest> = {
     const message = createBaseTriggerBuildRequest();
     message.target = object.target ?? "";
     message.args = object.args?.map((e) => e) || [];
+    message.reinstallRebuilt = object.reinstallRebuilt ?? false;
     return message;
   },
 };
@@ -4303,6 +4413,824 @@ export const AdminServiceGetSigningKeyResponse: MessageFns<AdminServiceGetSignin
   },
 };
 
+function createBaseGetDiskUsageRequest(): GetDiskUsageRequest {
+  return { target: "" };
+}
+
+export const GetDiskUsageRequest: MessageFns<GetDiskUsageRequest> = {
+  encode(message: GetDiskUsageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.target !== "") {
+      writer.uint32(10).string(message.target);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDiskUsageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDiskUsageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDiskUsageRequest {
+    return { target: isSet(object.target) ? globalThis.String(object.target) : "" };
+  },
+
+  toJSON(message: GetDiskUsageRequest): unknown {
+    const obj: any = {};
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetDiskUsageRequest>, I>>(base?: I): GetDiskUsageRequest {
+    return GetDiskUsageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDiskUsageRequest>, I>>(object: I): GetDiskUsageRequest {
+    const message = createBaseGetDiskUsageRequest();
+    message.target = object.target ?? "";
+    return message;
+  },
+};
+
+function createBaseRootDiskUsage(): RootDiskUsage {
+  return {
+    root: "",
+    targets: [],
+    pkgdirBytes: 0n,
+    snapshotsBytes: 0n,
+    buildLogsBytes: 0n,
+    reclaimableBytes: 0n,
+    instances: 0,
+    removableInstances: 0,
+    snapshots: 0,
+    removableSnapshots: 0,
+    builds: 0,
+    removableBuilds: 0,
+  };
+}
+
+export const RootDiskUsage: MessageFns<RootDiskUsage> = {
+  encode(message: RootDiskUsage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.root !== "") {
+      writer.uint32(10).string(message.root);
+    }
+    for (const v of message.targets) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.pkgdirBytes !== 0n) {
+      if (BigInt.asUintN(64, message.pkgdirBytes) !== message.pkgdirBytes) {
+        throw new globalThis.Error("value provided for field message.pkgdirBytes of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.pkgdirBytes);
+    }
+    if (message.snapshotsBytes !== 0n) {
+      if (BigInt.asUintN(64, message.snapshotsBytes) !== message.snapshotsBytes) {
+        throw new globalThis.Error("value provided for field message.snapshotsBytes of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.snapshotsBytes);
+    }
+    if (message.buildLogsBytes !== 0n) {
+      if (BigInt.asUintN(64, message.buildLogsBytes) !== message.buildLogsBytes) {
+        throw new globalThis.Error("value provided for field message.buildLogsBytes of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.buildLogsBytes);
+    }
+    if (message.reclaimableBytes !== 0n) {
+      if (BigInt.asUintN(64, message.reclaimableBytes) !== message.reclaimableBytes) {
+        throw new globalThis.Error("value provided for field message.reclaimableBytes of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.reclaimableBytes);
+    }
+    if (message.instances !== 0) {
+      writer.uint32(56).uint32(message.instances);
+    }
+    if (message.removableInstances !== 0) {
+      writer.uint32(64).uint32(message.removableInstances);
+    }
+    if (message.snapshots !== 0) {
+      writer.uint32(72).uint32(message.snapshots);
+    }
+    if (message.removableSnapshots !== 0) {
+      writer.uint32(80).uint32(message.removableSnapshots);
+    }
+    if (message.builds !== 0) {
+      writer.uint32(88).uint32(message.builds);
+    }
+    if (message.removableBuilds !== 0) {
+      writer.uint32(96).uint32(message.removableBuilds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RootDiskUsage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRootDiskUsage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.root = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.targets.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pkgdirBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.snapshotsBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.buildLogsBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.reclaimableBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.instances = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.removableInstances = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.snapshots = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.removableSnapshots = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.builds = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.removableBuilds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RootDiskUsage {
+    return {
+      root: isSet(object.root) ? globalThis.String(object.root) : "",
+      targets: globalThis.Array.isArray(object?.targets) ? object.targets.map((e: any) => globalThis.String(e)) : [],
+      pkgdirBytes: isSet(object.pkgdirBytes)
+        ? BigInt(object.pkgdirBytes)
+        : isSet(object.pkgdir_bytes)
+        ? BigInt(object.pkgdir_bytes)
+        : 0n,
+      snapshotsBytes: isSet(object.snapshotsBytes)
+        ? BigInt(object.snapshotsBytes)
+        : isSet(object.snapshots_bytes)
+        ? BigInt(object.snapshots_bytes)
+        : 0n,
+      buildLogsBytes: isSet(object.buildLogsBytes)
+        ? BigInt(object.buildLogsBytes)
+        : isSet(object.build_logs_bytes)
+        ? BigInt(object.build_logs_bytes)
+        : 0n,
+      reclaimableBytes: isSet(object.reclaimableBytes)
+        ? BigInt(object.reclaimableBytes)
+        : isSet(object.reclaimable_bytes)
+        ? BigInt(object.reclaimable_bytes)
+        : 0n,
+      instances: isSet(object.instances) ? globalThis.Number(object.instances) : 0,
+      removableInstances: isSet(object.removableInstances)
+        ? globalThis.Number(object.removableInstances)
+        : isSet(object.removable_instances)
+        ? globalThis.Number(object.removable_instances)
+        : 0,
+      snapshots: isSet(object.snapshots) ? globalThis.Number(object.snapshots) : 0,
+      removableSnapshots: isSet(object.removableSnapshots)
+        ? globalThis.Number(object.removableSnapshots)
+        : isSet(object.removable_snapshots)
+        ? globalThis.Number(object.removable_snapshots)
+        : 0,
+      builds: isSet(object.builds) ? globalThis.Number(object.builds) : 0,
+      removableBuilds: isSet(object.removableBuilds)
+        ? globalThis.Number(object.removableBuilds)
+        : isSet(object.removable_builds)
+        ? globalThis.Number(object.removable_builds)
+        : 0,
+    };
+  },
+
+  toJSON(message: RootDiskUsage): unknown {
+    const obj: any = {};
+    if (message.root !== "") {
+      obj.root = message.root;
+    }
+    if (message.targets?.length) {
+      obj.targets = message.targets;
+    }
+    if (message.pkgdirBytes !== 0n) {
+      obj.pkgdirBytes = message.pkgdirBytes.toString();
+    }
+    if (message.snapshotsBytes !== 0n) {
+      obj.snapshotsBytes = message.snapshotsBytes.toString();
+    }
+    if (message.buildLogsBytes !== 0n) {
+      obj.buildLogsBytes = message.buildLogsBytes.toString();
+    }
+    if (message.reclaimableBytes !== 0n) {
+      obj.reclaimableBytes = message.reclaimableBytes.toString();
+    }
+    if (message.instances !== 0) {
+      obj.instances = Math.round(message.instances);
+    }
+    if (message.removableInstances !== 0) {
+      obj.removableInstances = Math.round(message.removableInstances);
+    }
+    if (message.snapshots !== 0) {
+      obj.snapshots = Math.round(message.snapshots);
+    }
+    if (message.removableSnapshots !== 0) {
+      obj.removableSnapshots = Math.round(message.removableSnapshots);
+    }
+    if (message.builds !== 0) {
+      obj.builds = Math.round(message.builds);
+    }
+    if (message.removableBuilds !== 0) {
+      obj.removableBuilds = Math.round(message.removableBuilds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RootDiskUsage>, I>>(base?: I): RootDiskUsage {
+    return RootDiskUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RootDiskUsage>, I>>(object: I): RootDiskUsage {
+    const message = createBaseRootDiskUsage();
+    message.root = object.root ?? "";
+    message.targets = object.targets?.map((e) => e) || [];
+    message.pkgdirBytes = (object.pkgdirBytes !== undefined && object.pkgdirBytes !== null)
+      ? BigInt(object.pkgdirBytes)
+      : 0n;
+    message.snapshotsBytes = (object.snapshotsBytes !== undefined && object.snapshotsBytes !== null)
+      ? BigInt(object.snapshotsBytes)
+      : 0n;
+    message.buildLogsBytes = (object.buildLogsBytes !== undefined && object.buildLogsBytes !== null)
+      ? BigInt(object.buildLogsBytes)
+      : 0n;
+    message.reclaimableBytes = (object.reclaimableBytes !== undefined && object.reclaimableBytes !== null)
+      ? BigInt(object.reclaimableBytes)
+      : 0n;
+    message.instances = object.instances ?? 0;
+    message.removableInstances = object.removableInstances ?? 0;
+    message.snapshots = object.snapshots ?? 0;
+    message.removableSnapshots = object.removableSnapshots ?? 0;
+    message.builds = object.builds ?? 0;
+    message.removableBuilds = object.removableBuilds ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetDiskUsageResponse(): GetDiskUsageResponse {
+  return { roots: [] };
+}
+
+export const GetDiskUsageResponse: MessageFns<GetDiskUsageResponse> = {
+  encode(message: GetDiskUsageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.roots) {
+      RootDiskUsage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDiskUsageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDiskUsageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roots.push(RootDiskUsage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDiskUsageResponse {
+    return {
+      roots: globalThis.Array.isArray(object?.roots) ? object.roots.map((e: any) => RootDiskUsage.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetDiskUsageResponse): unknown {
+    const obj: any = {};
+    if (message.roots?.length) {
+      obj.roots = message.roots.map((e) => RootDiskUsage.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetDiskUsageResponse>, I>>(base?: I): GetDiskUsageResponse {
+    return GetDiskUsageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDiskUsageResponse>, I>>(object: I): GetDiskUsageResponse {
+    const message = createBaseGetDiskUsageResponse();
+    message.roots = object.roots?.map((e) => RootDiskUsage.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCollectGarbageRequest(): CollectGarbageRequest {
+  return { target: "", dryRun: false };
+}
+
+export const CollectGarbageRequest: MessageFns<CollectGarbageRequest> = {
+  encode(message: CollectGarbageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.target !== "") {
+      writer.uint32(10).string(message.target);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(16).bool(message.dryRun);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CollectGarbageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCollectGarbageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CollectGarbageRequest {
+    return {
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+    };
+  },
+
+  toJSON(message: CollectGarbageRequest): unknown {
+    const obj: any = {};
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CollectGarbageRequest>, I>>(base?: I): CollectGarbageRequest {
+    return CollectGarbageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CollectGarbageRequest>, I>>(object: I): CollectGarbageRequest {
+    const message = createBaseCollectGarbageRequest();
+    message.target = object.target ?? "";
+    message.dryRun = object.dryRun ?? false;
+    return message;
+  },
+};
+
+function createBaseRootGarbageResult(): RootGarbageResult {
+  return { root: "", freedBytes: 0n, removedInstances: [], removedSnapshots: [], removedBuilds: [], skipped: "" };
+}
+
+export const RootGarbageResult: MessageFns<RootGarbageResult> = {
+  encode(message: RootGarbageResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.root !== "") {
+      writer.uint32(10).string(message.root);
+    }
+    if (message.freedBytes !== 0n) {
+      if (BigInt.asUintN(64, message.freedBytes) !== message.freedBytes) {
+        throw new globalThis.Error("value provided for field message.freedBytes of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.freedBytes);
+    }
+    for (const v of message.removedInstances) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.removedSnapshots.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.removedSnapshots) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.removedBuilds.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.removedBuilds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.skipped !== "") {
+      writer.uint32(50).string(message.skipped);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RootGarbageResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRootGarbageResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.root = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.freedBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.removedInstances.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.removedSnapshots.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.removedSnapshots.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.removedBuilds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.removedBuilds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.skipped = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RootGarbageResult {
+    return {
+      root: isSet(object.root) ? globalThis.String(object.root) : "",
+      freedBytes: isSet(object.freedBytes)
+        ? BigInt(object.freedBytes)
+        : isSet(object.freed_bytes)
+        ? BigInt(object.freed_bytes)
+        : 0n,
+      removedInstances: globalThis.Array.isArray(object?.removedInstances)
+        ? object.removedInstances.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.removed_instances)
+        ? object.removed_instances.map((e: any) => globalThis.String(e))
+        : [],
+      removedSnapshots: globalThis.Array.isArray(object?.removedSnapshots)
+        ? object.removedSnapshots.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.removed_snapshots)
+        ? object.removed_snapshots.map((e: any) => globalThis.Number(e))
+        : [],
+      removedBuilds: globalThis.Array.isArray(object?.removedBuilds)
+        ? object.removedBuilds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.removed_builds)
+        ? object.removed_builds.map((e: any) => globalThis.Number(e))
+        : [],
+      skipped: isSet(object.skipped) ? globalThis.String(object.skipped) : "",
+    };
+  },
+
+  toJSON(message: RootGarbageResult): unknown {
+    const obj: any = {};
+    if (message.root !== "") {
+      obj.root = message.root;
+    }
+    if (message.freedBytes !== 0n) {
+      obj.freedBytes = message.freedBytes.toString();
+    }
+    if (message.removedInstances?.length) {
+      obj.removedInstances = message.removedInstances;
+    }
+    if (message.removedSnapshots?.length) {
+      obj.removedSnapshots = message.removedSnapshots.map((e) => Math.round(e));
+    }
+    if (message.removedBuilds?.length) {
+      obj.removedBuilds = message.removedBuilds.map((e) => Math.round(e));
+    }
+    if (message.skipped !== "") {
+      obj.skipped = message.skipped;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RootGarbageResult>, I>>(base?: I): RootGarbageResult {
+    return RootGarbageResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RootGarbageResult>, I>>(object: I): RootGarbageResult {
+    const message = createBaseRootGarbageResult();
+    message.root = object.root ?? "";
+    message.freedBytes = (object.freedBytes !== undefined && object.freedBytes !== null)
+      ? BigInt(object.freedBytes)
+      : 0n;
+    message.removedInstances = object.removedInstances?.map((e) => e) || [];
+    message.removedSnapshots = object.removedSnapshots?.map((e) => e) || [];
+    message.removedBuilds = object.removedBuilds?.map((e) => e) || [];
+    message.skipped = object.skipped ?? "";
+    return message;
+  },
+};
+
+function createBaseCollectGarbageResponse(): CollectGarbageResponse {
+  return { roots: [], dryRun: false };
+}
+
+export const CollectGarbageResponse: MessageFns<CollectGarbageResponse> = {
+  encode(message: CollectGarbageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.roots) {
+      RootGarbageResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(16).bool(message.dryRun);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CollectGarbageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCollectGarbageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roots.push(RootGarbageResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CollectGarbageResponse {
+    return {
+      roots: globalThis.Array.isArray(object?.roots) ? object.roots.map((e: any) => RootGarbageResult.fromJSON(e)) : [],
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+    };
+  },
+
+  toJSON(message: CollectGarbageResponse): unknown {
+    const obj: any = {};
+    if (message.roots?.length) {
+      obj.roots = message.roots.map((e) => RootGarbageResult.toJSON(e));
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CollectGarbageResponse>, I>>(base?: I): CollectGarbageResponse {
+    return CollectGarbageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CollectGarbageResponse>, I>>(object: I): CollectGarbageResponse {
+    const message = createBaseCollectGarbageResponse();
+    message.roots = object.roots?.map((e) => RootGarbageResult.fromPartial(e)) || [];
+    message.dryRun = object.dryRun ?? false;
+    return message;
+  },
+};
+
 export type AdminServiceService = typeof AdminServiceService;
 export const AdminServiceService = {
   listTargets: {
@@ -4457,6 +5385,29 @@ export const AdminServiceService = {
     responseDeserialize: (value: Buffer): AdminServiceGetSigningKeyResponse =>
       AdminServiceGetSigningKeyResponse.decode(value),
   },
+  /** Where the disk goes, per root: PKGDIR, snapshots, build history, and what retention would free. */
+  getDiskUsage: {
+    path: "/binhost.agent.v1.AdminService/GetDiskUsage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDiskUsageRequest): Buffer => Buffer.from(GetDiskUsageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDiskUsageRequest => GetDiskUsageRequest.decode(value),
+    responseSerialize: (value: GetDiskUsageResponse): Buffer =>
+      Buffer.from(GetDiskUsageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDiskUsageResponse => GetDiskUsageResponse.decode(value),
+  },
+  /** Retention now (it also runs after each publish): binpkg instances, snapshots, build history. */
+  collectGarbage: {
+    path: "/binhost.agent.v1.AdminService/CollectGarbage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CollectGarbageRequest): Buffer =>
+      Buffer.from(CollectGarbageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CollectGarbageRequest => CollectGarbageRequest.decode(value),
+    responseSerialize: (value: CollectGarbageResponse): Buffer =>
+      Buffer.from(CollectGarbageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CollectGarbageResponse => CollectGarbageResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -4479,6 +5430,10 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   /** The guide's "keeping in sync" script: build ARGS on the host, then install ARGS on the target. */
   emerge: handleServerStreamingCall<EmergeRequest, EmergeResponse>;
   getSigningKey: handleUnaryCall<AdminServiceGetSigningKeyRequest, AdminServiceGetSigningKeyResponse>;
+  /** Where the disk goes, per root: PKGDIR, snapshots, build history, and what retention would free. */
+  getDiskUsage: handleUnaryCall<GetDiskUsageRequest, GetDiskUsageResponse>;
+  /** Retention now (it also runs after each publish): binpkg instances, snapshots, build history. */
+  collectGarbage: handleUnaryCall<CollectGarbageRequest, CollectGarbageResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -4696,6 +5651,38 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AdminServiceGetSigningKeyResponse) => void,
+  ): ClientUnaryCall;
+  /** Where the disk goes, per root: PKGDIR, snapshots, build history, and what retention would free. */
+  getDiskUsage(
+    request: GetDiskUsageRequest,
+    callback: (error: ServiceError | null, response: GetDiskUsageResponse) => void,
+  ): ClientUnaryCall;
+  getDiskUsage(
+    request: GetDiskUsageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetDiskUsageResponse) => void,
+  ): ClientUnaryCall;
+  getDiskUsage(
+    request: GetDiskUsageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetDiskUsageResponse) => void,
+  ): ClientUnaryCall;
+  /** Retention now (it also runs after each publish): binpkg instances, snapshots, build history. */
+  collectGarbage(
+    request: CollectGarbageRequest,
+    callback: (error: ServiceError | null, response: CollectGarbageResponse) => void,
+  ): ClientUnaryCall;
+  collectGarbage(
+    request: CollectGarbageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CollectGarbageResponse) => void,
+  ): ClientUnaryCall;
+  collectGarbage(
+    request: CollectGarbageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CollectGarbageResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -339,6 +339,28 @@ export interface TargetState {
   warnings: string[];
   hostname: string;
   arch: string;
+  /** The revision of each repository in the target's repos.conf. */
+  repoRevisions: RepoRevision[];
+}
+
+/** Which revision of an ebuild repository a machine has. */
+export interface RepoRevision {
+  /** The repository's name (repos.conf section, profiles/repo_name). */
+  name: string;
+  /**
+   * The git commit (40 or 64 hex digits), or empty when the tree is not a git checkout and its
+   * metadata/timestamp.commit names none.
+   */
+  revision: string;
+  /** When that revision was made: the commit time, or metadata/timestamp.chk of an rsync tree. */
+  timestamp:
+    | Date
+    | undefined;
+  /**
+   * Where it was read: "git", "timestamp.commit", "timestamp.chk", "portage" (REPO_REVISIONS of a
+   * Packages index), "none" (nothing found).
+   */
+  source: string;
 }
 
 /** What the host did with a reported state, for the history of digests. */
@@ -403,6 +425,8 @@ export interface Snapshot {
   packageCount: number;
   totalBytes: bigint;
   buildId: number;
+  /** The host's repository revisions the packages were built from. */
+  repoRevisions: RepoRevision[];
 }
 
 export interface PlannedPackage {
@@ -789,6 +813,7 @@ function createBaseTargetState(): TargetState {
     warnings: [],
     hostname: "",
     arch: "",
+    repoRevisions: [],
   };
 }
 
@@ -829,6 +854,9 @@ export const TargetState: MessageFns<TargetState> = {
     }
     if (message.arch !== "") {
       writer.uint32(98).string(message.arch);
+    }
+    for (const v of message.repoRevisions) {
+      RepoRevision.encode(v!, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -942,6 +970,14 @@ export const TargetState: MessageFns<TargetState> = {
             message.arch = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.repoRevisions.push(RepoRevision.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -990,6 +1026,11 @@ export const TargetState: MessageFns<TargetState> = {
         : [],
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
       arch: isSet(object.arch) ? globalThis.String(object.arch) : "",
+      repoRevisions: globalThis.Array.isArray(object?.repoRevisions)
+        ? object.repoRevisions.map((e: any) => RepoRevision.fromJSON(e))
+        : globalThis.Array.isArray(object?.repo_revisions)
+        ? object.repo_revisions.map((e: any) => RepoRevision.fromJSON(e))
+        : [],
     };
   },
 
@@ -1031,6 +1072,9 @@ export const TargetState: MessageFns<TargetState> = {
     if (message.arch !== "") {
       obj.arch = message.arch;
     }
+    if (message.repoRevisions?.length) {
+      obj.repoRevisions = message.repoRevisions.map((e) => RepoRevision.toJSON(e));
+    }
     return obj;
   },
 
@@ -1053,6 +1097,124 @@ export const TargetState: MessageFns<TargetState> = {
     message.warnings = object.warnings?.map((e) => e) || [];
     message.hostname = object.hostname ?? "";
     message.arch = object.arch ?? "";
+    message.repoRevisions = object.repoRevisions?.map((e) => RepoRevision.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRepoRevision(): RepoRevision {
+  return { name: "", revision: "", timestamp: undefined, source: "" };
+}
+
+export const RepoRevision: MessageFns<RepoRevision> = {
+  encode(message: RepoRevision, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.revision !== "") {
+      writer.uint32(18).string(message.revision);
+    }
+    if (message.timestamp !== undefined) {
+      Timestamp.encode(toTimestamp(message.timestamp), writer.uint32(26).fork()).join();
+    }
+    if (message.source !== "") {
+      writer.uint32(34).string(message.source);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RepoRevision {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRepoRevision();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revision = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.timestamp = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RepoRevision {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "",
+      timestamp: isSet(object.timestamp) ? fromJsonTimestamp(object.timestamp) : undefined,
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+    };
+  },
+
+  toJSON(message: RepoRevision): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.revision !== "") {
+      obj.revision = message.revision;
+    }
+    if (message.timestamp !== undefined) {
+      obj.timestamp = message.timestamp.toISOString();
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RepoRevision>, I>>(base?: I): RepoRevision {
+    return RepoRevision.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RepoRevision>, I>>(object: I): RepoRevision {
+    const message = createBaseRepoRevision();
+    message.name = object.name ?? "";
+    message.revision = object.revision ?? "";
+    message.timestamp = object.timestamp ?? undefined;
+    message.source = object.source ?? "";
     return message;
   },
 };
@@ -1732,7 +1894,16 @@ export const PackageBuildStats: MessageFns<PackageBuildStats> = {
 };
 
 function createBaseSnapshot(): Snapshot {
-  return { id: 0, root: "", builtDigest: "", createdAt: undefined, packageCount: 0, totalBytes: 0n, buildId: 0 };
+  return {
+    id: 0,
+    root: "",
+    builtDigest: "",
+    createdAt: undefined,
+    packageCount: 0,
+    totalBytes: 0n,
+    buildId: 0,
+    repoRevisions: [],
+  };
 }
 
 export const Snapshot: MessageFns<Snapshot> = {
@@ -1760,6 +1931,9 @@ export const Snapshot: MessageFns<Snapshot> = {
     }
     if (message.buildId !== 0) {
       writer.uint32(56).uint32(message.buildId);
+    }
+    for (const v of message.repoRevisions) {
+      RepoRevision.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1833,6 +2007,14 @@ export const Snapshot: MessageFns<Snapshot> = {
             message.buildId = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.repoRevisions.push(RepoRevision.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1874,6 +2056,11 @@ export const Snapshot: MessageFns<Snapshot> = {
         : isSet(object.build_id)
         ? globalThis.Number(object.build_id)
         : 0,
+      repoRevisions: globalThis.Array.isArray(object?.repoRevisions)
+        ? object.repoRevisions.map((e: any) => RepoRevision.fromJSON(e))
+        : globalThis.Array.isArray(object?.repo_revisions)
+        ? object.repo_revisions.map((e: any) => RepoRevision.fromJSON(e))
+        : [],
     };
   },
 
@@ -1900,6 +2087,9 @@ export const Snapshot: MessageFns<Snapshot> = {
     if (message.buildId !== 0) {
       obj.buildId = Math.round(message.buildId);
     }
+    if (message.repoRevisions?.length) {
+      obj.repoRevisions = message.repoRevisions.map((e) => RepoRevision.toJSON(e));
+    }
     return obj;
   },
 
@@ -1917,6 +2107,7 @@ export const Snapshot: MessageFns<Snapshot> = {
       ? BigInt(object.totalBytes)
       : 0n;
     message.buildId = object.buildId ?? 0;
+    message.repoRevisions = object.repoRevisions?.map((e) => RepoRevision.fromPartial(e)) || [];
     return message;
   },
 };
