@@ -1,12 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { Build, BuildKind, BuildStatus, errorMessage, NotFoundError, type Logger } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
 import type { BuildStore } from './build-store.js';
 import { BuildLogWriter } from './build-log.js';
-import { runEmerge, type EmergeOutcome } from './emerge-build.js';
-import { followObservability } from './observability.js';
-import { PackageStatsRecorder } from './package-stats.js';
+import type { EmergeOutcome } from './emerge-build.js';
+import { runBuildEmerge } from './build-emerge.js';
 import type { ProcessLauncher } from './emerge-process.js';
 import { verdictOf } from './build-outcome.js';
 
@@ -217,62 +216,12 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
     if (job.cancel.signal.aborted) {
       return this.finish(job, { status: BuildStatus.BUILD_STATUS_CANCELLED, exitCode: 0, error: `cancelled: ${job.cancelReason}` });
     }
-    const writer = job.writer;
-    const stats = new PackageStatsRecorder(options.layout.rootDir(build.root));
-    // Portage's own account of the build, when it gives one: progress and per-package figures
-    let observed = false;
-    const following = new AbortController();
-    const observeDir = options.observe?.(build.root);
-    const follower = observeDir
-      ? followObservability(observeDir, following.signal, (s) => {
-          stats.snapshot(s);
-          const task = s.tasks.find((t) => t.kind === 'build') ?? s.tasks[0];
-          if (!task) return;
-          observed = true;
-          Object.assign(build, { currentPackage: task.cpv, packageIndex: Math.min(s.completed + 1, s.total), packageCount: s.total, phase: task.phase });
-          this.emit('progress', build);
-        })
-      : Promise.resolve();
-    const emerge = async (args: readonly string[]) =>
-      runEmerge({
-        launcher: options.launcher,
-        command: options.command,
-        rootDir: options.layout.rootDir(build.root),
-        pkgDir: options.layout.pkgDir(build.root),
-        args,
-        extraEnv: await options.env(build.root),
-        ...(options.wrap ? { wrap: (argv: string[]) => options.wrap!(build.root, argv) } : {}),
-        log: writer,
-        signal: job.cancel.signal,
-        graceMs: options.graceMs,
-        // Recorded so a host restarted after being killed can stop an emerge it left running.
-        onStart: (pid) => writeFileSync(options.store.pidFile(build.root, build.id), `${pid}\n`),
-        onProgress: (p) => {
-          if (observed) return;
-          Object.assign(build, { currentPackage: p.currentPackage, packageIndex: p.packageIndex, packageCount: p.packageCount, phase: p.phase });
-          this.emit('progress', build);
-        },
-        onLine: (line) => stats.line(line),
-      });
     let outcome: EmergeOutcome;
     try {
-      outcome = await emerge(build.args);
-      if (outcome.exitCode === 0 && outcome.progress.preservedLibs && !job.cancel.signal.aborted) {
-        // Packages of the root still link libraries an update replaced: their binpkgs would not
-        // work on a target without the old library. Rebuild them now, as Portage asks (and as
-        // Gentoo Build Publisher does after every build).
-        writer.write('>>> binhost: emerge found preserved libraries; running emerge @preserved-rebuild');
-        log.info('running @preserved-rebuild');
-        outcome = await emerge(PRESERVED_REBUILD_ARGS);
-      }
+      outcome = await runBuildEmerge({ options, build, writer: job.writer, signal: job.cancel.signal, log, onProgress: () => this.emit('progress', build) });
     } catch (err) {
-      // emerge could not be started the way the config asks (the sandbox is missing, …)
-      writer.write(`!!! binhost: ${errorMessage(err)}`);
+      job.writer.write(`!!! binhost: ${errorMessage(err)}`);
       return this.finish(job, { status: BuildStatus.BUILD_STATUS_FAILED, exitCode: 0, error: errorMessage(err) });
-    } finally {
-      following.abort();
-      await follower;
-      build.packages = stats.result();
     }
     const verdict = verdictOf(outcome, options.command, job.writer.tail(), job.cancelReason);
     if (this.stopped && verdict.status === BuildStatus.BUILD_STATUS_CANCELLED) {
@@ -301,9 +250,6 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
     this.emit('finished', build);
   }
 }
-
-/** The second pass of a build after which Portage reported preserved libraries. */
-export const PRESERVED_REBUILD_ARGS: readonly string[] = ['@preserved-rebuild'];
 
 function sameArgs(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
