@@ -16,7 +16,7 @@ export { installSigningKey } from './sync/keyring.js';
 export { parsePlan } from './sync/plan.js';
 export { collectTargetState, profileOf, type CollectOptions } from './report/collect-state.js';
 export { walkTree, type WalkOptions, type WalkResult } from './report/tree-walk.js';
-export { parseNativeFlags, resolveNativeFlags, parseCompilerInfo, NATIVE_ARGS, type CompilerFacts } from './report/native-flags.js';
+export { parseNativeFlags, resolveNativeFlags, parseCompilerInfo, type CompilerFacts } from './report/native-flags.js';
 export { cpuFlagsX86, readCpuFlagsX86 } from './report/cpu-flags.js';
 export { makeConfVars } from './report/make-conf.js';
 export { spawnCompiler, type CompilerRunner, type CompilerOutput } from './report/run-compiler.js';

@@ -39,6 +39,7 @@ export * from './portage/verify-keyring.js';
 export * from './state/report-key.js';
 export * from './portage/emerge-progress.js';
 export * from './portage/emerge-failure.js';
+export * from './portage/native-flags.js';
 export * from './daemon-main.js';
 export * from './portage/reported-facts.js';
 export * from './state/report-limits.js';

@@ -24,7 +24,8 @@ import {
   type ConfFile,
   type NativeReplacement,
 } from './make-conf-rewrite.js';
-import { fromNativeFlags, marchReplacement, missingOnHost, mtuneReplacement, validateFlags, type ResolvedNative } from './native-flags.js';
+import { fromNativeFlags, marchReplacement, missingOnHost, mtuneReplacement, type ResolvedNative } from '@binhost/shared';
+import { validateFlags } from './native-flags.js';
 import { ProfileMissingError } from './root-errors.js';
 
 /** What {@link applyState} needs besides the state. */

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SpawnCommandRunner, type CommandRunner, type CommandSpec } from '@binhost/shared';
-import { hostNative, marchReplacement, missingOnHost, parseCc1Line, validateFlags } from './native-flags.js';
+import { marchReplacement, missingOnHost, parseCc1Line } from '@binhost/shared';
+import { hostNative, validateFlags } from './native-flags.js';
 
 const fixture = readFileSync(fileURLToPath(new URL('../../../../test/fixtures/portage/gcc-march-native-cc1-mtune.txt', import.meta.url)), 'utf8');
 

@@ -8,7 +8,8 @@ import { FailedPreconditionError, FileKind, MakeConfSyntaxError, ReportedFactErr
 import { HostLayout } from '../layout.js';
 import { RootManager } from './root-manager.js';
 import { ProfileMissingError } from './root-errors.js';
-import { hostNative, missingOnHost, parseCc1Line } from './native-flags.js';
+import { missingOnHost, parseCc1Line } from '@binhost/shared';
+import { hostNative } from './native-flags.js';
 import { STAGING_PREFIX } from './config-swap.js';
 
 const cc1 = readFileSync(fileURLToPath(new URL('../../../../test/fixtures/portage/gcc-march-native-cc1-mtune.txt', import.meta.url)), 'utf8');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NATIVE_ARGS, parseNativeFlags, resolveNativeFlags } from './native-flags.js';
+import { NATIVE_ARGS } from '@binhost/shared';
+import { parseNativeFlags, resolveNativeFlags } from './native-flags.js';
 import { spawnCompiler, type CompilerRunner } from './run-compiler.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../../../test/fixtures/portage/${name}`, import.meta.url)), 'utf8');

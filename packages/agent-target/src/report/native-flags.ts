@@ -1,9 +1,5 @@
-import { basename } from 'node:path';
-import { errnoCode, errorMessage, type NativeFlags } from '@binhost/shared';
+import { errnoCode, errorMessage, NATIVE_ARGS, parseCc1Line, type NativeFlags } from '@binhost/shared';
 import { spawnCompiler, type CompilerRunner } from './run-compiler.js';
-
-/** The guide's command, minus the compiler: `gcc -v -E -x c -march=native -c /dev/null -o /dev/null`. */
-export const NATIVE_ARGS = ['-v', '-E', '-x', 'c', '-march=native', '-c', '/dev/null', '-o', '/dev/null'] as const;
 
 /** What the compiler's `-v` output says besides the flags. */
 export interface CompilerFacts {
@@ -15,29 +11,12 @@ export interface CompilerFacts {
 }
 
 /**
- * Parses the output of `CC -v -E -x c -march=native …` into the resolved flags. The cc1 line (the
- * one the guide finds with `grep /cc1 | grep mtune`) carries them: `-march=`, `-mtune=`, every
- * other `-m…`/`-mno-…` in the compiler's order, and `--param NAME=VALUE` pairs, reported as the
- * single-word `--param=NAME=VALUE` so they can go into CFLAGS as they are. Returns undefined when
- * there is no such line.
+ * The resolved flags from the output of `CC -v -E -x c -march=native …` (shared's cc1-line
+ * parser), as the target reports them; undefined when there is no cc1 line with `-march=`.
  */
 export function parseNativeFlags(output: string): Omit<NativeFlags, 'compiler'> | undefined {
-  const line = output.split('\n').find((l) => {
-    const first = l.trim().split(/\s+/)[0] ?? '';
-    return /^cc1(plus)?$/.test(basename(first)) && /\s-march=/.test(l);
-  });
-  if (!line) return undefined;
-  const words = line.trim().split(/\s+/);
-  const flags: Omit<NativeFlags, 'compiler'> = { known: true, march: '', mtune: '', featureFlags: [], params: [], error: '' };
-  for (let i = 1; i < words.length; i++) {
-    const w = words[i]!;
-    if (w.startsWith('-march=')) flags.march = w.slice('-march='.length);
-    else if (w.startsWith('-mtune=')) flags.mtune = w.slice('-mtune='.length);
-    else if (w === '--param' && i + 1 < words.length) flags.params.push(`--param=${words[++i]!}`);
-    else if (w.startsWith('--param=')) flags.params.push(w);
-    else if (w.startsWith('-m')) flags.featureFlags.push(w);
-  }
-  return flags.march ? flags : undefined;
+  const r = parseCc1Line(output);
+  return r && { known: true, ...r, error: '' };
 }
 
 /** Extracts the compiler version and target triple from `-v` output. */
