@@ -20,4 +20,12 @@ export default tseslint.config(
       'import-x/no-cycle': 'error',
     },
   },
+  {
+    // the host's domain (builds, roots, snapshots, registry, keys) knows nothing of gRPC: the RPC
+    // layer (services/, serve/) calls it, never the other way round
+    files: ['packages/agent-host/src/{build,root,publish,registry,signing,gc,events}/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../services/*', '../serve/*'], message: 'domain code does not import the RPC layer (services/, serve/)' }] }],
+    },
+  },
 );

@@ -28,7 +28,7 @@ import { FsPublicationSource, type PublicationSource } from './serve/publication
 import { ActivityHub } from './serve/activity-hub.js';
 import { InstallReports } from './serve/install-reports.js';
 import type { EmergeBuilder } from './serve/emerge-relay.js';
-import { buildSystemEmergeBuilder } from './build/emerge-builder.js';
+import { buildSystemEmergeBuilder } from './services/emerge-builder.js';
 import { sweepRemovals } from './registry/remove-target.js';
 import { HostLock, HostLockedError } from './host-lock.js';
 import { DamagedRecordError, DamagedRecords } from './registry/damaged-records.js';

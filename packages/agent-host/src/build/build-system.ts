@@ -12,7 +12,6 @@ import { validateBuildArgs } from './build-args.js';
 import { reapOrphans } from './orphans.js';
 import { SnapshotStore } from '../publish/snapshot-store.js';
 import { RootSigningKeys } from '../signing/root-signing-keys.js';
-import { getSigningKey } from '../services/signing-handlers.js';
 import { sandboxArgv, type SandboxSpec } from './build-sandbox.js';
 import { signingEnv } from '../signing/signing-env.js';
 import { GarbageCollector } from '../gc/garbage-collector.js';
@@ -120,7 +119,7 @@ export class BuildSystem {
   async signingKeyOf(target: string): Promise<{ key: SigningKey }> {
     if (!target) throw new InvalidArgumentError('name the target whose signing key you want');
     this.registry.get(target); // NOT_FOUND for an unknown name
-    return getSigningKey(this.signing, this.snapshots.publishedRoot(target) ?? rootOf(this.registry, target));
+    return { key: await this.signing.of(this.snapshots.publishedRoot(target) ?? rootOf(this.registry, target)).ensure() };
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Build } from '@binhost/shared';
-import type { BuildSystem } from './build-system.js';
+import type { BuildSystem } from '../build/build-system.js';
 import type { EmergeBuilder } from '../serve/emerge-relay.js';
-import { followBuildLog } from '../services/build-handlers.js';
+import { followBuildLog } from './build-handlers.js';
 
 /**
  * The build step of `binhostctl emerge NAME -- ARGS` on the real build queue: a manual build of
