@@ -1,6 +1,6 @@
 // Pulls a target's published snapshot into a mirror dir, as the target agent's Mirror does, in its
 // own process so that its memory is measured alone. argv: CA CERT KEY ADDRESS MIRROR_DIR [ROUNDS] [SNAPSHOT_ID]
-// Prints one JSON line per round: {ms, bytes, files, maxRssMiB}.
+// Prints one JSON line per round: {ms, bytes, files, cpuS, maxRssMiB}.
 import { readFileSync } from 'node:fs';
 import { Mirror, MirrorStore, grpcSnapshotSource } from '@binhost/agent-target';
 import { createTargetServiceClient, clientCredentials, clientChannelOptions, silentLogger } from '@binhost/shared';
@@ -15,11 +15,13 @@ const mirror = new Mirror({ store: new MirrorStore(mirrorDir), source: grpcSnaps
 let peak = 0;
 const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
 for (let i = 0; i < Number(rounds); i++) {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const res = await mirror.sync(Number(snapshotId), new AbortController().signal);
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   peak = Math.max(peak, process.memoryUsage.rss());
-  process.stdout.write(JSON.stringify({ ms, bytes: res.bytesFetched, files: res.filesFetched, maxRssMiB: Math.max(peak, process.resourceUsage().maxRSS * 1024) / 1048576 }) + '\n');
+  process.stdout.write(JSON.stringify({ ms, bytes: res.bytesFetched, files: res.filesFetched, cpuS: (cpu.user + cpu.system) / 1e6, maxRssMiB: Math.max(peak, process.resourceUsage().maxRSS * 1024) / 1048576 }) + '\n');
 }
 clearInterval(sample);
 client.close();
