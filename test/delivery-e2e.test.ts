@@ -161,7 +161,7 @@ describe('delivery end to end (in-process agents on loopback)', () => {
     target = await start('auto');
     const result = await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_MIRROR_FAILED && lastInstall(), { timeoutMs: 30_000, what: 'mirror refusal',
     });
-    expect(result.error).toMatch(/app-misc\/greet\/greet-1\.0-1\.gpkg\.tar failed verification \((MD5|SHA1) /);
+    expect(result.error).toMatch(/app-misc\/greet\/greet-1\.0-1\.gpkg\.tar failed verification \((MD5|SHA1|SHA256) /);
     expect(await vdbMd5('app-misc/hello-1.0')).toBe('');
     const res = await fetch(`http://127.0.0.1:${target.daemon.delivery!.port}/Packages`);
     expect(res.status).toBe(404); // no index was ever made visible

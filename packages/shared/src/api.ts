@@ -45,6 +45,7 @@ export {
   GetPublicationResponse,
   FetchFileRequest,
   FetchFileResponse,
+  FileDigest,
   GetSigningKeyRequest,
   GetSigningKeyResponse,
   StreamActivityRequest,

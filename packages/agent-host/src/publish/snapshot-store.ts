@@ -18,6 +18,7 @@ import type { HostLayout } from '../layout.js';
 import { nodeSnapshotFs, type SnapshotFs } from './snapshot-fs.js';
 import { DamagedRecordError, DamagedRecords } from '../registry/damaged-records.js';
 import { readPublishedPointer, readSnapshot, type PublishedPointer } from './snapshot-record.js';
+import { computeSnapshotDigests, SNAPSHOT_DIGESTS_FILE } from '../serve/snapshot-digests.js';
 
 /** A target's current publication: which root, which snapshot, and the directory to serve from. */
 export interface PublishedSnapshot {
@@ -216,6 +217,8 @@ export class SnapshotStore {
       buildId: meta.buildId,
     };
     await this.fs.writeFileSynced(join(tmp, 'Packages'), bytes);
+    // the strong digests targets verify with (serve/snapshot-digests.ts), taken from the linked files
+    await this.fs.writeFileSynced(join(tmp, SNAPSHOT_DIGESTS_FILE), await computeSnapshotDigests(tmp, index));
     await this.fs.writeFileSynced(join(tmp, 'snapshot.json'), JSON.stringify(Snapshot.toJSON(snapshot), null, 2) + '\n');
     await this.fs.syncDir(tmp);
     return snapshot;

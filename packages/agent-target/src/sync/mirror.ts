@@ -47,8 +47,8 @@ export class Mirror {
   async sync(snapshotId: number, signal: AbortSignal, onProgress: (p: TransferProgress) => void = () => undefined): Promise<MirrorResult> {
     const { store, source, log } = this.options;
     await store.ensureDirs();
-    const { snapshot, indexBytes } = await this.withRetries('index', signal, () => source.publication(snapshotId, signal));
-    const entries = mirrorEntries(indexBytes.toString('utf8'), `snapshot ${snapshot.id} Packages`);
+    const { snapshot, indexBytes, fileDigests } = await this.withRetries('index', signal, () => source.publication(snapshotId, signal));
+    const entries = mirrorEntries(indexBytes.toString('utf8'), `snapshot ${snapshot.id} Packages`, fileDigests);
     const missing: MirrorEntry[] = [];
     for (const e of entries) if (!(await store.holds(e))) missing.push(e);
     const bytesTotal = missing.reduce((n, e) => n + e.size, 0);
