@@ -35,6 +35,8 @@ const work = mkdtempSync(join(process.env.BENCH_DIR ?? '/work', '.bench-delivery
 const stateDir = join(work, 'host-state');
 const snapDir = (id) => join(stateDir, 'roots/bench.meta/snapshots', String(id));
 const MiB = 1048576;
+/** BENCH_PROF=DIR: CPU profiles of the host agent and the pulling agent go to DIR (node --cpu-prof). */
+const profArgs = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
 const GiB = 1024 * MiB;
 
 /** File sizes of the mixed snapshot: 2×200, 3×100, 4×50, 8×10, 30×1 MiB, 200×64 KiB, 400×1 KiB. */
@@ -82,7 +84,7 @@ async function publish(id, entries) {
 
 /** Runs a child to its end; resolves with the JSON lines it printed. */
 async function child(argv) {
-  const c = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const c = spawn(process.execPath, [...(argv[0].endsWith('pull-runner.mjs') ? profArgs : []), ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   c.stdout.on('data', (d) => (out += d));
   const [code] = await once(c, 'exit');
@@ -132,7 +134,7 @@ async function main() {
   const mixedTotal = entries.reduce((n, e) => n + e.size, 0);
   spawnSync('sync');
 
-  const host = (hostProcs.host = fork(join(here, 'lib/host-runner.mjs'), [join(work, 'host.toml')], { stdio: 'inherit' }));
+  const host = (hostProcs.host = fork(join(here, 'lib/host-runner.mjs'), [join(work, 'host.toml')], { stdio: 'inherit', execArgv: profArgs }));
   const [{ port }] = await once(host, 'message');
   const pipeServer = (hostProcs.pipe = fork(join(here, 'lib/tls-pipe.mjs'), ['serve', h.ca, h.cert, h.key, snapDir(1)], { stdio: 'inherit' }));
   const [{ port: pipePort }] = await once(pipeServer, 'message');

@@ -11,9 +11,9 @@ export const FETCH_CHUNK_BYTES = 256 * 1024;
  * TargetService.FetchFile: streams one file of one of the caller's snapshots from `offset`.
  *
  * The name must be safe ({@link assertSafeRelativePath}), listed as a PATH in that snapshot's
- * index, and resolve (symlinks followed) inside the snapshot directory. Each chunk is a fresh
- * buffer read on demand: the adapter waits for 'drain' before asking for the next one, so memory
- * stays at a few chunks whatever the file size.
+ * index, and resolve (symlinks followed) inside the snapshot directory. Each chunk is read one
+ * ahead of the one being sent: the adapter waits for 'drain' before asking for the next one, so
+ * memory stays at a few chunks whatever the file size.
  */
 export async function* fetchFile(
   source: PublicationSource,
@@ -44,12 +44,23 @@ export async function* fetchFile(
       yield { offset: total, data: Buffer.alloc(0), totalSize: total };
       return;
     }
-    while (offset < size && !signal.aborted) {
-      // read straight into the encoded message (see EncodedFetchFileChunk)
-      const chunk = new EncodedFetchFileChunk(BigInt(offset), Math.min(chunkBytes, size - offset), total);
-      await readFully(handle, chunk.data, offset, req.path);
-      yield chunk;
-      offset += chunk.data.length;
+    // read straight into the encoded message (see EncodedFetchFileChunk), one chunk ahead: the
+    // disk reads the next while grpc-js sends this one
+    const readAt = async (at: number) => {
+      const chunk = new EncodedFetchFileChunk(BigInt(at), Math.min(chunkBytes, size - at), total);
+      await readFully(handle, chunk.data, at, req.path);
+      return chunk;
+    };
+    let next: Promise<EncodedFetchFileChunk> | undefined = readAt(offset);
+    try {
+      while (next && !signal.aborted) {
+        const chunk = await next;
+        offset += chunk.data.length;
+        next = offset < size ? readAt(offset) : undefined;
+        yield chunk;
+      }
+    } finally {
+      await next?.catch(() => undefined); // never close the file under a read
     }
   } finally {
     await handle.close();

@@ -5,7 +5,7 @@ import { status } from '@grpc/grpc-js';
 import type { MirrorEntry } from './index-entries.js';
 import type { MirrorStore } from './mirror-store.js';
 import type { SnapshotSource } from './snapshot-source.js';
-import type { OpenWriter } from './file-writer.js';
+import { WriteBehind, type OpenWriter } from './file-writer.js';
 import { inlineDigestJob, type DigestJob, type DigestWorker, type HexDigests } from './digest-worker.js';
 
 /** A downloaded file did not match its index entry. */
@@ -82,6 +82,7 @@ async function download(o: FetchOnceOptions, part: string, job: DigestJob): Prom
   if (offset > 0) for await (const chunk of createReadStream(part, { end: offset - 1 })) await job.update(chunk as Buffer);
   o.onBytes(offset);
   const writer = await o.openWriter(part).catch((err) => rethrowDisk(err, entry.path));
+  const behind = new WriteBehind(writer);
   try {
     if (offset < entry.size || entry.size === 0) {
       for await (const msg of o.source.fetch(o.snapshotId, entry.path, offset, o.signal)) {
@@ -91,15 +92,17 @@ async function download(o: FetchOnceOptions, part: string, job: DigestJob): Prom
         if (Number(msg.offset) !== offset) throw new AgentError(`${entry.path}: chunk at ${msg.offset}, expected ${offset}`, status.DATA_LOSS);
         if (msg.data.length === 0) continue;
         if (offset + msg.data.length > entry.size) throw new VerificationError(`${entry.path}: more bytes than its SIZE ${entry.size}`);
-        // hashed on the worker while we write, and while the next chunk arrives
-        await Promise.all([job.update(msg.data), writer.write(msg.data).catch((err) => rethrowDisk(err, entry.path))]);
+        // hashed while the disk takes the chunks before it (and, without a SHA-256, on the worker)
+        await Promise.all([job.update(msg.data), behind.write(msg.data).catch((err) => rethrowDisk(err, entry.path))]);
         offset += msg.data.length;
         o.onBytes(offset);
       }
     }
+    await behind.flush().catch((err) => rethrowDisk(err, entry.path));
     if (offset !== entry.size) throw new AgentError(`${entry.path}: stream ended at ${offset} of ${entry.size} bytes`, status.UNAVAILABLE);
     await writer.sync().catch((err) => rethrowDisk(err, entry.path));
   } finally {
+    await behind.flush().catch(() => undefined); // nothing may still write into a closed or resumed part
     await writer.close().catch(() => undefined);
   }
   const wrong = mismatch(entry, await job.digest());
