@@ -3,6 +3,8 @@ import { open } from 'node:fs/promises';
 /** The few file operations a download needs; tests swap it to inject ENOSPC. */
 export interface FileWriter {
   write(data: Uint8Array): Promise<void>;
+  /** Appends several buffers in one call (one syscall where it can); `write` each one when absent. */
+  writev?(data: readonly Uint8Array[]): Promise<void>;
   sync(): Promise<void>;
   close(): Promise<void>;
 }
@@ -18,6 +20,15 @@ export const openAppendWriter: OpenWriter = async (path) => {
       let done = 0;
       while (done < data.length) done += (await handle.write(data, done, data.length - done)).bytesWritten;
     },
+    async writev(data) {
+      let rest = data;
+      while (rest.length) {
+        let written = (await handle.writev(rest)).bytesWritten;
+        // a short write: drop what went out, keep the unwritten tail of a partly written buffer
+        while (rest.length && written >= rest[0]!.length) (written -= rest[0]!.length), (rest = rest.slice(1));
+        if (written > 0) rest = [rest[0]!.subarray(written), ...rest.slice(1)];
+      }
+    },
     sync: () => handle.sync(),
     close: () => handle.close(),
   };
@@ -26,16 +37,23 @@ export const openAppendWriter: OpenWriter = async (path) => {
 /** Bytes a {@link WriteBehind} lets wait for the disk before a caller waits too. @default 4 MiB */
 export const WRITE_BEHIND_BYTES = 4 * 1024 * 1024;
 
+/** Buffers written by one `writev` at most (well under IOV_MAX). */
+const MAX_BATCH = 64;
+
 /**
  * Appends in order without making the caller wait for each write: the next chunk is received and
- * hashed while the disk takes the last one. At most `limit` bytes wait (the caller waits beyond
- * that, so memory stays flat); the first failure is kept and thrown by the next call.
+ * hashed while the disk takes the last ones, and chunks that arrived meanwhile go out together in
+ * one `writev` (fewer syscalls and thread-pool round trips). At most `limit` bytes wait (the
+ * caller waits beyond that, so memory stays flat); the first failure is kept and thrown by the
+ * next call, and nothing after it is written.
  */
 export class WriteBehind {
-  private tail: Promise<void> = Promise.resolve();
-  private waiting = 0;
-  private error: unknown;
-  private failed = false;
+  private readonly queue: Uint8Array[] = [];
+  /** Bytes queued or being written. */
+  private pending = 0;
+  private running: Promise<void> | undefined;
+  private readonly roomWaiters: (() => void)[] = [];
+  private failure: { error: unknown } | undefined;
 
   constructor(
     private readonly writer: FileWriter,
@@ -44,25 +62,39 @@ export class WriteBehind {
 
   /** Queues `data` (kept by reference until written); resolves once there is room for more. */
   async write(data: Uint8Array): Promise<void> {
-    if (this.failed) throw this.error;
-    this.waiting += data.length;
-    this.tail = this.tail.then(async () => {
-      if (this.failed) return;
-      try {
-        await this.writer.write(data);
-      } catch (err) {
-        [this.failed, this.error] = [true, err];
-      } finally {
-        this.waiting -= data.length;
-      }
-    });
-    if (this.waiting > this.limit) await this.tail;
-    if (this.failed) throw this.error;
+    this.throwIfFailed();
+    this.queue.push(data);
+    this.pending += data.length;
+    this.running ??= this.drain();
+    while (this.pending > this.limit && !this.failure) await new Promise<void>((wake) => this.roomWaiters.push(wake));
+    this.throwIfFailed();
   }
 
   /** Waits until every queued byte is written; throws the first write failure. */
   async flush(): Promise<void> {
-    await this.tail;
-    if (this.failed) throw this.error;
+    while (this.running) await this.running;
+    this.throwIfFailed();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length && !this.failure) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      const bytes = batch.reduce((n, b) => n + b.length, 0);
+      try {
+        if (batch.length > 1 && this.writer.writev) await this.writer.writev(batch);
+        else for (const b of batch) await this.writer.write(b);
+      } catch (error) {
+        this.failure = { error };
+        this.queue.length = 0;
+      }
+      this.pending -= bytes;
+      for (const wake of this.roomWaiters.splice(0)) wake();
+    }
+    this.running = undefined;
+    for (const wake of this.roomWaiters.splice(0)) wake();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
   }
 }

@@ -160,7 +160,8 @@ describe('Mirror', () => {
     const full: OpenWriter = async (path) => {
       const w = await openAppendWriter(path);
       return {
-        ...w,
+        sync: () => w.sync(),
+        close: () => w.close(),
         async write(data) {
           if ((written += data.length) > 2048) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
           await w.write(data);
