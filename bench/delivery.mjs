@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Delivery benchmark (issues 5 and "packages at wire speed"). Build first: npm run build (or npx tsc -b).
 //
-//   node bench/delivery.mjs [--runs 3] [--single-mib 1024] [--skip-mixed] [--skip-big] [--big-gib 4]
+//   node bench/delivery.mjs [--runs 3] [--single-mib 1024] [--skip-single] [--skip-mixed] [--skip-big] [--big-gib 4]
 //
 // Everything is raced side by side in one run, `--runs` times, the order rotating every run:
 // 1. one package of `--single-mib` MiB (random bytes), fetched three ways, each written to disk:
@@ -27,6 +27,7 @@ const { values: opts } = parseArgs({
     runs: { type: 'string', default: '3' },
     'single-mib': { type: 'string', default: '1024' },
     'skip-mixed': { type: 'boolean', default: false },
+    'skip-single': { type: 'boolean', default: false },
     'skip-big': { type: 'boolean', default: false },
     'big-gib': { type: 'string', default: '4' },
   },
@@ -134,7 +135,7 @@ async function main() {
   const mixedTotal = entries.reduce((n, e) => n + e.size, 0);
   spawnSync('sync');
 
-  const host = (hostProcs.host = fork(join(here, 'lib/host-runner.mjs'), [join(work, 'host.toml')], { stdio: 'inherit', execArgv: profArgs }));
+  const host = (hostProcs.host = fork(join(here, 'lib/host-runner.mjs'), [join(work, 'host.toml')], { stdio: 'inherit', execArgv: [...profArgs, ...(process.env.BENCH_HOST_ARGS?.split(' ').filter(Boolean) ?? [])] }));
   const [{ port }] = await once(host, 'message');
   const pipeServer = (hostProcs.pipe = fork(join(here, 'lib/tls-pipe.mjs'), ['serve', h.ca, h.cert, h.key, snapDir(1)], { stdio: 'inherit' }));
   const [{ port: pipePort }] = await once(pipeServer, 'message');
@@ -154,7 +155,7 @@ async function main() {
     return { s: first.ms / 1000, targetCpuPerGiB: (first.cpuS / bytes) * GiB, hostCpuPerGiB: (hostCpuS / bytes) * GiB, peakRssMiB: first.maxRssMiB, resyncMs: rest[0]?.ms, resyncBytes: rest[0]?.bytes };
   };
   const ways = {
-    single: {
+    single: opts['skip-single'] ? {} : {
       ours: () => ours(1, 1, singleSize),
       tls: async () => {
         const out = join(work, 'tls-out');
@@ -214,6 +215,7 @@ async function main() {
     }
   }
   const so = summary.single;
+  if (!opts['skip-single']) {
   console.log(`\n## one ${opts['single-mib']} MiB package, ${runs} runs: median (min–max)`);
   console.log(`| way | seconds | CPU s/GiB receiver | CPU s/GiB sender |\n| --- | --- | --- | --- |`);
   console.log(`| ours (mTLS gRPC, verified, on disk) | ${f(so.ours.s)} | ${f(so.ours.targetCpuPerGiB)} | ${f(so.ours.hostCpuPerGiB)} |`);
@@ -225,6 +227,7 @@ async function main() {
   summary.single.oursCpuPerGiB = stats(cpuTotals);
   console.log(`ours / TLS socket time, per run: ${f(summary.single.oursOverTls)} (goal ≤ 1.5)`);
   console.log(`ours, CPU s per GiB, both agents: ${f(summary.single.oursCpuPerGiB)} (goal ≤ 5)`);
+  }
   if (!opts['skip-mixed']) {
     const mo = summary.mixed;
     summary.mixed.guideOverOurs = stats(results.mixed.ours.map((r, i) => results.mixed.guide[i].s / r.s));

@@ -2,7 +2,7 @@
 // own process so that its memory is measured alone. argv: CA CERT KEY ADDRESS MIRROR_DIR [ROUNDS] [SNAPSHOT_ID]
 // Prints one JSON line per round: {ms, bytes, files, cpuS, maxRssMiB}.
 import { readFileSync } from 'node:fs';
-import { Mirror, MirrorStore, grpcSnapshotSource } from '@binhost/agent-target';
+import { Mirror, MirrorStore, bulkSnapshotSource, grpcSnapshotSource } from '@binhost/agent-target';
 import { createTargetServiceClient, clientCredentials, clientChannelOptions, silentLogger } from '@binhost/shared';
 
 const [ca, cert, key, address, mirrorDir, rounds = '1', snapshotId = '0'] = process.argv.slice(2);
@@ -11,7 +11,11 @@ const client = createTargetServiceClient(
   clientCredentials({ ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) }),
   clientChannelOptions({ serverName: 'binhost.bench' }),
 );
-const mirror = new Mirror({ store: new MirrorStore(mirrorDir), source: grpcSnapshotSource(() => client), log: silentLogger() });
+// as the agent does (sync/delivery.ts): files over bulk-data connections; BENCH_NO_BULK=1 keeps them on FetchFile
+const tls = { ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) };
+const grpc = grpcSnapshotSource(() => client);
+const source = process.env.BENCH_NO_BULK ? grpc : bulkSnapshotSource(grpc, () => ({ address, serverName: 'binhost.bench', tls }), silentLogger());
+const mirror = new Mirror({ store: new MirrorStore(mirrorDir), source, log: silentLogger(), ...(process.env.BENCH_CONCURRENCY ? { concurrency: Number(process.env.BENCH_CONCURRENCY) } : {}) });
 let peak = 0;
 const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
 for (let i = 0; i < Number(rounds); i++) {
@@ -24,4 +28,5 @@ for (let i = 0; i < Number(rounds); i++) {
   process.stdout.write(JSON.stringify({ ms, bytes: res.bytesFetched, files: res.filesFetched, cpuS: (cpu.user + cpu.system) / 1e6, maxRssMiB: Math.max(peak, process.resourceUsage().maxRSS * 1024) / 1048576 }) + '\n');
 }
 clearInterval(sample);
+source.close?.();
 client.close();

@@ -22,19 +22,7 @@ export async function* fetchFile(
   signal: AbortSignal,
   chunkBytes = FETCH_CHUNK_BYTES,
 ): AsyncGenerator<FetchFileResponse> {
-  assertSafeRelativePath(req.path, 'file name');
-  const publication = req.snapshotId === 0 ? await source.published(target) : await source.read(target, req.snapshotId);
-  if (!publication) throw new NotFoundError(`no snapshot ${req.snapshotId || '(published)'} for ${target}`);
-  if (!publication.paths.has(req.path)) {
-    throw new NotFoundError(`${req.path} is not a file of snapshot ${publication.snapshot.id}`);
-  }
-  const file = await realpath(`${publication.dir}/${req.path}`).catch(() => {
-    throw new NotFoundError(`${req.path} is missing from snapshot ${publication.snapshot.id}`);
-  });
-  if (!file.startsWith(publication.dir + sep)) {
-    throw new AgentError(`${req.path} leaves snapshot ${publication.snapshot.id}`, status.PERMISSION_DENIED);
-  }
-  const handle = await open(file, 'r');
+  const handle = await openServedFile(source, target, req);
   try {
     const size = (await handle.stat()).size;
     const total = BigInt(size);
@@ -67,8 +55,30 @@ export async function* fetchFile(
   }
 }
 
+/**
+ * Opens the file `req` names for `target`, after every check serving makes (FetchFile and the
+ * bulk connections alike): a safe name ({@link assertSafeRelativePath}), listed as a PATH in the
+ * index of a snapshot of the caller's own root, resolving (symlinks followed) inside that
+ * snapshot's directory.
+ */
+export async function openServedFile(source: PublicationSource, target: string, req: Pick<FetchFileRequest, 'snapshotId' | 'path'>): Promise<FileHandle> {
+  assertSafeRelativePath(req.path, 'file name');
+  const publication = req.snapshotId === 0 ? await source.published(target) : await source.read(target, req.snapshotId);
+  if (!publication) throw new NotFoundError(`no snapshot ${req.snapshotId || '(published)'} for ${target}`);
+  if (!publication.paths.has(req.path)) {
+    throw new NotFoundError(`${req.path} is not a file of snapshot ${publication.snapshot.id}`);
+  }
+  const file = await realpath(`${publication.dir}/${req.path}`).catch(() => {
+    throw new NotFoundError(`${req.path} is missing from snapshot ${publication.snapshot.id}`);
+  });
+  if (!file.startsWith(publication.dir + sep)) {
+    throw new AgentError(`${req.path} leaves snapshot ${publication.snapshot.id}`, status.PERMISSION_DENIED);
+  }
+  return open(file, 'r');
+}
+
 /** Fills `into` from `position` (a short read is retried); a file that ends early was changed under us. */
-async function readFully(handle: FileHandle, into: Buffer, position: number, path: string): Promise<void> {
+export async function readFully(handle: FileHandle, into: Buffer, position: number, path: string): Promise<void> {
   for (let done = 0; done < into.length; ) {
     const { bytesRead } = await handle.read(into, done, into.length - done, position + done);
     if (bytesRead === 0) throw new AgentError(`${path} shrank while being served`, status.ABORTED);
