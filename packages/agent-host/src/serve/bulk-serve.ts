@@ -41,7 +41,8 @@ export interface BulkServeOptions {
  *
  * File bytes go from a few buffers of this connection straight to the TLS socket: a buffer is
  * refilled only after the socket has taken it (its write callback), so nothing is allocated per
- * chunk and memory stays at {@link BUFFERS} × {@link BULK_CHUNK_BYTES} per connection.
+ * chunk and memory stays at most {@link BUFFERS} × {@link BULK_CHUNK_BYTES} per connection (made
+ * on first need: one for a connection that fetched only small files).
  */
 export async function serveBulk(socket: TLSSocket, options: BulkServeOptions): Promise<void> {
   let identity: Identity;
@@ -63,7 +64,7 @@ export async function serveBulk(socket: TLSSocket, options: BulkServeOptions): P
   options.shutdown.addEventListener('abort', stop, { once: true });
   socket.setTimeout(BULK_IDLE_MS, stop);
   const reader = new SocketReader(socket);
-  const free = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(BULK_CHUNK_BYTES));
+  const buffers: BufferPool = { free: [], allocated: 0 };
   try {
     for (;;) {
       const line = await reader.readLine();
@@ -86,7 +87,7 @@ export async function serveBulk(socket: TLSSocket, options: BulkServeOptions): P
           continue;
         }
         socket.write(encodeBulkHeader(Number(req.offset), size));
-        await sendRange(socket, handle, Number(req.offset), size, req.path, free);
+        await sendRange(socket, handle, Number(req.offset), size, req.path, buffers);
       } finally {
         await handle.close();
       }
@@ -103,8 +104,15 @@ export async function serveBulk(socket: TLSSocket, options: BulkServeOptions): P
   }
 }
 
+/** A connection's buffers, made on first need (a connection that only fetches small files holds one). */
+interface BufferPool {
+  free: Buffer[];
+  allocated: number;
+}
+
 /** Writes bytes `[from, size)` of `handle` to the socket, reading ahead into the free buffers. */
-async function sendRange(socket: TLSSocket, handle: FileHandle, from: number, size: number, path: string, free: Buffer[]): Promise<void> {
+async function sendRange(socket: TLSSocket, handle: FileHandle, from: number, size: number, path: string, pool: BufferPool): Promise<void> {
+  const { free } = pool;
   let waitFree: (() => void) | undefined;
   const wake = () => {
     const w = waitFree;
@@ -117,9 +125,9 @@ async function sendRange(socket: TLSSocket, handle: FileHandle, from: number, si
   socket.on('close', wake);
   try {
     for (let at = from; at < size; ) {
-      await until(() => free.length > 0);
+      await until(() => free.length > 0 || pool.allocated < BUFFERS);
       if (socket.destroyed) throw new AgentError('bulk peer went away', status.CANCELLED);
-      const buf = free.pop()!;
+      const buf = free.pop() ?? (pool.allocated++, Buffer.allocUnsafe(BULK_CHUNK_BYTES));
       const piece = buf.subarray(0, Math.min(buf.length, size - at));
       try {
         await readFully(handle, piece, at, path);
@@ -132,7 +140,7 @@ async function sendRange(socket: TLSSocket, handle: FileHandle, from: number, si
       socket.write(piece, () => (free.push(buf), wake()));
     }
     // all buffers back: every byte of this file has left, and the next file may reuse them
-    await until(() => free.length === BUFFERS);
+    await until(() => free.length === pool.allocated);
   } finally {
     socket.off('close', wake);
   }

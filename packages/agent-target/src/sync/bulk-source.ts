@@ -22,8 +22,8 @@ export interface BulkDial {
   readonly tls: TlsMaterial;
 }
 
-/** Idle bulk connections kept for the next files. @default 8 */
-const MAX_IDLE = 8;
+/** Idle bulk connections kept for the next files (one per file in flight: mirror.ts lanes). @default 32 */
+const MAX_IDLE = 32;
 /** After a host answered without the bulk protocol, FetchFile is used this long before trying again. @default 10 min */
 const NO_BULK_RETRY_MS = 10 * 60_000;
 
