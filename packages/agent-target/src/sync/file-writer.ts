@@ -34,8 +34,8 @@ export const openAppendWriter: OpenWriter = async (path) => {
   };
 };
 
-/** Bytes a {@link WriteBehind} lets wait for the disk before a caller waits too. @default 4 MiB */
-export const WRITE_BEHIND_BYTES = 4 * 1024 * 1024;
+/** Bytes a {@link WriteBehind} lets wait for the disk before a caller waits too. @default 1 MiB */
+export const WRITE_BEHIND_BYTES = 1024 * 1024;
 
 /** Buffers written by one `writev` at most (well under IOV_MAX). */
 const MAX_BATCH = 64;
