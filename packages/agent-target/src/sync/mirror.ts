@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { backoffDelay, errorMessage, isStatus, RETRYABLE, sleep, type BackoffOptions, type Logger, type TransferProgress } from '@binhost/shared';
 import { mirrorEntries, type MirrorEntry } from './index-entries.js';
@@ -81,6 +82,8 @@ export class Mirror {
   ): Promise<void> {
     const stop = new AbortController();
     const signal = AbortSignal.any([outer, stop.signal]);
+    // every file in flight listens on it (its transfer is cancelled with the sync): 32 and more
+    setMaxListeners(0, signal);
     const inFlight = new Map<string, number>();
     let settledBytes = 0;
     let filesDone = 0;
