@@ -12,15 +12,47 @@ export interface FileWriter {
 /** Opens `path` for appending (created if missing). */
 export type OpenWriter = (path: string) => Promise<FileWriter>;
 
-/** The real thing: node:fs appends, looping until each buffer is written whole. */
+/** Bytes appended between two background flushes of a file. @default 32 MiB */
+export const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
+/** Background flushes running in this process (at most one: each holds a thread-pool thread). */
+let flushing = 0;
+
+/**
+ * The real thing: node:fs appends, looping until each buffer is written whole.
+ *
+ * Every {@link FLUSH_EVERY_BYTES} a `fdatasync` is started in the background (one in the whole
+ * process at a time), so the disk writes the file back while the rest of it arrives; the final
+ * `sync()` then has little left to wait for. Without it, the page cache held the whole file dirty
+ * and the fsync at its end waited for all of it (≈ 1.4–2.6 s per GiB on the bench machine's disk).
+ */
 export const openAppendWriter: OpenWriter = async (path) => {
   const handle = await open(path, 'a', 0o644);
+  let sinceFlush = 0;
+  let flush: Promise<void> | undefined;
+  let flushError: unknown;
+  const wrote = (n: number) => {
+    sinceFlush += n;
+    if (sinceFlush < FLUSH_EVERY_BYTES || flush || flushing > 0) return;
+    sinceFlush = 0;
+    flushing++;
+    flush = handle
+      .datasync()
+      .catch((err: unknown) => void (flushError ??= err))
+      .finally(() => ((flushing--, (flush = undefined))));
+  };
+  const settle = async () => {
+    await flush;
+    if (flushError) throw flushError;
+  };
   return {
     async write(data) {
+      if (flushError) throw flushError;
       let done = 0;
       while (done < data.length) done += (await handle.write(data, done, data.length - done)).bytesWritten;
+      wrote(data.length);
     },
     async writev(data) {
+      if (flushError) throw flushError;
       let rest = data;
       while (rest.length) {
         let written = (await handle.writev(rest)).bytesWritten;
@@ -28,9 +60,16 @@ export const openAppendWriter: OpenWriter = async (path) => {
         while (rest.length && written >= rest[0]!.length) (written -= rest[0]!.length), (rest = rest.slice(1));
         if (written > 0) rest = [rest[0]!.subarray(written), ...rest.slice(1)];
       }
+      wrote(data.reduce((n, d) => n + d.length, 0));
     },
-    sync: () => handle.sync(),
-    close: () => handle.close(),
+    async sync() {
+      await settle();
+      await handle.sync();
+    },
+    async close() {
+      await flush?.catch(() => undefined); // never close under a running flush
+      await handle.close();
+    },
   };
 };
 
