@@ -129,7 +129,9 @@ describe('delivery end to end (in-process agents on loopback)', () => {
   });
 
   it('resumes from the offset after the host is killed mid-transfer, and installs', async () => {
-    const big = { path: 'app-misc/big/big-1.0-1.gpkg.tar', data: randomBytes(8 * 1024 * 1024) };
+    // larger than what the sockets can hold in flight (bulk transfers use TCP's own buffers, up to
+    // tcp_rmem's 32 MiB on loopback), so that stopping the host really cuts the transfer
+    const big = { path: 'app-misc/big/big-1.0-1.gpkg.tar', data: randomBytes(48 * 1024 * 1024) };
     await publish(1, [big]);
     const slow = stallingWriter(2 * 1024 * 1024); // holds the transfer while the host goes down
     const cap = captureLog('info');
@@ -161,7 +163,7 @@ describe('delivery end to end (in-process agents on loopback)', () => {
     target = await start('auto');
     const result = await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_MIRROR_FAILED && lastInstall(), { timeoutMs: 30_000, what: 'mirror refusal',
     });
-    expect(result.error).toMatch(/app-misc\/greet\/greet-1\.0-1\.gpkg\.tar failed verification \((MD5|SHA1) /);
+    expect(result.error).toMatch(/app-misc\/greet\/greet-1\.0-1\.gpkg\.tar failed verification \((MD5|SHA1|SHA256) /);
     expect(await vdbMd5('app-misc/hello-1.0')).toBe('');
     const res = await fetch(`http://127.0.0.1:${target.daemon.delivery!.port}/Packages`);
     expect(res.status).toBe(404); // no index was ever made visible

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { callServerStream, callUnary, isStatus, type FetchFileResponse } from '@binhost/shared';
-import { HostLayout } from '@binhost/agent-host';
+import { HostLayout, writeSnapshotDigests } from '@binhost/agent-host';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePki, type TestPki } from './helpers/pki.js';
 import { startHost, type StartedHost } from './helpers/start-host.js';
@@ -43,7 +43,12 @@ describe('TargetService serving (GetPublication, FetchFile)', () => {
       expect(pub.snapshot?.id).toBe(2);
       expect(pub.snapshot?.builtDigest).toBe('sha256:' + 'a'.repeat(64));
       expect(Buffer.from(pub.packagesIndex).toString()).toBe(packagesIndex([big, small]));
-      expect((await callUnary(alpha.target.getPublication.bind(alpha.target), { snapshotId: 1 })).snapshot?.id).toBe(1);
+      expect(pub.fileDigests).toEqual([]); // laid out by hand, as before the host recorded digests
+      await writeSnapshotDigests(new HostLayout(host.stateDir).snapshotDir('alpha', 1));
+      const older = await callUnary(alpha.target.getPublication.bind(alpha.target), { snapshotId: 1 });
+      expect(older.snapshot?.id).toBe(1);
+      const sha256 = createHash('sha256').update(small.data).digest();
+      expect(older.fileDigests.map((d) => ({ ...d, sha256: Buffer.from(d.sha256) }))).toEqual([{ path: small.path, size: 10n, sha256 }]);
 
       const chunks = await fetchAll(alpha, { snapshotId: 2, path: big.path, offset: 0n });
       expect(chunks.length).toBe(3); // 256 KiB chunks

@@ -18,8 +18,10 @@ export function stallingWriter(after: number): StallingWriter {
   return {
     open: async (path) => {
       const w = await openAppendWriter(path);
+      // no writev: every byte goes through write, where the stall is
       return {
-        ...w,
+        sync: () => w.sync(),
+        close: () => w.close(),
         async write(data) {
           if (written >= after && !stalled) {
             stalled = true;

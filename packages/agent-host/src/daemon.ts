@@ -9,8 +9,9 @@ import {
   MAX_HOST_RECEIVE_BYTES,
   MAX_MESSAGE_BYTES,
   readTlsFiles,
-  serverCredentials,
+  listenShared,
   SpawnCommandRunner,
+  type SharedListener,
   TargetServiceDefinition,
   type HostConfig,
   type Logger,
@@ -29,6 +30,7 @@ import { ActivityHub } from './serve/activity-hub.js';
 import { InstallReports } from './serve/install-reports.js';
 import type { EmergeBuilder } from './serve/emerge-relay.js';
 import { buildSystemEmergeBuilder } from './services/emerge-builder.js';
+import { serveBulk } from './serve/bulk-serve.js';
 import { sweepRemovals } from './registry/remove-target.js';
 import { HostLock, HostLockedError } from './host-lock.js';
 import { DamagedRecordError, DamagedRecords } from './registry/damaged-records.js';
@@ -67,6 +69,8 @@ export class HostDaemon {
   readonly activity = new ActivityHub();
   readonly installs: InstallReports;
   private server: Server | undefined;
+  /** The one listener: gRPC and bulk-data connections (shared/grpc/shared-listener.ts). */
+  private listener: SharedListener | undefined;
   private lock: HostLock | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
@@ -172,10 +176,12 @@ export class HostDaemon {
     await addIntrospection(server, { 'binhost.agent.v1.TargetService': 'SERVING', 'binhost.agent.v1.AdminService': 'SERVING' });
     const address = this.options.listen ?? config.listen;
     const handshake = this.options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: this.options.handshakeTimeoutMs };
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, serverCredentials(tls, handshake), (err, p) => (err ? reject(err) : resolve(p))),
-    );
+    // one listener for gRPC ('h2') and the bulk-data connections (BULK_ALPN), same mutual TLS
+    const bulk = { publications: this.publications, log: this.options.log, shutdown: this.shutdown.signal };
+    const listener = await listenShared(server, address, tls, { ...handshake, onBulk: (socket) => void serveBulk(socket, bulk) });
+    const port = listener.port;
     this.server = server;
+    this.listener = listener;
     this.log.info({ address, port }, 'listening');
     return port;
   }
@@ -201,6 +207,9 @@ export class HostDaemon {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.stopAccepting(); // no new connections; transfers on bulk ones are cut (targets resume)
     this.shutdown.abort();
     await this.builds.stop();
     this.hub.closeAll();
@@ -214,6 +223,7 @@ export class HostDaemon {
         resolve();
       });
     });
+    await listener?.close();
     await this.registry.flush();
     await this.releaseLock();
     this.log.info('stopped');

@@ -10,4 +10,5 @@ export { FsPublicationSource, entryPath, type Publication, type PublicationSourc
 export { ActivityHub, type ActivityItem } from './serve/activity-hub.js';
 export { InstallReports, differingPaths } from './serve/install-reports.js';
 export { FETCH_CHUNK_BYTES } from './serve/fetch-file.js';
+export { writeSnapshotDigests, SNAPSHOT_DIGESTS_FILE } from './publish/snapshot-digests.js';
 export type { EmergeBuilder } from './serve/emerge-relay.js';

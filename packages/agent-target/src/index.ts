@@ -7,6 +7,7 @@ export { MirrorStore, type MirroredSnapshot } from './sync/mirror-store.js';
 export { Mirror, type MirrorOptions, type MirrorResult } from './sync/mirror.js';
 export { MirrorServer } from './sync/mirror-server.js';
 export { grpcSnapshotSource, type SnapshotSource } from './sync/snapshot-source.js';
+export { bulkSnapshotSource, BulkStatusError, type BulkDial, type BulkSnapshotSource } from './sync/bulk-source.js';
 export { mirrorEntries, IndexRefusedError, type MirrorEntry } from './sync/index-entries.js';
 export { MirrorDiskFullError, VerificationError } from './sync/file-fetch.js';
 export { openAppendWriter, type FileWriter, type OpenWriter } from './sync/file-writer.js';

@@ -47,6 +47,7 @@ export {
   GetPublicationResponse,
   FetchFileRequest,
   FetchFileResponse,
+  FileDigest,
   GetSigningKeyRequest,
   GetSigningKeyResponse,
   StreamActivityRequest,

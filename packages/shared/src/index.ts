@@ -18,6 +18,8 @@ export * from './grpc/status.js';
 export * from './grpc/handlers.js';
 export * from './grpc/client-calls.js';
 export * from './grpc/fetch-file-codec.js';
+export * from './grpc/bulk-protocol.js';
+export * from './grpc/shared-listener.js';
 export * from './util/async-queue.js';
 export * from './util/backoff.js';
 export * from './state/digest.js';

@@ -22,6 +22,7 @@ import { nodeSnapshotFs, type SnapshotFs } from './snapshot-fs.js';
 import { DamagedRecordError, DamagedRecords } from '../registry/damaged-records.js';
 import { readPublishedPointer, readSnapshot, readSnapshotIndex, type PublishedPointer } from './snapshot-record.js';
 import { selectInstances } from './instance-select.js';
+import { computeSnapshotDigests, SNAPSHOT_DIGESTS_FILE } from './snapshot-digests.js';
 
 /** Options of {@link SnapshotStore.create}. */
 export interface CreateSnapshotOptions {
@@ -255,6 +256,8 @@ export class SnapshotStore {
       repoRevisions: meta.repoRevisions ?? [],
     };
     await this.fs.writeFileSynced(join(tmp, 'Packages'), bytes);
+    // the strong digests targets verify with (snapshot-digests.ts), taken from the linked files
+    await this.fs.writeFileSynced(join(tmp, SNAPSHOT_DIGESTS_FILE), await computeSnapshotDigests(tmp, index));
     await this.fs.writeFileSynced(join(tmp, 'snapshot.json'), JSON.stringify(Snapshot.toJSON(snapshot), null, 2) + '\n');
     await this.fs.syncDir(tmp);
     return snapshot;

@@ -4,6 +4,7 @@ import type { HostLayout } from '../layout.js';
 import type { SnapshotStore } from '../publish/snapshot-store.js';
 import { readSnapshot, readSnapshotIndex, readSnapshotSync, type PublishedPointer } from '../publish/snapshot-record.js';
 import { DamagedRecordError, type DamagedRecords } from '../registry/damaged-records.js';
+import { readSnapshotDigests, type FileDigest } from '../publish/snapshot-digests.js';
 
 /** One published snapshot as the serving code sees it: its metadata and its directory. */
 export interface Publication {
@@ -14,6 +15,8 @@ export interface Publication {
   readonly indexBytes: Buffer;
   /** Every PATH the index names: the only files that may be fetched from this snapshot. */
   readonly paths: ReadonlySet<string>;
+  /** SHA-256 of the files, by PATH, as recorded when the snapshot was made (see snapshot-digests.ts). */
+  readonly digests?: ReadonlyMap<string, FileDigest>;
 }
 
 /**
@@ -132,7 +135,9 @@ export class FsPublicationSource implements PublicationSource {
       const path = entryPath(entry);
       if (path) paths.add(path);
     }
-    const publication: Publication = { snapshot: found.snapshot, dir, indexBytes: found.bytes, paths };
+    const all = await readSnapshotDigests(dir);
+    const digests = new Map([...all].filter(([path]) => paths.has(path)));
+    const publication: Publication = { snapshot: found.snapshot, dir, indexBytes: found.bytes, paths, digests };
     if (this.cache.size > 64) {
       this.cache.clear();
       this.cachedOf.clear();

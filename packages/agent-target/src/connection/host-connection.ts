@@ -66,6 +66,12 @@ export class HostConnection extends EventEmitter<HostConnectionEvents> {
     return this.isConnected;
   }
 
+  /** Where and as whom this connection dials: bulk-data connections use the same (sync/bulk-source.ts). */
+  get dial(): { readonly address: string; readonly serverName: string; readonly tls: TlsMaterial } {
+    const { address, serverName, tls } = this.options;
+    return { address, serverName, tls };
+  }
+
   /** An abort signal that fires on stop(), for calls made on this connection. */
   get signal(): AbortSignal {
     return this.stopping.signal;

@@ -22,6 +22,7 @@ import { MirrorStore } from './mirror-store.js';
 import { MirrorServer } from './mirror-server.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
 import { grpcSnapshotSource, type SnapshotSource } from './snapshot-source.js';
+import { bulkSnapshotSource, type BulkSnapshotSource } from './bulk-source.js';
 import { Installer } from './installer.js';
 import { writeBinreposEntry } from './binrepos-entry.js';
 import { installSigningKey } from './keyring.js';
@@ -53,6 +54,8 @@ export class Delivery {
   private readonly runner: CommandRunner;
   private connection: HostConnection | undefined;
   private mirror: Mirror | undefined;
+  /** The bulk-data connections of the mirror's source, closed on stop. */
+  private bulk: BulkSnapshotSource | undefined;
   private installer: Installer;
   private policyOverride: InstallPolicyName | undefined;
   private pending: SyncRequest | undefined;
@@ -129,7 +132,8 @@ export class Delivery {
   /** Follows the host connection's events. */
   attach(connection: HostConnection): void {
     this.connection = connection;
-    const source = this.options.source ?? grpcSnapshotSource(() => connection.client);
+    // files over bulk-data connections (same listener, same mutual TLS), FetchFile when the host has none
+    const source = this.options.source ?? (this.bulk = bulkSnapshotSource(grpcSnapshotSource(() => connection.client), () => connection.dial, this.options.log.child({ component: 'bulk' })));
     this.mirror = new Mirror({ store: this.store, source, log: this.options.log.child({ component: 'mirror' }), ...this.options.mirror });
     connection.on('connected', (reg) => this.onConnected(reg));
     connection.on('event', (e) => this.onEvent(e));
@@ -139,6 +143,7 @@ export class Delivery {
     this.stopping.abort();
     await this.running?.catch(() => undefined);
     await Promise.all(this.keyWork);
+    this.bulk?.close();
     await this.server.stop();
   }
 

@@ -5,8 +5,8 @@ import { status } from '@grpc/grpc-js';
 import type { MirrorEntry } from './index-entries.js';
 import type { MirrorStore } from './mirror-store.js';
 import type { SnapshotSource } from './snapshot-source.js';
-import type { OpenWriter } from './file-writer.js';
-import type { DigestJob, DigestWorker, HexDigests } from './digest-worker.js';
+import { WriteBehind, type OpenWriter } from './file-writer.js';
+import { inlineDigestJob, type DigestJob, type DigestWorker, type HexDigests } from './digest-worker.js';
 
 /** A downloaded file did not match its index entry. */
 export class VerificationError extends AgentError {
@@ -24,8 +24,13 @@ export class MirrorDiskFullError extends AgentError {
   }
 }
 
-/** The first digest of the index that `digests` do not match, or undefined when all match. */
+/**
+ * The first expected digest that `digests` do not match, or undefined when all match: the host's
+ * SHA-256 when it sent one (it was checked against the index's digests on the host), else the
+ * index's MD5 and SHA1.
+ */
 function mismatch(entry: MirrorEntry, digests: HexDigests): string | undefined {
+  if (entry.sha256) return digests['sha256'] === entry.sha256 ? undefined : `SHA256 ${digests['sha256']} != ${entry.sha256}`;
   if (entry.md5 && digests['md5'] !== entry.md5) return `MD5 ${digests['md5']} != ${entry.md5}`;
   if (entry.sha1 && digests['sha1'] !== entry.sha1) return `SHA1 ${digests['sha1']} != ${entry.sha1}`;
   return undefined;
@@ -49,14 +54,15 @@ export interface FetchOnceOptions {
 
 /**
  * One attempt at bringing `entry` into the mirror: resume `partial/<key>.part` from its length
- * (re-hashing the kept prefix), append what the host sends, then verify SIZE, MD5 and SHA1 of the
- * whole file before renaming it into `objects/`. A transport error leaves the part file for the
+ * (re-hashing the kept prefix), append what the host sends, then verify SIZE and the host's SHA-256
+ * (or, without it, the index's MD5 and SHA1) of the whole file before renaming it into `objects/`. A transport error leaves the part file for the
  * next attempt; a verification failure deletes it, so the next attempt starts from zero.
  */
 export async function fetchOnce(o: FetchOnceOptions): Promise<void> {
   const { store, entry } = o;
   const part = store.partialPath(entry.key);
-  const job = o.hasher.start([...(entry.md5 ? ['md5'] : []), ...(entry.sha1 ? ['sha1'] : [])]);
+  // one strong digest hashed in place; without it, the index's two on the worker thread
+  const job = entry.sha256 ? inlineDigestJob(['sha256']) : o.hasher.start([...(entry.md5 ? ['md5'] : []), ...(entry.sha1 ? ['sha1'] : [])]);
   try {
     return await download(o, part, job);
   } catch (err) {
@@ -76,6 +82,7 @@ async function download(o: FetchOnceOptions, part: string, job: DigestJob): Prom
   if (offset > 0) for await (const chunk of createReadStream(part, { end: offset - 1 })) await job.update(chunk as Buffer);
   o.onBytes(offset);
   const writer = await o.openWriter(part).catch((err) => rethrowDisk(err, entry.path));
+  const behind = new WriteBehind(writer);
   try {
     if (offset < entry.size || entry.size === 0) {
       for await (const msg of o.source.fetch(o.snapshotId, entry.path, offset, o.signal)) {
@@ -85,15 +92,17 @@ async function download(o: FetchOnceOptions, part: string, job: DigestJob): Prom
         if (Number(msg.offset) !== offset) throw new AgentError(`${entry.path}: chunk at ${msg.offset}, expected ${offset}`, status.DATA_LOSS);
         if (msg.data.length === 0) continue;
         if (offset + msg.data.length > entry.size) throw new VerificationError(`${entry.path}: more bytes than its SIZE ${entry.size}`);
-        // hashed on the worker while we write, and while the next chunk arrives
-        await Promise.all([job.update(msg.data), writer.write(msg.data).catch((err) => rethrowDisk(err, entry.path))]);
+        // hashed while the disk takes the chunks before it (and, without a SHA-256, on the worker)
+        await Promise.all([job.update(msg.data), behind.write(msg.data).catch((err) => rethrowDisk(err, entry.path))]);
         offset += msg.data.length;
         o.onBytes(offset);
       }
     }
+    await behind.flush().catch((err) => rethrowDisk(err, entry.path));
     if (offset !== entry.size) throw new AgentError(`${entry.path}: stream ended at ${offset} of ${entry.size} bytes`, status.UNAVAILABLE);
     await writer.sync().catch((err) => rethrowDisk(err, entry.path));
   } finally {
+    await behind.flush().catch(() => undefined); // nothing may still write into a closed or resumed part
     await writer.close().catch(() => undefined);
   }
   const wrong = mismatch(entry, await job.digest());

@@ -1,4 +1,4 @@
-import { AgentError, assertSafeRelativePath, indexValue, parsePackagesIndex } from '@binhost/shared';
+import { AgentError, assertSafeRelativePath, indexValue, parsePackagesIndex, type FileDigest } from '@binhost/shared';
 import { status } from '@grpc/grpc-js';
 
 /** One file a snapshot's index names, with what it must be. */
@@ -9,6 +9,11 @@ export interface MirrorEntry {
   /** Lowercase hex, when the index has it. */
   readonly md5: string | undefined;
   readonly sha1: string | undefined;
+  /**
+   * Lowercase hex SHA-256 the host recorded for this file after checking it against the index
+   * (GetPublication `file_digests`). When present, it alone (with SIZE) verifies the download.
+   */
+  readonly sha256?: string;
   /** Name of the verified object in the mirror: the content, not the PATH, identifies it. */
   readonly key: string;
 }
@@ -24,9 +29,11 @@ export class IndexRefusedError extends AgentError {
 /**
  * Reads the files a `Packages` index names. Every PATH from the network is checked with
  * {@link assertSafeRelativePath} (an index naming `../../etc/shadow` is refused whole), and every
- * entry needs a SIZE and an MD5 or SHA1, or the file could not be verified.
+ * entry needs a SIZE and an MD5 or SHA1, or the file could not be verified. A `strong` digest
+ * of the host is taken for a PATH only when its size is the index's SIZE.
  */
-export function mirrorEntries(indexText: string, source = 'Packages'): MirrorEntry[] {
+export function mirrorEntries(indexText: string, source = 'Packages', strong: readonly FileDigest[] = []): MirrorEntry[] {
+  const sha256 = new Map(strong.filter((d) => d.sha256.length === 32).map((d) => [d.path, d]));
   const index = parsePackagesIndex(indexText, source);
   const byPath = new Map<string, MirrorEntry>();
   for (const block of index.packages) {
@@ -46,7 +53,9 @@ export function mirrorEntries(indexText: string, source = 'Packages'): MirrorEnt
     const key = sha1 ? `sha1-${sha1}-${size}` : `md5-${md5}-${size}`;
     const previous = byPath.get(path);
     if (previous && previous.key !== key) throw new IndexRefusedError(`${source} refused: ${path} is listed twice with different content`);
-    byPath.set(path, { path, size, md5, sha1, key });
+    const s = sha256.get(path);
+    const entry: MirrorEntry = { path, size, md5, sha1, key };
+    byPath.set(path, s && s.size === BigInt(size) ? { ...entry, sha256: Buffer.from(s.sha256).toString('hex') } : entry);
   }
   return [...byPath.values()];
 }

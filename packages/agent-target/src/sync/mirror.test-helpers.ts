@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Snapshot, type FetchFileResponse } from '@binhost/shared';
+import { Snapshot, type FetchFileResponse, type FileDigest } from '@binhost/shared';
 import type { SnapshotSource } from './snapshot-source.js';
 
 /** A file of a fake snapshot. */
@@ -34,15 +34,28 @@ export interface FakeSourceHooks {
   failAt?: (path: string, offset: number) => Error | undefined;
 }
 
+/** The host's SHA-256 of `files` (GetPublication `file_digests`). */
+export function sha256Of(files: readonly FakeFile[]): FileDigest[] {
+  return files.map((f) => ({ path: f.path, size: BigInt(f.data.length), sha256: createHash('sha256').update(f.data).digest() }));
+}
+
+/** A snapshot of a {@link fakeSource}: its files, optionally another index and the host's digests. */
+export interface FakeSnapshot {
+  files: FakeFile[];
+  index?: Buffer;
+  builtDigest?: string;
+  fileDigests?: FileDigest[];
+}
+
 /** An in-memory {@link SnapshotSource}: snapshots by id, chunked like the host, with fault hooks. */
-export function fakeSource(snapshots: Map<number, { files: FakeFile[]; index?: Buffer; builtDigest?: string }>, hooks: FakeSourceHooks = {}, chunk = 1024) {
+export function fakeSource(snapshots: Map<number, FakeSnapshot>, hooks: FakeSourceHooks = {}, chunk = 1024) {
   const requests: { path: string; offset: number }[] = [];
   const source: SnapshotSource = {
     async publication(id) {
       const s = snapshots.get(id);
       if (!s) throw new Error(`no snapshot ${id}`);
       const snapshot = Snapshot.fromPartial({ id, root: 'r', builtDigest: s.builtDigest ?? '', packageCount: s.files.length });
-      return { snapshot, indexBytes: s.index ?? indexFor(s.files) };
+      return { snapshot, indexBytes: s.index ?? indexFor(s.files), ...(s.fileDigests ? { fileDigests: s.fileDigests } : {}) };
     },
     async *fetch(id, path, offset) {
       requests.push({ path, offset });

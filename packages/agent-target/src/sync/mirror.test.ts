@@ -9,7 +9,7 @@ import { MirrorStore } from './mirror-store.js';
 import { IndexRefusedError } from './index-entries.js';
 import { MirrorDiskFullError, VerificationError } from './file-fetch.js';
 import { openAppendWriter, type OpenWriter } from './file-writer.js';
-import { fakeSource, indexFor, unavailable, type FakeFile } from './mirror.test-helpers.js';
+import { fakeSource, indexFor, sha256Of, unavailable, type FakeFile } from './mirror.test-helpers.js';
 
 const file = (path: string, size: number): FakeFile => ({ path, data: randomBytes(size) });
 
@@ -70,6 +70,43 @@ describe('Mirror', () => {
     expect(await readFile(store.objectPath(served!.entries[0]!.key))).toEqual(files[0]!.data);
   });
 
+  it("verifies with the host's SHA-256 when it sent one, and refetches a chunk that arrived corrupted", async () => {
+    const files = [file('app-misc/a/a-1-1.gpkg.tar', 4096), file('app-misc/b/b-1-1.gpkg.tar', 10)];
+    let corrupted = 0;
+    const { source, requests } = fakeSource(new Map([[1, { files, fileDigests: sha256Of(files) }]]), {
+      mangle: (path, offset, data) => {
+        if (path !== files[0]!.path || offset !== 1024 || corrupted++ > 0) return data;
+        data[7] = data[7]! ^ 0xff;
+        return data;
+      },
+    });
+    const warnings: string[] = [];
+    const log = silentLogger();
+    log.warn = ((o: { err?: string }) => void warnings.push(o.err ?? '')) as typeof log.warn;
+    await mirrorOf(source, { log }).sync(1, signal);
+    expect(warnings.join('\n')).toMatch(/failed verification \(SHA256 [0-9a-f]{64} != [0-9a-f]{64}\)/);
+    expect(requests.filter((r) => r.path === files[0]!.path).map((r) => r.offset)).toEqual([0, 0]);
+    const served = await store.served();
+    for (const f of files) expect(await readFile(store.objectPath(served!.byPath.get(f.path)!.key))).toEqual(f.data);
+    expect(served!.byPath.get(files[0]!.path)!.key).toMatch(/^sha1-/); // named as before: resyncs find what is held
+  });
+
+  it("refuses a file that does not match the host's SHA-256, even when it matches the index", async () => {
+    const files = [file('app-misc/a/a-1-1.gpkg.tar', 100)];
+    const wrong = sha256Of([{ ...files[0]!, data: randomBytes(100) }]);
+    const { source } = fakeSource(new Map([[1, { files, fileDigests: wrong }]]));
+    await expect(mirrorOf(source).sync(1, signal)).rejects.toThrow(/failed verification \(SHA256 /);
+    expect(await store.served()).toBeUndefined();
+  });
+
+  it("falls back to the index's digests for a file whose SHA-256 names another size", async () => {
+    const files = [file('app-misc/a/a-1-1.gpkg.tar', 100)];
+    const odd = sha256Of(files).map((d) => ({ ...d, size: 99n, sha256: Buffer.alloc(32) }));
+    const { source } = fakeSource(new Map([[1, { files, fileDigests: odd }]]));
+    await mirrorOf(source).sync(1, signal);
+    expect((await store.served())?.snapshot.id).toBe(1);
+  });
+
   it('refuses a file that never matches its index (tampered on the host) and serves nothing new', async () => {
     const good = [file('app-misc/a/a-1-1.gpkg.tar', 100)];
     const tampered = file('app-misc/a/a-1-2.gpkg.tar', 100);
@@ -123,7 +160,8 @@ describe('Mirror', () => {
     const full: OpenWriter = async (path) => {
       const w = await openAppendWriter(path);
       return {
-        ...w,
+        sync: () => w.sync(),
+        close: () => w.close(),
         async write(data) {
           if ((written += data.length) > 2048) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
           await w.write(data);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { backoffDelay, errorMessage, isStatus, RETRYABLE, sleep, type BackoffOptions, type Logger, type TransferProgress } from '@binhost/shared';
 import { mirrorEntries, type MirrorEntry } from './index-entries.js';
@@ -22,9 +23,17 @@ export interface MirrorOptions {
   maxVerifyRetries?: number;
   /** Progress is reported at most this often (and at the end of each file). @default 250 */
   progressIntervalMs?: number;
-  /** Files fetched at the same time (small files are bound by round trips, not bytes). @default 8 */
+  /** Files over {@link SMALL_FILE_BYTES} fetched at the same time. @default 8 */
   concurrency?: number;
+  /**
+   * Files of at most {@link SMALL_FILE_BYTES} fetched at the same time, beside the large ones: they
+   * are bound by round trips and fsyncs, not bytes, and hold little memory each. @default 24
+   */
+  smallConcurrency?: number;
 }
+
+/** Files up to this size go in the small-file lane ({@link MirrorOptions.smallConcurrency}). @default 1 MiB */
+export const SMALL_FILE_BYTES = 1024 * 1024;
 
 /** What one sync did. */
 export interface MirrorResult {
@@ -47,8 +56,8 @@ export class Mirror {
   async sync(snapshotId: number, signal: AbortSignal, onProgress: (p: TransferProgress) => void = () => undefined): Promise<MirrorResult> {
     const { store, source, log } = this.options;
     await store.ensureDirs();
-    const { snapshot, indexBytes } = await this.withRetries('index', signal, () => source.publication(snapshotId, signal));
-    const entries = mirrorEntries(indexBytes.toString('utf8'), `snapshot ${snapshot.id} Packages`);
+    const { snapshot, indexBytes, fileDigests } = await this.withRetries('index', signal, () => source.publication(snapshotId, signal));
+    const entries = mirrorEntries(indexBytes.toString('utf8'), `snapshot ${snapshot.id} Packages`, fileDigests);
     const missing: MirrorEntry[] = [];
     for (const e of entries) if (!(await store.holds(e))) missing.push(e);
     const bytesTotal = missing.reduce((n, e) => n + e.size, 0);
@@ -60,9 +69,9 @@ export class Mirror {
   }
 
   /**
-   * Fetches `missing` with up to `concurrency` files in flight (small files are latency-bound; big
-   * ones overlap the host's reads with our hashing). The first failure stops the others, and
-   * nothing is committed.
+   * Fetches `missing` in two lanes: up to `concurrency` large files and `smallConcurrency` small
+   * ones in flight (small files are latency-bound; large ones overlap the host's reads with our
+   * hashing). The first failure stops the others, and nothing is committed.
    */
   private async fetchAll(
     snapshotId: number,
@@ -73,6 +82,8 @@ export class Mirror {
   ): Promise<void> {
     const stop = new AbortController();
     const signal = AbortSignal.any([outer, stop.signal]);
+    // every file in flight listens on it (its transfer is cancelled with the sync): 32 and more
+    setMaxListeners(0, signal);
     const inFlight = new Map<string, number>();
     let settledBytes = 0;
     let filesDone = 0;
@@ -86,10 +97,8 @@ export class Mirror {
       for (const v of inFlight.values()) bytesDone += v;
       onProgress({ path: entry.path, bytesDone: BigInt(bytesDone), bytesTotal: BigInt(bytesTotal), filesDone, filesTotal: missing.length });
     };
-    let next = 0;
-    const worker = async () => {
-      while (next < missing.length && !signal.aborted) {
-        const entry = missing[next++]!;
+    const worker = async (queue: MirrorEntry[]) => {
+      for (let entry = queue.shift(); entry && !signal.aborted; entry = queue.shift()) {
         await this.fetchVerified(snapshotId, entry, signal, (done) => report(entry, done));
         settledBytes += entry.size;
         filesDone++;
@@ -97,9 +106,11 @@ export class Mirror {
         inFlight.delete(entry.path);
       }
     };
-    const results = await Promise.allSettled(
-      Array.from({ length: Math.min(this.options.concurrency ?? 8, missing.length) }, () => worker().catch((err: unknown) => (stop.abort(), Promise.reject(err)))),
-    );
+    const small = missing.filter((e) => e.size <= SMALL_FILE_BYTES);
+    const large = missing.filter((e) => e.size > SMALL_FILE_BYTES);
+    const lane = (queue: MirrorEntry[], n: number) =>
+      Array.from({ length: Math.min(n, queue.length) }, () => worker(queue).catch((err: unknown) => (stop.abort(), Promise.reject(err))));
+    const results = await Promise.allSettled([...lane(large, this.options.concurrency ?? 8), ...lane(small, this.options.smallConcurrency ?? 24)]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     outer.throwIfAborted();

@@ -1,9 +1,12 @@
-import { callServerStream, callUnary, type FetchFileResponse, type Snapshot, type TargetServiceClient } from '@binhost/shared';
+import { callServerStream, callUnary, type FetchFileResponse, type FileDigest, type Snapshot, type TargetServiceClient } from '@binhost/shared';
 
 /** Where the mirror reads snapshots from: the host, over the mutual-TLS connection. */
 export interface SnapshotSource {
-  /** The snapshot (0: the one published for this target) and its index bytes. */
-  publication(snapshotId: number, signal: AbortSignal): Promise<{ snapshot: Snapshot; indexBytes: Buffer }>;
+  /**
+   * The snapshot (0: the one published for this target), its index bytes and the SHA-256 the host
+   * recorded for its files (none for older snapshots).
+   */
+  publication(snapshotId: number, signal: AbortSignal): Promise<{ snapshot: Snapshot; indexBytes: Buffer; fileDigests?: readonly FileDigest[] }>;
   /** The bytes of `path` in snapshot `snapshotId` from `offset`, in chunks. */
   fetch(snapshotId: number, path: string, offset: number, signal: AbortSignal): AsyncIterable<FetchFileResponse>;
 }
@@ -18,7 +21,7 @@ export function grpcSnapshotSource(client: () => TargetServiceClient): SnapshotS
       const c = client();
       const res = await callUnary(c.getPublication.bind(c), { snapshotId }, { deadlineMs: 60_000, signal });
       if (!res.snapshot) throw new Error('host answered GetPublication without a snapshot');
-      return { snapshot: res.snapshot, indexBytes: Buffer.from(res.packagesIndex) };
+      return { snapshot: res.snapshot, indexBytes: Buffer.from(res.packagesIndex), fileDigests: res.fileDigests };
     },
     fetch(snapshotId, path, offset, signal) {
       const c = client();

@@ -128,6 +128,22 @@ export interface GetPublicationResponse {
     | undefined;
   /** The snapshot's `Packages` index, byte for byte. */
   packagesIndex: Buffer;
+  /**
+   * A stronger digest of the files the index names, taken by the host when it made the snapshot
+   * after checking each file against the index. A target verifies a file with it instead of the
+   * index's MD5 and SHA1; a file without one is verified against the index. Empty for snapshots
+   * made before the host recorded digests.
+   */
+  fileDigests: FileDigest[];
+}
+
+/** One file of a snapshot and its SHA-256. */
+export interface FileDigest {
+  /** A PATH of the snapshot's index. */
+  path: string;
+  size: bigint;
+  /** 32 bytes. */
+  sha256: Buffer;
 }
 
 export interface FetchFileRequest {
@@ -1496,7 +1512,7 @@ export const GetPublicationRequest: MessageFns<GetPublicationRequest> = {
 };
 
 function createBaseGetPublicationResponse(): GetPublicationResponse {
-  return { snapshot: undefined, packagesIndex: Buffer.alloc(0) };
+  return { snapshot: undefined, packagesIndex: Buffer.alloc(0), fileDigests: [] };
 }
 
 export const GetPublicationResponse: MessageFns<GetPublicationResponse> = {
@@ -1506,6 +1522,9 @@ export const GetPublicationResponse: MessageFns<GetPublicationResponse> = {
     }
     if (message.packagesIndex.length !== 0) {
       writer.uint32(18).bytes(message.packagesIndex);
+    }
+    for (const v of message.fileDigests) {
+      FileDigest.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1539,6 +1558,14 @@ export const GetPublicationResponse: MessageFns<GetPublicationResponse> = {
             message.packagesIndex = Buffer.from(reader.bytes());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fileDigests.push(FileDigest.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1559,6 +1586,11 @@ export const GetPublicationResponse: MessageFns<GetPublicationResponse> = {
         : isSet(object.packages_index)
         ? Buffer.from(bytesFromBase64(object.packages_index))
         : Buffer.alloc(0),
+      fileDigests: globalThis.Array.isArray(object?.fileDigests)
+        ? object.fileDigests.map((e: any) => FileDigest.fromJSON(e))
+        : globalThis.Array.isArray(object?.file_digests)
+        ? object.file_digests.map((e: any) => FileDigest.fromJSON(e))
+        : [],
     };
   },
 
@@ -1569,6 +1601,9 @@ export const GetPublicationResponse: MessageFns<GetPublicationResponse> = {
     }
     if (message.packagesIndex.length !== 0) {
       obj.packagesIndex = base64FromBytes(message.packagesIndex);
+    }
+    if (message.fileDigests?.length) {
+      obj.fileDigests = message.fileDigests.map((e) => FileDigest.toJSON(e));
     }
     return obj;
   },
@@ -1582,6 +1617,111 @@ export const GetPublicationResponse: MessageFns<GetPublicationResponse> = {
       ? Snapshot.fromPartial(object.snapshot)
       : undefined;
     message.packagesIndex = object.packagesIndex ?? Buffer.alloc(0);
+    message.fileDigests = object.fileDigests?.map((e) => FileDigest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFileDigest(): FileDigest {
+  return { path: "", size: 0n, sha256: Buffer.alloc(0) };
+}
+
+export const FileDigest: MessageFns<FileDigest> = {
+  encode(message: FileDigest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.size !== 0n) {
+      if (BigInt.asUintN(64, message.size) !== message.size) {
+        throw new globalThis.Error("value provided for field message.size of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.size);
+    }
+    if (message.sha256.length !== 0) {
+      writer.uint32(26).bytes(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileDigest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileDigest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileDigest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      size: isSet(object.size) ? BigInt(object.size) : 0n,
+      sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: FileDigest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.size !== 0n) {
+      obj.size = message.size.toString();
+    }
+    if (message.sha256.length !== 0) {
+      obj.sha256 = base64FromBytes(message.sha256);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FileDigest>, I>>(base?: I): FileDigest {
+    return FileDigest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FileDigest>, I>>(object: I): FileDigest {
+    const message = createBaseFileDigest();
+    message.path = object.path ?? "";
+    message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : 0n;
+    message.sha256 = object.sha256 ?? Buffer.alloc(0);
     return message;
   },
 };
