@@ -137,6 +137,8 @@ describe('binhostctl target remove', () => {
       what: 'a snapshot for both targets',
       timeoutMs: 60_000,
     });
+    // the build publishes before its record says "succeeded": wait for that too
+    await waitFor(() => builds.list('alpha', 1)[0]?.status === BuildStatus.BUILD_STATUS_SUCCEEDED, { what: 'the build to end' });
 
     // (a) connected: refused, nothing changed
     const before = await ctl('--json', 'targets');
