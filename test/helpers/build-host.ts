@@ -20,7 +20,7 @@ import { clientsFor } from './clients.js';
 import { TEST_SERVER_NAME, type TestPki } from './pki.js';
 
 /** The stand-in emerge (test/fixtures/README.md). */
-export const STAND_IN_EMERGE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'bin', 'emerge');
+const STAND_IN_EMERGE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'bin', 'emerge');
 
 /** The stand-in's test controls, passed through the host's environment to the next emerge runs. */
 export interface EmergeControl {

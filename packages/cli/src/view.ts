@@ -57,7 +57,7 @@ export const policyWord = (p: TargetSummary['installPolicy']): string => enumWor
 /** `installed`, `up_to_date`, `awaiting_confirmation`, `failed`, `refused_drift`, … */
 export const outcomeWord = (o: InstallResult['outcome']): string => enumWord(installOutcomeToJSON(o), 'INSTALL_OUTCOME_', 'unknown');
 /** `added`, `removed`, `modified`. */
-export const changeWord = (c: DiffTargetResponse['files'][number]['change']): string => enumWord(fileChangeToJSON(c), 'FILE_CHANGE_', 'unknown');
+const changeWord = (c: DiffTargetResponse['files'][number]['change']): string => enumWord(fileChangeToJSON(c), 'FILE_CHANGE_', 'unknown');
 
 const time = (d: Date | undefined): string | null => d?.toISOString() ?? null;
 

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '@binhost/shared';
 /** Most arguments a manual build may have. */
 export const MAX_BUILD_ARGS = 256;
 /** Longest single argument (an atom, an option). */
-export const MAX_BUILD_ARG_LENGTH = 1024;
+const MAX_BUILD_ARG_LENGTH = 1024;
 
 /**
  * Checks a manual build's emerge arguments, which come over the network: strings, none empty,

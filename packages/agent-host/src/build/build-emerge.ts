@@ -7,7 +7,7 @@ import { PackageStatsRecorder } from './package-stats.js';
 import type { BuildQueueOptions } from './build-queue.js';
 
 /** The second pass of a build after which Portage reported preserved libraries. */
-export const PRESERVED_REBUILD_ARGS: readonly string[] = ['@preserved-rebuild'];
+const PRESERVED_REBUILD_ARGS: readonly string[] = ['@preserved-rebuild'];
 
 /** What one build's emerge pass needs from the queue. */
 export interface BuildEmergeContext {

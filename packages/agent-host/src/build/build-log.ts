@@ -2,7 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { AsyncQueue } from '@binhost/shared';
 
 /** How many of the last log lines a build keeps for its error and `Build.logTail`. */
-export const LOG_TAIL_LINES = 40;
+const LOG_TAIL_LINES = 40;
 
 /** A follower's view of a live log: the lines already written, then a queue of new ones. */
 export interface LogSubscription {

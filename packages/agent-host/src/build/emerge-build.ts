@@ -7,7 +7,7 @@ import type { BuildLogWriter } from './build-log.js';
  * the target's applied config (Portage lets the environment win over make.conf) or point emerge
  * somewhere else than the root. The guide's three are then set explicitly.
  */
-export const SCRUBBED_ENV = [
+const SCRUBBED_ENV = [
   'ROOT', 'EROOT', 'SYSROOT', 'PORTAGE_CONFIGROOT', 'PKGDIR', 'DISTDIR', 'PORTAGE_TMPDIR', 'PORTAGE_BINHOST',
   'FEATURES', 'USE', 'CFLAGS', 'CXXFLAGS', 'FCFLAGS', 'FFLAGS', 'LDFLAGS', 'CHOST', 'EMERGE_DEFAULT_OPTS',
   'BINPKG_FORMAT', 'BINPKG_COMPRESS', 'ACCEPT_KEYWORDS', 'ACCEPT_LICENSE', 'MAKEFLAGS',
@@ -58,7 +58,7 @@ export interface EmergeOutcome {
 const FAILURE_CONTEXT_LINES = 300;
 
 /** The exact argv: `[...build.emerge, '--buildpkg', '--root-deps', ...args]`. */
-export function emergeArgv(command: readonly string[], args: readonly string[]): string[] {
+function emergeArgv(command: readonly string[], args: readonly string[]): string[] {
   return [...command, '--buildpkg', '--root-deps', ...args];
 }
 

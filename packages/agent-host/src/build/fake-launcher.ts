@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { ProcessExit, ProcessLauncher, ProcessSpec, RunningProcess } from './emerge-process.js';
 
 /** A process started by {@link FakeLauncher}: the test writes its output and decides when it exits. */
-export class FakeProcess implements RunningProcess {
+class FakeProcess implements RunningProcess {
   readonly pid = 4242;
   readonly kills: NodeJS.Signals[] = [];
   readonly exited: Promise<ProcessExit>;

@@ -17,7 +17,7 @@ export interface OrphanedEmerge {
  * Whether `pid` still runs our emerge: its command line has `--buildpkg` and an argument with
  * the configured program's file name (a pid the kernel reused for something else is left alone).
  */
-export async function isOurEmerge(pid: number, command: readonly string[]): Promise<boolean> {
+async function isOurEmerge(pid: number, command: readonly string[]): Promise<boolean> {
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   const args = cmdline.split('\0');
   const program = basename(command[0] ?? 'emerge');

@@ -35,7 +35,7 @@ function parseSnapshot(root: string, id: number): (bytes: Buffer) => Snapshot {
 }
 
 /** Path of snapshot `id`'s record. */
-export function snapshotFile(layout: HostLayout, root: string, id: number): string {
+function snapshotFile(layout: HostLayout, root: string, id: number): string {
   return join(layout.snapshotDir(root, id), 'snapshot.json');
 }
 

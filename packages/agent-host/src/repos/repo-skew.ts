@@ -68,7 +68,7 @@ export interface RepoSkew {
 }
 
 /** Repositories both sides have, and whether and by how much their revisions differ. */
-export function repoSkews(host: readonly RepoRevision[], target: readonly RepoRevision[]): RepoSkew[] {
+function repoSkews(host: readonly RepoRevision[], target: readonly RepoRevision[]): RepoSkew[] {
   const out: RepoSkew[] = [];
   for (const h of host) {
     const t = target.find((x) => x.name === h.name);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
  * stage3s ship `etc/portage/binrepos.conf/gentoobinhost.conf` pointing at Gentoo's official
  * binhost; with it, an emerge in the root could install foreign packages built for a generic CPU.
  */
-export const BINREPOS_PATHS = ['etc/portage/binrepos.conf'] as const;
+const BINREPOS_PATHS = ['etc/portage/binrepos.conf'] as const;
 
 /**
  * Disables every binhost entry a freshly extracted stage3 carries: each file of

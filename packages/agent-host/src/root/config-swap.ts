@@ -8,7 +8,7 @@ export const STAGING_PREFIX = '.binhost-apply-';
 const COMMITTED = 'committed';
 
 /** The pieces one swap moves, root-relative paths to staging-relative names. */
-export const SWAP_ITEMS = [
+const SWAP_ITEMS = [
   { live: 'etc/portage', staged: 'portage' },
   { live: 'var/lib/portage/world', staged: 'world' },
   { live: 'var/lib/portage/world_sets', staged: 'world_sets' },

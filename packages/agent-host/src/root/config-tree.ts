@@ -6,7 +6,7 @@ import { DROPPED_PATHS } from './scrub-rules.js';
 /** Root-relative prefix of the Portage config in a state. */
 export const PORTAGE_PREFIX = 'etc/portage';
 /** The world files a state carries, root-relative. */
-export const WORLD_FILES = ['var/lib/portage/world', 'var/lib/portage/world_sets'] as const;
+const WORLD_FILES = ['var/lib/portage/world', 'var/lib/portage/world_sets'] as const;
 
 /** A make.conf-syntax file held back from writing so it can be rewritten first. */
 export interface HeldFile {

@@ -8,14 +8,14 @@ import { status } from '@grpc/grpc-js';
 import { DigestMismatchError } from './root-errors.js';
 
 /** Hex SHA-256 of a file, streamed. */
-export async function sha256File(file: string): Promise<string> {
+async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(file), hash);
   return hash.digest('hex');
 }
 
 /** Checks a caller-given hex digest's shape, lower-cased. */
-export function normalizeSha256(hex: string): string {
+function normalizeSha256(hex: string): string {
   const h = hex.trim().toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(h)) throw new InvalidArgumentError(`sha256 must be 64 hex digits, got ${JSON.stringify(hex.slice(0, 80))}`);
   return h;

@@ -28,7 +28,7 @@ function cString(buf: Buffer, start: number, len: number): string {
 }
 
 /** Pax records `"<len> <key>=<value>\n"` with values kept as bytes (xattr values are binary). */
-export function parsePaxRecords(body: Buffer): Map<string, Buffer> {
+function parsePaxRecords(body: Buffer): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   let pos = 0;
   while (pos < body.length) {

@@ -11,7 +11,7 @@ function quotePath(path: string): string {
 }
 
 /** `getfattr --dump`'s format, which `setfattr --restore` reads: values hex-encoded. */
-export function xattrDump(members: readonly MemberXattrs[]): string {
+function xattrDump(members: readonly MemberXattrs[]): string {
   return members
     .map((m) => {
       const lines = [...m.xattrs].map(([name, value]) => `${name}=0x${value.toString('hex')}`);

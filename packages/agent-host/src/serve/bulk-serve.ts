@@ -19,11 +19,11 @@ import { openServedFile, readFully } from './fetch-file.js';
 import type { PublicationSource } from './publication-source.js';
 
 /** Bytes per read from the file, and per write to the socket. @default 256 KiB */
-export const BULK_CHUNK_BYTES = 256 * 1024;
+const BULK_CHUNK_BYTES = 256 * 1024;
 /** Buffers per connection: the disk fills some while TLS sends the others. @default 4 */
 const BUFFERS = 4;
 /** A bulk connection with no request for this long is closed. @default 5 min */
-export const BULK_IDLE_MS = 5 * 60_000;
+const BULK_IDLE_MS = 5 * 60_000;
 
 /** Options of {@link serveBulk}. */
 export interface BulkServeOptions {

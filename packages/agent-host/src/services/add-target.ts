@@ -34,7 +34,7 @@ export interface AddTargetDeps {
 }
 
 /** Largest stage3 accepted by upload (current amd64 stage3s are about 300 MB). @default 8 GiB */
-export const MAX_STAGE3_BYTES = 8 * 1024 ** 3;
+const MAX_STAGE3_BYTES = 8 * 1024 ** 3;
 
 const POLICY_NAMES: Partial<Record<InstallPolicy, string>> = {
   [InstallPolicy.INSTALL_POLICY_AUTO]: 'auto',

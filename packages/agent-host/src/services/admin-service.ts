@@ -50,7 +50,7 @@ export interface AdminServiceDeps {
 }
 
 /** The summary line `binhostctl targets` and `status` show for one target. */
-export function summarize(deps: AdminServiceDeps, name: string, roots = targetRoots(deps)): TargetSummary {
+function summarize(deps: AdminServiceDeps, name: string, roots = targetRoots(deps)): TargetSummary {
   const r = deps.registry.get(name);
   const root = roots.get(name);
   const queued = parseQueuedSync(r.pendingSync);

@@ -20,7 +20,7 @@ import { fetchFile } from '../serve/fetch-file.js';
 import { openStreamAndTakeQueued } from '../serve/sync-queue.js';
 
 /** The version this host reports to targets. */
-export const HOST_VERSION = '0.1.0';
+const HOST_VERSION = '0.1.0';
 
 /** What the target-facing service needs from the rest of the host. */
 export interface TargetServiceDeps {

@@ -21,7 +21,7 @@ export interface CommandResult {
 }
 
 /** Lines of output kept for errors and reports. */
-export const TAIL_LINES = 60;
+const TAIL_LINES = 60;
 
 /**
  * Runs commands for the target agent (emerge, gpg): the target's narrow view of the shared

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { AgentError, atomicWrite, errnoCode } from '@binhost/shared';
 
 /** The section name Portage knows our mirror by. */
-export const BINREPO_NAME = 'binhost-agent';
+const BINREPO_NAME = 'binhost-agent';
 /** Above a stage3's gentoobinhost (priority 1) and anything an admin is likely to set. */
-export const BINREPO_PRIORITY = 9999;
+const BINREPO_PRIORITY = 9999;
 const BEGIN = '# BEGIN binhost-agent (managed by binhost-target; edits inside are overwritten)';
 const END = '# END binhost-agent';
 
@@ -55,7 +55,7 @@ export async function writeBinreposEntry(root: string, port: number, location: s
 }
 
 /** `text` with its managed block replaced by `block` (appended when it has none). */
-export function replaceManagedBlock(text: string, block: string): string {
+function replaceManagedBlock(text: string, block: string): string {
   const start = text.indexOf(BEGIN);
   const stop = start < 0 ? -1 : text.indexOf(END, start);
   if (start >= 0 && stop >= 0) {

@@ -13,7 +13,7 @@ export interface FileWriter {
 export type OpenWriter = (path: string) => Promise<FileWriter>;
 
 /** Bytes appended between two background flushes of a file. @default 32 MiB */
-export const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
+const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
 /** Background flushes running in this process (at most one: each holds a thread-pool thread). */
 let flushing = 0;
 
@@ -74,7 +74,7 @@ export const openAppendWriter: OpenWriter = async (path) => {
 };
 
 /** Bytes a {@link WriteBehind} lets wait for the disk before a caller waits too. @default 1 MiB */
-export const WRITE_BEHIND_BYTES = 1024 * 1024;
+const WRITE_BEHIND_BYTES = 1024 * 1024;
 
 /** Buffers written by one `writev` at most (well under IOV_MAX). */
 const MAX_BATCH = 64;

@@ -8,7 +8,7 @@ import { DEFAULT_INSTALL_ARGS, INSTALL_FLAGS, parsePlan, stripAnsi } from './pla
  * system's `/etc/portage/gnupg` whatever ROOT is; for a root other than `/` it is pointed at the
  * root's own keyring, where the agent imported the host's key.
  */
-export function installEnv(root: string): NodeJS.ProcessEnv {
+function installEnv(root: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ROOT: root, PORTAGE_CONFIGROOT: root };
   if (resolve(root) !== '/') env.BINPKG_GPG_VERIFY_GPG_HOME = join(root, 'etc', 'portage', 'gnupg');
   return env;

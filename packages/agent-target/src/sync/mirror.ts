@@ -33,7 +33,7 @@ export interface MirrorOptions {
 }
 
 /** Files up to this size go in the small-file lane ({@link MirrorOptions.smallConcurrency}). @default 1 MiB */
-export const SMALL_FILE_BYTES = 1024 * 1024;
+const SMALL_FILE_BYTES = 1024 * 1024;
 
 /** What one sync did. */
 export interface MirrorResult {

@@ -8,12 +8,12 @@ import { buildKindWord, buildStatusWord, buildView } from '../view.js';
 export const statusName = buildStatusWord;
 
 /** "auto" / "manual" */
-export function kindName(build: Build): string {
+function kindName(build: Build): string {
   return buildKindWord(build.kind);
 }
 
 /** "compile app-misc/hello-1.0 (2 of 4)" while running, '' otherwise. */
-export function progressText(build: Build): string {
+function progressText(build: Build): string {
   if (build.status !== BuildStatus.BUILD_STATUS_RUNNING || !build.currentPackage) return '';
   return `${build.phase} ${build.currentPackage} (${build.packageIndex} of ${build.packageCount})`;
 }

@@ -94,7 +94,7 @@ function valueOptions(t: CompletionTable): { files: string[]; choices: Map<strin
 }
 
 /** A bash script for `complete -F`: commands, subcommands, each command's options and argument words, files where files go. */
-export function bashCompletion(t: CompletionTable): string {
+function bashCompletion(t: CompletionTable): string {
   const v = valueOptions(t);
   const groups = t.groups.map((g) => word(g.name));
   const common = COMMON.flatMap((o) => optionNames(o).names).join(' ');
@@ -154,7 +154,7 @@ function zq(s: string): string {
 }
 
 /** A zsh script for fpath (`#compdef`): commands and options with their descriptions, argument words, files. */
-export function zshCompletion(t: CompletionTable): string {
+function zshCompletion(t: CompletionTable): string {
   const v = valueOptions(t);
   const groups = t.groups.map((g) => word(g.name));
   const described = (items: { name: string; text: string }[]) => items.map((i) => `'${i.name}:${zq(i.text)}'`).join(' ');

@@ -9,7 +9,7 @@ import { buildProgressLine, buildProgressStep, LiveLine, progressLine, transferS
  * Whether emerge ARGS already say what to do with the world file: Portage's `--oneshot`/`-1`,
  * `--select[=y|n]`/`-w`, `--noreplace` is unrelated. Short options may be clustered (`-1av`).
  */
-export function selectsOrOneshot(args: readonly string[]): boolean {
+function selectsOrOneshot(args: readonly string[]): boolean {
   return args.some((a) => /^--(oneshot|select)(=.*)?$/.test(a) || /^-[a-zA-Z0-9]*[1w][a-zA-Z0-9]*$/.test(a));
 }
 
@@ -18,7 +18,7 @@ export function selectsOrOneshot(args: readonly string[]): boolean {
  * an atom installed this way is not added to the target's world file (which would change its
  * config and start another automatic build), as `emerge --oneshot` would not.
  */
-export function emergeArgs(rest: readonly string[], select: boolean): string[] {
+function emergeArgs(rest: readonly string[], select: boolean): string[] {
   if (select) return selectsOrOneshot(rest) ? [...rest] : ['--select', ...rest];
   return selectsOrOneshot(rest) ? [...rest] : ['--oneshot', ...rest];
 }

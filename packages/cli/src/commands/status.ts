@@ -5,7 +5,7 @@ import { printDamaged, printJson, shortDigest, table, truncate } from '../output
 import { policyWord, targetView } from '../view.js';
 
 /** Characters of a last error shown in the table; `--verbose` and `--json` give it whole. */
-export const LAST_ERROR_WIDTH = 60;
+const LAST_ERROR_WIDTH = 60;
 
 /**
  * `binhostctl status [NAME...]`: per target, connected or not, the config digest it reported, the

@@ -7,7 +7,7 @@ import { printJson } from '../output.js';
 import { addView } from '../view.js';
 
 /** Bytes per upload message: well under the 4 MiB gRPC default, big enough to stream quickly. */
-export const CHUNK_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
 
 /** Creating a root extracts a whole stage3: allow it time. @default 30 min */
 const DEADLINE_MS = 30 * 60_000;
