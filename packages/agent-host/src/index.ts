@@ -11,3 +11,6 @@ export { ActivityHub, type ActivityItem } from './serve/activity-hub.js';
 export { InstallReports, differingPaths } from './serve/install-reports.js';
 export { FETCH_CHUNK_BYTES } from './serve/fetch-file.js';
 export type { EmergeBuilder } from './serve/emerge-relay.js';
+export { HOST_LIVE_KEYS, applyHostConfig } from './reload.js';
+export { distccEnv, makeJobs } from './distcc/distcc-env.js';
+export { summarizeDistccLog } from './distcc/distcc-log.js';
