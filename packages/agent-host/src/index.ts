@@ -12,3 +12,6 @@ export { InstallReports, differingPaths } from './serve/install-reports.js';
 export { FETCH_CHUNK_BYTES } from './serve/fetch-file.js';
 export { writeSnapshotDigests, SNAPSHOT_DIGESTS_FILE } from './publish/snapshot-digests.js';
 export type { EmergeBuilder } from './serve/emerge-relay.js';
+export { HOST_LIVE_KEYS, applyHostConfig } from './reload.js';
+export { distccEnv, makeJobs } from './distcc/distcc-env.js';
+export { summarizeDistccLog } from './distcc/distcc-log.js';

@@ -10,7 +10,7 @@
  */
 import { DEFAULT_PATHS, packageVersion, loadHostConfig, runDaemonMain } from '@binhost/shared';
 import { HostDaemon } from './daemon.js';
-import { HOST_LIVE_KEYS } from './reload.js';
+import { applyHostConfig, HOST_LIVE_KEYS } from './reload.js';
 
 runDaemonMain({
   program: 'binhost-host',
@@ -19,5 +19,6 @@ runDaemonMain({
   defaultConfig: DEFAULT_PATHS.hostConfig,
   load: loadHostConfig,
   liveKeys: HOST_LIVE_KEYS,
+  apply: applyHostConfig,
   create: (config, log) => new HostDaemon({ config, log }),
 });

@@ -111,6 +111,17 @@ export function buildView(b: Build) {
       peakMemoryBytes: Number(p.peakMemoryBytes),
       source: p.source,
     })),
+    distcc: b.distcc
+      ? {
+          hosts: b.distcc.hosts,
+          makeJobs: b.distcc.makeJobs,
+          pump: b.distcc.pump,
+          helpers: b.distcc.helpers.map((h) => ({ host: h.host, jobs: h.jobs })),
+          localJobs: b.distcc.localJobs,
+          fallbackJobs: b.distcc.fallbackJobs,
+          problems: b.distcc.problems.map((p) => ({ host: p.host, reason: p.reason, count: p.count })),
+        }
+      : null,
   };
 }
 

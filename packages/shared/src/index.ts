@@ -7,6 +7,8 @@ export * from './config/config-reader.js';
 export * from './config/load-toml.js';
 export * from './config/paths.js';
 export * from './config/host-config.js';
+export * from './config/distcc-config.js';
+export { describeDistcc } from './distcc-text.js';
 export * from './config/target-config.js';
 export * from './config/admin-config.js';
 export * from './pki/identity.js';

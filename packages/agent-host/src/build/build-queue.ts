@@ -40,6 +40,11 @@ export interface BuildQueueOptions {
   wrap?(root: string, argv: string[]): Promise<string[]>;
   /** Where a build of `root` publishes Portage's observability socket, if the host can see it. */
   observe?(root: string): string | undefined;
+  /**
+   * Runs once emerge has ended (not when it could not start), before the verdict: adds what the
+   * build's tools recorded on the side (the distcc figures) to the record and the log.
+   */
+  afterEmerge?(build: Build, log: BuildLogWriter): Promise<void>;
   /** Publishes a succeeded build; resolves to the snapshot id. Throwing fails the build. */
   publish(build: Build): Promise<number>;
   log: Logger;
@@ -223,6 +228,7 @@ export class BuildQueue extends EventEmitter<BuildQueueEvents> {
       job.writer.write(`!!! binhost: ${errorMessage(err)}`);
       return this.finish(job, { status: BuildStatus.BUILD_STATUS_FAILED, exitCode: 0, error: errorMessage(err) });
     }
+    await options.afterEmerge?.(build, job.writer).catch((err: unknown) => log.warn({ err }, 'after-build step failed'));
     const verdict = verdictOf(outcome, options.command, job.writer.tail(), job.cancelReason);
     if (this.stopped && verdict.status === BuildStatus.BUILD_STATUS_CANCELLED) {
       verdict.status = BuildStatus.BUILD_STATUS_INTERRUPTED;

@@ -18,6 +18,7 @@ import { GarbageCollector } from '../gc/garbage-collector.js';
 import { describeSkew, hostRepoRevisions, targetTreeOlder } from '../repos/repo-skew.js';
 import { emergeEnv } from './emerge-build.js';
 import { status } from '@grpc/grpc-js';
+import { DistccBuilds } from '../distcc/distcc-builds.js';
 
 /** Options for {@link BuildSystem}. */
 export interface BuildSystemOptions {
@@ -49,12 +50,15 @@ export class BuildSystem {
   private readonly reinstallRebuilt = new Set<string>();
   /** The target registry builds are made for. */
   readonly registry: TargetRegistry;
+  /** Distributed compiles (`[distcc]`, live on reload). */
+  readonly distcc: DistccBuilds;
 
   constructor(private readonly options: BuildSystemOptions) {
     this.registry = options.registry;
     const { config, layout, log } = options;
     this.store = new BuildStore(layout, log.child({ component: 'builds' }), options.registry.damage);
     this.snapshots = new SnapshotStore(layout, log.child({ component: 'snapshots' }), undefined, options.registry.damage);
+    this.distcc = new DistccBuilds({ config: config.distcc, layout, configFile: config.configFile, log: log.child({ component: 'distcc' }) });
     this.signing = new RootSigningKeys({ layout, gpg: config.signing.gpg, enabled: config.signing.enabled, log: log.child({ component: 'signing' }) });
     this.queue = new BuildQueue({
       layout,
@@ -66,6 +70,7 @@ export class BuildSystem {
       wrap: (root, argv) => this.sandboxed(root, argv),
       // the sandbox binds it to /run/portage; unsandboxed, emerge uses the host's own /run/portage
       observe: (root) => (config.build.sandbox ? layout.observabilityDir(root) : undefined),
+      afterEmerge: (build, writer) => this.distcc.afterEmerge(build, writer),
       publish: (build) => this.publishBuild(build),
       log: log.child({ component: 'build-queue' }),
     });
@@ -84,6 +89,7 @@ export class BuildSystem {
       fixIndex: (root) => this.fixIndex(root),
       log: log.child({ component: 'retention' }),
     });
+    this.queue.on('started', (build) => this.distcc.started(build.root));
     this.auto = new AutoBuilder({
       registry: options.registry,
       hub: options.hub,
@@ -100,16 +106,20 @@ export class BuildSystem {
   /**
    * What a build in `root` gets on top of the scrubbed environment: the signing settings and the
    * root's own PORTAGE_TMPDIR and DISTDIR (the target's are scrubbed from its make.conf; without
-   * them Portage would use the host's /var/tmp/portage and /var/cache/distfiles).
+   * them Portage would use the host's /var/tmp/portage and /var/cache/distfiles), and distcc's
+   * (distcc/distcc-builds.ts: FEATURES=distcc with the root's helpers, or -distcc).
    */
   private async buildEnv(root: string): Promise<Record<string, string>> {
     const { layout } = this.options;
     const dirs = { PORTAGE_TMPDIR: layout.buildTmpDir(root), DISTDIR: layout.distDir(root) };
     for (const dir of [...Object.values(dirs), layout.observabilityDir(root)]) await mkdir(dir, { recursive: true, mode: 0o755 });
     const signing = await signingEnv(this.signing.of(root));
-    // Portage (≥ 3.0.82) publishes its progress on a socket the host follows (observability.ts)
-    // TMPDIR too: the sandbox's /tmp is the host's, read-only
-    return { ...signing, ...dirs, TMPDIR: dirs.PORTAGE_TMPDIR, FEATURES: [signing.FEATURES, 'observability'].filter(Boolean).join(' ') };
+    const distcc = await this.distcc.env(root);
+    // Portage (≥ 3.0.82) publishes its progress on a socket the host follows (observability.ts).
+    // FEATURES is incremental in Portage: the signing, observability and distcc words all apply
+    // on top of make.conf's. TMPDIR too: the sandbox's /tmp is the host's, read-only.
+    const features = [signing.FEATURES, 'observability', distcc['FEATURES']].filter(Boolean).join(' ');
+    return { ...signing, ...dirs, ...distcc, TMPDIR: dirs.PORTAGE_TMPDIR, FEATURES: features };
   }
 
   /**
@@ -127,9 +137,11 @@ export class BuildSystem {
    * emerge program that does not exist is left to fail as it is (the build then says so, naming
    * build.emerge); a missing bwrap fails the build naming the package to install.
    */
-  private async sandboxed(root: string, argv: string[]): Promise<string[]> {
+  private async sandboxed(root: string, plain: string[]): Promise<string[]> {
     const { config, layout } = this.options;
-    if (!config.build.sandbox || !(await findProgram(argv[0] ?? ''))) return argv;
+    if (!(await findProgram(plain[0] ?? ''))) return plain;
+    const argv = await this.distcc.wrap(root, plain);
+    if (!config.build.sandbox) return argv;
     if (!(await findProgram(config.build.bwrap))) {
       throw new FailedPreconditionError(
         `build sandbox: "${config.build.bwrap}" not found (install sys-apps/bubblewrap, Debian: bubblewrap; or set build.sandbox = false in ${config.configFile}, which lets every target's config run unconfined as root)`,

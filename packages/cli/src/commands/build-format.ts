@@ -1,4 +1,4 @@
-import { BuildStatus, callServerStream, emptyProgress, parseEmergeLine, UsageError, type Build, type PackageBuildStats, type Snapshot } from '@binhost/shared';
+import { BuildStatus, callServerStream, describeDistcc, emptyProgress, parseEmergeLine, UsageError, type Build, type PackageBuildStats, type Snapshot } from '@binhost/shared';
 import { buildProgressLine, buildProgressStep, LiveLine } from './progress-bar.js';
 import type { CommandContext } from '../context.js';
 import { ago, printJsonLine, shortDigest } from '../output.js';
@@ -18,9 +18,10 @@ function progressText(build: Build): string {
   return `${build.phase} ${build.currentPackage} (${build.packageIndex} of ${build.packageCount})`;
 }
 
-/** One table row per build. */
+/** One table row per build; a build that ran with distcc adds where its compile jobs ran. */
 export function buildRow(b: Build): string[] {
-  const detail = b.status === BuildStatus.BUILD_STATUS_RUNNING ? progressText(b) : b.error || (b.snapshotId ? `snapshot ${b.snapshotId}` : '');
+  const outcome = b.status === BuildStatus.BUILD_STATUS_RUNNING ? progressText(b) : b.error || (b.snapshotId ? `snapshot ${b.snapshotId}` : '');
+  const detail = [outcome, b.distcc ? describeDistcc(b.distcc) : ''].filter(Boolean).join('; ');
   return [String(b.id), b.target, statusName(b.status), kindName(b), ago(b.startedAt ?? b.queuedAt), detail];
 }
 
@@ -100,5 +101,6 @@ export async function printLog(ctx: CommandContext, target: string, buildId: num
   if (ctx.json) return ok ? 0 : 1;
   const tail = finished.error ? `: ${finished.error}` : finished.snapshotId ? `, snapshot ${finished.snapshotId} published` : '';
   ctx.stderr.write(`build ${finished.id} ${statusName(finished.status)}${tail}\n`);
+  if (finished.distcc) ctx.stderr.write(`${describeDistcc(finished.distcc)}\n`);
   return ok ? 0 : 1;
 }

@@ -17,7 +17,7 @@ export const spec: CommandSpec = {
     { name: 'BUILD', description: "one build: its packages' build time, CPU time and peak memory (FEATURES=cgroup)", optional: true },
   ],
   options: [{ flags: '--limit <N>', description: 'at most N builds', default: '20' }],
-  json: '{version, builds: [{id, target, root, kind: auto|manual, status: queued|running|succeeded|failed|cancelled|interrupted, args, configDigest, queuedAt, startedAt, finishedAt, exitCode, error, logTail, snapshotId, progress: {currentPackage, packageIndex, packageCount, phase}, packages: [{cpv, forRoot, seconds, cpuSeconds, peakMemoryBytes, source: observability|output}]}]}',
+  json: '{version, builds: [{id, target, root, kind: auto|manual, status: queued|running|succeeded|failed|cancelled|interrupted, args, configDigest, queuedAt, startedAt, finishedAt, exitCode, error, logTail, snapshotId, progress: {currentPackage, packageIndex, packageCount, phase}, packages: [{cpv, forRoot, seconds, cpuSeconds, peakMemoryBytes, source: observability|output}], distcc: {hosts, makeJobs, pump, helpers: [{host, jobs}], localJobs, fallbackJobs, problems: [{host, reason, count}]} | null}]}',
   examples: ['builds', 'builds alpha --limit 5', 'builds alpha 12'],
   run,
 };

@@ -90,6 +90,26 @@ export class ConfigReader {
     return new ConfigReader(this.file, (v as Table | undefined) ?? {}, this.path(key));
   }
 
+  /** Whether the table has `key` (does not count as reading it). */
+  has(key: string): boolean {
+    return this.table[key] !== undefined;
+  }
+
+  /** The keys of the table (a table of named sub-tables, like `[distcc.roots.NAME]`). */
+  keys(): string[] {
+    return Object.keys(this.table);
+  }
+
+  /** `key` with this table's prefix, as messages spell it (`distcc.roots.alpha.hosts`). */
+  prefixPath(key: string): string {
+    return this.path(key);
+  }
+
+  /** A boolean, or undefined when absent. */
+  optionalBoolean(key: string): boolean | undefined {
+    return this.has(key) ? this.boolean(key, false) : (this.get(key), undefined);
+  }
+
   /** Rejects keys that no getter asked for. */
   finish(): void {
     for (const key of Object.keys(this.table)) {

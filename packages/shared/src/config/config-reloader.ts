@@ -11,8 +11,9 @@ export interface ConfigReloaderOptions<C extends { readonly logLevel: string }> 
   /** The config the agent started with. */
   current: C;
   /**
-   * Paths (camelCase, as in the parsed config) that take effect without a restart. `logLevel` is
-   * always live: the reloader sets it on `log`'s root logger, whose children follow it.
+   * Paths (camelCase, as in the parsed config) that take effect without a restart; a table's
+   * path (`distcc`) covers everything in it. `logLevel` is always live: the reloader sets it on
+   * `log`'s root logger, whose children follow it.
    */
   liveKeys: readonly string[];
   /** Puts the new effective config in place (`daemon.config = next`); called only when something live changed. */
@@ -60,10 +61,12 @@ export function createConfigReloader<C extends { readonly logLevel: string }>(op
       return { ok: false, applied: [], restartRequired: [], error };
     }
     const changed = changedPaths(current, next);
-    const applied = changed.filter((p) => live.has(p));
-    const restart = changed.filter((p) => !live.has(p));
+    const covering = (p: string) => [...live].find((k) => p === k || p.startsWith(`${k}.`));
+    const applied = changed.filter((p) => covering(p));
+    const restart = changed.filter((p) => !covering(p));
     if (applied.length > 0) {
-      const effective = takePaths(current, next, applied);
+      // a covered table is taken over whole, so keys removed from the file go too
+      const effective = takePaths(current, next, [...new Set(applied.map((p) => covering(p)!))]);
       try {
         options.apply?.(effective, applied.map(fileKey));
       } catch (err) {

@@ -4,6 +4,7 @@ import type { ConfigReader } from './config-reader.js';
 import { DEFAULT_PATHS, DEFAULT_PORT } from './paths.js';
 import type { TlsFiles } from '../grpc/tls-files.js';
 import { ConfigError } from '../errors.js';
+import { readDistcc, type DistccConfig } from './distcc-config.js';
 
 /** The host agent's configuration (`/etc/binhost/host.toml`), parsed and validated. */
 export interface HostConfig {
@@ -62,6 +63,8 @@ export interface HostConfig {
     /** Sign binary packages (Portage ≥ 3.0.78 refuses unsigned ones by default). @default true */
     readonly enabled: boolean;
   };
+  /** Distributed compiles (`[distcc]`; live on SIGHUP): README "Building on more than one machine". */
+  readonly distcc: DistccConfig;
 }
 
 export const HOST_DEFAULTS = {
@@ -136,8 +139,9 @@ export function parseHostConfig(r: ConfigReader, baseDir: string): HostConfig {
   const s = r.section('signing');
   const signing = { gpg: s.string('gpg', HOST_DEFAULTS.gpg), enabled: s.boolean('enabled', true) };
   s.finish();
+  const distcc = readDistcc(r.section('distcc'));
   r.finish();
-  return { configFile: r.file, listen, stateDir, logLevel, tls, build, retention, repos, signing };
+  return { configFile: r.file, listen, stateDir, logLevel, tls, build, retention, repos, signing, distcc };
 }
 
 /** The `[tls]` table shared by every config file: ca, cert and key, all required. */

@@ -398,6 +398,8 @@ export interface Build {
    * peak memory with FEATURES=cgroup) or, from an older Portage, as the output timed it.
    */
   packages: PackageBuildStats[];
+  /** Where the compile jobs ran, from distcc's own log (DISTCC_LOG); unset when distcc was off. */
+  distcc: DistccStats | undefined;
 }
 
 /** One package of a build. */
@@ -491,6 +493,33 @@ export interface AppliedConfig {
   rewrites: ConfigRewrite[];
   warnings: string[];
   root: string;
+}
+
+/** The compile jobs of one build with distcc (Portage's FEATURES=distcc), as distcc logged them. */
+export interface DistccStats {
+  /** The DISTCC_HOSTS and MAKEOPTS -j the build ran with, and whether pump mode was on. */
+  hosts: string;
+  makeJobs: number;
+  pump: boolean;
+  /** Compile jobs per helper that compiled them ("10.0.0.2:3632"); local ones are in local_jobs. */
+  helpers: DistccHostJobs[];
+  /** Compile jobs that ran on this host, and how many of those were meant for a helper. */
+  localJobs: number;
+  fallbackJobs: number;
+  /** Helpers that could not be used, with distcc's reason ("connection refused"). */
+  problems: DistccHelperProblem[];
+}
+
+export interface DistccHostJobs {
+  host: string;
+  jobs: number;
+}
+
+export interface DistccHelperProblem {
+  host: string;
+  reason: string;
+  /** How often distcc met it (a helper in backoff is not tried again until the period ends). */
+  count: number;
 }
 
 function createBaseFileEntry(): FileEntry {
@@ -1329,6 +1358,7 @@ function createBaseBuild(): Build {
     packageCount: 0,
     phase: "",
     packages: [],
+    distcc: undefined,
   };
 }
 
@@ -1390,6 +1420,9 @@ export const Build: MessageFns<Build> = {
     }
     for (const v of message.packages) {
       PackageBuildStats.encode(v!, writer.uint32(154).fork()).join();
+    }
+    if (message.distcc !== undefined) {
+      DistccStats.encode(message.distcc, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -1559,6 +1592,14 @@ export const Build: MessageFns<Build> = {
             message.packages.push(PackageBuildStats.decode(reader, reader.uint32()));
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.distcc = DistccStats.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1634,6 +1675,7 @@ export const Build: MessageFns<Build> = {
       packages: globalThis.Array.isArray(object?.packages)
         ? object.packages.map((e: any) => PackageBuildStats.fromJSON(e))
         : [],
+      distcc: isSet(object.distcc) ? DistccStats.fromJSON(object.distcc) : undefined,
     };
   },
 
@@ -1696,6 +1738,9 @@ export const Build: MessageFns<Build> = {
     if (message.packages?.length) {
       obj.packages = message.packages.map((e) => PackageBuildStats.toJSON(e));
     }
+    if (message.distcc !== undefined) {
+      obj.distcc = DistccStats.toJSON(message.distcc);
+    }
     return obj;
   },
 
@@ -1723,6 +1768,9 @@ export const Build: MessageFns<Build> = {
     message.packageCount = object.packageCount ?? 0;
     message.phase = object.phase ?? "";
     message.packages = object.packages?.map((e) => PackageBuildStats.fromPartial(e)) || [];
+    message.distcc = (object.distcc !== undefined && object.distcc !== null)
+      ? DistccStats.fromPartial(object.distcc)
+      : undefined;
     return message;
   },
 };
@@ -3072,6 +3120,373 @@ export const AppliedConfig: MessageFns<AppliedConfig> = {
     message.rewrites = object.rewrites?.map((e) => ConfigRewrite.fromPartial(e)) || [];
     message.warnings = object.warnings?.map((e) => e) || [];
     message.root = object.root ?? "";
+    return message;
+  },
+};
+
+function createBaseDistccStats(): DistccStats {
+  return { hosts: "", makeJobs: 0, pump: false, helpers: [], localJobs: 0, fallbackJobs: 0, problems: [] };
+}
+
+export const DistccStats: MessageFns<DistccStats> = {
+  encode(message: DistccStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hosts !== "") {
+      writer.uint32(10).string(message.hosts);
+    }
+    if (message.makeJobs !== 0) {
+      writer.uint32(16).uint32(message.makeJobs);
+    }
+    if (message.pump !== false) {
+      writer.uint32(24).bool(message.pump);
+    }
+    for (const v of message.helpers) {
+      DistccHostJobs.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.localJobs !== 0) {
+      writer.uint32(40).uint32(message.localJobs);
+    }
+    if (message.fallbackJobs !== 0) {
+      writer.uint32(48).uint32(message.fallbackJobs);
+    }
+    for (const v of message.problems) {
+      DistccHelperProblem.encode(v!, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DistccStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDistccStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hosts = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.makeJobs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pump = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.helpers.push(DistccHostJobs.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.localJobs = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.fallbackJobs = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.problems.push(DistccHelperProblem.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DistccStats {
+    return {
+      hosts: isSet(object.hosts) ? globalThis.String(object.hosts) : "",
+      makeJobs: isSet(object.makeJobs)
+        ? globalThis.Number(object.makeJobs)
+        : isSet(object.make_jobs)
+        ? globalThis.Number(object.make_jobs)
+        : 0,
+      pump: isSet(object.pump) ? globalThis.Boolean(object.pump) : false,
+      helpers: globalThis.Array.isArray(object?.helpers)
+        ? object.helpers.map((e: any) => DistccHostJobs.fromJSON(e))
+        : [],
+      localJobs: isSet(object.localJobs)
+        ? globalThis.Number(object.localJobs)
+        : isSet(object.local_jobs)
+        ? globalThis.Number(object.local_jobs)
+        : 0,
+      fallbackJobs: isSet(object.fallbackJobs)
+        ? globalThis.Number(object.fallbackJobs)
+        : isSet(object.fallback_jobs)
+        ? globalThis.Number(object.fallback_jobs)
+        : 0,
+      problems: globalThis.Array.isArray(object?.problems)
+        ? object.problems.map((e: any) => DistccHelperProblem.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DistccStats): unknown {
+    const obj: any = {};
+    if (message.hosts !== "") {
+      obj.hosts = message.hosts;
+    }
+    if (message.makeJobs !== 0) {
+      obj.makeJobs = Math.round(message.makeJobs);
+    }
+    if (message.pump !== false) {
+      obj.pump = message.pump;
+    }
+    if (message.helpers?.length) {
+      obj.helpers = message.helpers.map((e) => DistccHostJobs.toJSON(e));
+    }
+    if (message.localJobs !== 0) {
+      obj.localJobs = Math.round(message.localJobs);
+    }
+    if (message.fallbackJobs !== 0) {
+      obj.fallbackJobs = Math.round(message.fallbackJobs);
+    }
+    if (message.problems?.length) {
+      obj.problems = message.problems.map((e) => DistccHelperProblem.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DistccStats>, I>>(base?: I): DistccStats {
+    return DistccStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DistccStats>, I>>(object: I): DistccStats {
+    const message = createBaseDistccStats();
+    message.hosts = object.hosts ?? "";
+    message.makeJobs = object.makeJobs ?? 0;
+    message.pump = object.pump ?? false;
+    message.helpers = object.helpers?.map((e) => DistccHostJobs.fromPartial(e)) || [];
+    message.localJobs = object.localJobs ?? 0;
+    message.fallbackJobs = object.fallbackJobs ?? 0;
+    message.problems = object.problems?.map((e) => DistccHelperProblem.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDistccHostJobs(): DistccHostJobs {
+  return { host: "", jobs: 0 };
+}
+
+export const DistccHostJobs: MessageFns<DistccHostJobs> = {
+  encode(message: DistccHostJobs, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.jobs !== 0) {
+      writer.uint32(16).uint32(message.jobs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DistccHostJobs {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDistccHostJobs();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.jobs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DistccHostJobs {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      jobs: isSet(object.jobs) ? globalThis.Number(object.jobs) : 0,
+    };
+  },
+
+  toJSON(message: DistccHostJobs): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.jobs !== 0) {
+      obj.jobs = Math.round(message.jobs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DistccHostJobs>, I>>(base?: I): DistccHostJobs {
+    return DistccHostJobs.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DistccHostJobs>, I>>(object: I): DistccHostJobs {
+    const message = createBaseDistccHostJobs();
+    message.host = object.host ?? "";
+    message.jobs = object.jobs ?? 0;
+    return message;
+  },
+};
+
+function createBaseDistccHelperProblem(): DistccHelperProblem {
+  return { host: "", reason: "", count: 0 };
+}
+
+export const DistccHelperProblem: MessageFns<DistccHelperProblem> = {
+  encode(message: DistccHelperProblem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).uint32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DistccHelperProblem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDistccHelperProblem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DistccHelperProblem {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: DistccHelperProblem): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DistccHelperProblem>, I>>(base?: I): DistccHelperProblem {
+    return DistccHelperProblem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DistccHelperProblem>, I>>(object: I): DistccHelperProblem {
+    const message = createBaseDistccHelperProblem();
+    message.host = object.host ?? "";
+    message.reason = object.reason ?? "";
+    message.count = object.count ?? 0;
     return message;
   },
 };
