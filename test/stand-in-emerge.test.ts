@@ -3,7 +3,8 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkGpkgManifest, indexValue, listTarMembers, makeConfValues, parsePackagesIndex, readGpkg, serializePackagesIndex } from '@binhost/shared';
+import { indexValue, makeConfValues, parsePackagesIndex, serializePackagesIndex } from '@binhost/shared';
+import { checkGpkgManifest, listTarMembers, readGpkg } from './helpers/gpkg.js';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePortageRoot, runEmerge } from './helpers/emerge-stand-in.js';
 

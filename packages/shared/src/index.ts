@@ -32,7 +32,7 @@ export * from './portage/packages-index.js';
 export * from './portage/make-conf.js';
 export * from './portage/binrepos-conf.js';
 export * from './portage/repo-revisions.js';
-export * from './portage/gpkg.js';
+
 export * from './exec/exec-error.js';
 export * from './exec/run-command.js';
 export * from './exec/find-program.js';

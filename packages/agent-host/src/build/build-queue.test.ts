@@ -7,7 +7,7 @@ import { Build, BuildKind, BuildStatus, silentLogger } from '@binhost/shared';
 import { HostLayout } from '../layout.js';
 import { BuildStore } from './build-store.js';
 import { BuildQueue } from './build-queue.js';
-import { FakeLauncher } from './fake-launcher.js';
+import { FakeLauncher } from './fake-launcher.test-helpers.js';
 
 describe('BuildQueue', () => {
   let dir: string;

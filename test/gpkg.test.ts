@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError } from '../errors.js';
-import { checkGpkgManifest, parseGpkgManifest, readGpkg, readGpkgFile } from './gpkg.js';
+import { InvalidArgumentError } from '@binhost/shared';
+import { checkGpkgManifest, parseGpkgManifest, readGpkg, readGpkgFile } from './helpers/gpkg.js';
 
-const path = (name: string) => fileURLToPath(new URL(`../../../../test/fixtures/portage/${name}`, import.meta.url));
+const path = (name: string) => fileURLToPath(new URL(`./fixtures/portage/${name}`, import.meta.url));
 
 describe('gpkg', () => {
   it('lists the members of the real unsigned gpkg and reads its Manifest', async () => {

@@ -1,6 +1,8 @@
+// Reads gpkg binary packages (a plain tar of metadata, image, their signatures and a Manifest)
+// so tests can check what the stand-in and real Portage wrote. Test-only: the agents never open one.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '@binhost/shared';
 
 /**
  * The part of the gpkg binary package format (GLEP 78, Portage's default BINPKG_FORMAT) that the
