@@ -19,7 +19,7 @@ export interface DistccConfig extends DistccSettings {
   readonly roots: Readonly<Record<string, Partial<DistccSettings> & { readonly enabled?: boolean }>>;
 }
 
-export const DISTCC_DEFAULTS: DistccSettings = { hosts: [], pump: false, jobs: 0, backoffSeconds: 60 };
+const DISTCC_DEFAULTS: DistccSettings = { hosts: [], pump: false, jobs: 0, backoffSeconds: 60 };
 
 /**
  * One DISTCC_HOSTS word as distcc(1) spells it: `localhost[/N]`, `HOST[:PORT][/N][,OPTION…]`

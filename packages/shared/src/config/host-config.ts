@@ -87,7 +87,7 @@ export const HOST_DEFAULTS = {
  * `emaint` beside the configured emerge: `["/usr/bin/emerge"]` → `["/usr/bin/emaint"]`,
  * `["python3", "bin/emerge"]` → `["python3", "bin/emaint"]`; undefined when no word is an emerge.
  */
-export function siblingEmaint(emerge: readonly string[]): string[] | undefined {
+function siblingEmaint(emerge: readonly string[]): string[] | undefined {
   const i = emerge.findIndex((w) => /(^|\/)emerge$/.test(w));
   if (i < 0) return undefined;
   return [...emerge.slice(0, i), emerge[i]!.replace(/emerge$/, 'emaint')];
@@ -102,7 +102,7 @@ export async function loadHostConfig(file: string): Promise<HostConfig> {
 }
 
 /** Validates an already parsed config (see {@link ConfigReader}). */
-export function parseHostConfig(r: ConfigReader, baseDir: string): HostConfig {
+function parseHostConfig(r: ConfigReader, baseDir: string): HostConfig {
   const abs = (p: string) => resolve(baseDir, p);
   const listen = r.string('listen', HOST_DEFAULTS.listen);
   if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(listen)) {

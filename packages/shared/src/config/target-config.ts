@@ -47,7 +47,7 @@ export async function loadTargetConfig(file: string): Promise<TargetConfig> {
 }
 
 /** Validates an already parsed target config. */
-export function parseTargetConfig(r: ConfigReader, baseDir: string): TargetConfig {
+function parseTargetConfig(r: ConfigReader, baseDir: string): TargetConfig {
   const abs = (p: string) => resolve(baseDir, p);
   const { host, serverName } = readDialAddress(r);
   const root = abs(r.string('root', '/'));

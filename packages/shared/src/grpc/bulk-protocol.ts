@@ -28,7 +28,7 @@ export interface BulkRequest {
 }
 
 /** Longest request or header line accepted. @default 8 KiB */
-export const BULK_LINE_LIMIT = 8 * 1024;
+const BULK_LINE_LIMIT = 8 * 1024;
 
 /** A bulk request line. */
 export function encodeBulkRequest(req: BulkRequest): Buffer {

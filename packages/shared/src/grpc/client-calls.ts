@@ -2,7 +2,7 @@ import type { CallOptions, ClientReadableStream, ClientUnaryCall, ClientWritable
 import { Metadata as GrpcMetadata } from '@grpc/grpc-js';
 
 /** Default deadline of a unary call. @default 30 s */
-export const DEFAULT_DEADLINE_MS = 30_000;
+const DEFAULT_DEADLINE_MS = 30_000;
 
 type UnaryMethod<Req, Res> = (
   req: Req,

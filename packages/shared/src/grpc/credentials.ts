@@ -84,7 +84,7 @@ export function clientChannelOptions(options: ClientChannelOptions): ChannelOpti
 }
 
 /** HTTP/2 receive window a client announces, per stream and for the connection. */
-export const FLOW_CONTROL_WINDOW_BYTES = 4 * 1024 * 1024;
+const FLOW_CONTROL_WINDOW_BYTES = 4 * 1024 * 1024;
 
 /** The largest message either side accepts: a state report carries all of /etc/portage. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;

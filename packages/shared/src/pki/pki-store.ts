@@ -14,7 +14,7 @@ export const pkiPaths = {
 };
 
 /** A file we refuse to overwrite. */
-export class FileExistsError extends AgentError {
+class FileExistsError extends AgentError {
   override name = 'FileExistsError';
   constructor(readonly path: string) {
     super(`${path} already exists; refusing to overwrite it (move it away first)`, status.ALREADY_EXISTS);

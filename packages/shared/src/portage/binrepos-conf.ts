@@ -120,7 +120,7 @@ export function resolveBinrepoLocation(repo: BinRepo, vars: Readonly<Record<stri
 }
 
 /** Files Portage reads for a config path that may be a file or a directory. */
-export async function portageConfigFiles(path: string): Promise<string[]> {
+async function portageConfigFiles(path: string): Promise<string[]> {
   let st;
   try {
     st = await stat(path);

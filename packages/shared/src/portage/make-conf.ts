@@ -210,7 +210,7 @@ function readValue(text: string, pos: number, fail: (pos: number, detail: string
  * Portage's varexpand reads it: `${NAME}` and `$NAME` from `vars` (unknown ones are empty), `\$`,
  * `\\` and `\"` unescaped, any other backslash kept.
  */
-export function expandWord(word: string, vars: ReadonlyMap<string, string>): string {
+function expandWord(word: string, vars: ReadonlyMap<string, string>): string {
   return word.replace(/\\([$\\"])|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_all, esc?: string, a?: string, b?: string) =>
     esc !== undefined ? esc : (vars.get((a ?? b)!) ?? ''),
   );

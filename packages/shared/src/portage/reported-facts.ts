@@ -111,7 +111,7 @@ const DISPLAY_TEXT: Rule = {
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** Upper bounds far above real reports (gcc 14 resolves about 130 flags, cpuid2cpuflags about 40 words). */
-export const REPORTED_FACT_LIMITS = {
+const REPORTED_FACT_LIMITS = {
   /** Repositories in a repos.conf (Gentoo's overlay list has about 800; nobody configures them all). */
   repos: 256,
   /** Characters of one flag, CPU flag or name. */

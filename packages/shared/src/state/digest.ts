@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { FileKind, type FileEntry } from '../gen/binhost/agent/v1/types.js';
 
 /** Prefix of every digest: the algorithm, and room to change it. */
-export const DIGEST_PREFIX = 'sha256:';
+const DIGEST_PREFIX = 'sha256:';
 
 /**
  * The canonical digest of a target's config, replacing the guide's

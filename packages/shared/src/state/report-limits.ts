@@ -75,7 +75,7 @@ export function countReport(message: Uint8Array): ReportCounts {
 }
 
 /** The first limit `counts` breaks, as the error to refuse the report with. */
-export function reportLimitError(counts: ReportCounts): ReportLimitError | undefined {
+function reportLimitError(counts: ReportCounts): ReportLimitError | undefined {
   if (counts.bytes > MAX_REPORT_BYTES) return new ReportLimitError('MAX_REPORT_BYTES', MAX_REPORT_BYTES, `${counts.bytes} bytes`);
   if (counts.entries > MAX_REPORT_ENTRIES) return new ReportLimitError('MAX_REPORT_ENTRIES', MAX_REPORT_ENTRIES, `more than ${MAX_REPORT_ENTRIES} entries`);
   if (counts.warnings > MAX_REPORT_WARNINGS) return new ReportLimitError('MAX_REPORT_WARNINGS', MAX_REPORT_WARNINGS, `more than ${MAX_REPORT_WARNINGS} warnings`);
