@@ -1,7 +1,6 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  atomicWrite,
   callUnary,
   errorMessage,
   InstallOutcome,
@@ -12,20 +11,20 @@ import {
   type Logger,
   type OpenEventsResponse,
   type RegisterResponse,
-  type SigningKey,
+  type TargetServiceClient,
   type SyncRequest,
   type TargetConfig,
 } from '@binhost/shared';
 import type { HostConnection } from '../connection/host-connection.js';
 import { spawnRunner, type CommandRunner } from '../exec/command-runner.js';
-import { MirrorStore } from './mirror-store.js';
-import { MirrorServer } from './mirror-server.js';
-import { Mirror, type MirrorOptions } from './mirror.js';
-import { grpcSnapshotSource, type SnapshotSource } from './snapshot-source.js';
-import { bulkSnapshotSource, type BulkSnapshotSource } from './bulk-source.js';
-import { Installer } from './installer.js';
-import { writeBinreposEntry } from './binrepos-entry.js';
-import { installSigningKey } from './keyring.js';
+import { MirrorStore } from '../mirror/mirror-store.js';
+import { MirrorServer } from '../mirror/mirror-server.js';
+import { Mirror, type MirrorOptions } from '../mirror/mirror.js';
+import { grpcSnapshotSource, type SnapshotSource } from '../mirror/snapshot-source.js';
+import { bulkSnapshotSource, type BulkSnapshotSource } from '../mirror/bulk-source.js';
+import { Installer } from '../install/installer.js';
+import { writeBinreposEntry } from '../install/binrepos-entry.js';
+import { HostKey } from '../install/host-key.js';
 import { ActivityStream } from './activity-stream.js';
 import { runSync } from './sync-run.js';
 
@@ -61,8 +60,7 @@ export class Delivery {
   private pending: SyncRequest | undefined;
   private running: Promise<void> | undefined;
   private unsent: InstallResult | undefined;
-  /** The host's signing key as last received: imported again before each sync. */
-  private key: SigningKey | undefined;
+  private readonly hostKey: HostKey;
   private installed = 0;
   /** Key installations in flight, awaited on stop (they write into the target root). */
   private readonly keyWork = new Set<Promise<void>>();
@@ -75,6 +73,12 @@ export class Delivery {
     this.server = new MirrorServer(this.store, log.child({ component: 'mirror-http' }));
     this.runner = options.runner ?? spawnRunner;
     this.installer = new Installer({ root: config.root, emerge: config.install.emerge, runner: this.runner, log: log.child({ component: 'emerge' }) });
+    this.hostKey = new HostKey({ root: config.root, stateDir: config.stateDir, runner: this.runner, log, signal: this.stopping.signal });
+  }
+
+  /** The host's client while connected. */
+  private connectedClient(): TargetServiceClient | undefined {
+    return this.connection?.connected ? this.connection.client : undefined;
   }
 
   /** The snapshot installed last (for Register). */
@@ -160,7 +164,7 @@ export class Delivery {
 
   private onConnected(reg: RegisterResponse): void {
     this.setPolicy(reg.installPolicy);
-    this.track(this.refreshKey());
+    this.track(this.hostKey.refresh(this.connectedClient()));
     if (this.unsent) void this.report(this.unsent);
     if (reg.publishedSnapshotId > 0 && reg.publishedSnapshotId !== this.installed) {
       this.request({ requestId: `connect-${reg.publishedSnapshotId}`, snapshotId: reg.publishedSnapshotId, args: [], confirmed: false, reason: 'published snapshot not installed' });
@@ -173,7 +177,7 @@ export class Delivery {
     if (ev.$case === 'snapshotPublished') {
       this.request({ requestId: `published-${ev.value.id}`, snapshotId: ev.value.id, args: [], confirmed: false, reason: 'snapshot published' });
     } else if (ev.$case === 'syncRequested') this.request(ev.value);
-    else if (ev.$case === 'keyRotated') this.track(this.installKey((this.key = ev.value)));
+    else if (ev.$case === 'keyRotated') this.track(this.hostKey.install(ev.value));
     else if (ev.$case === 'installPolicyChanged') this.setPolicy(ev.value.policy);
   }
 
@@ -191,47 +195,13 @@ export class Delivery {
     this.policyOverride = names[p];
   }
 
-  /**
-   * Asks the host which key signs what this target is served (the key of that root) and puts it
-   * into Portage's keyring. Without the host, the key received last is imported again (the
-   * keyring may have been deleted meanwhile).
-   */
-  private async refreshKey(): Promise<void> {
-    const c = this.connection?.connected ? this.connection.client : undefined;
-    try {
-      if (c) {
-        const res = await callUnary(c.getSigningKey.bind(c), {}, { deadlineMs: 15_000, signal: this.stopping.signal });
-        if (res.key) this.key = res.key;
-      }
-    } catch (err) {
-      this.options.log.warn({ err: errorMessage(err) }, 'could not get the host signing key; importing the last one again');
-    }
-    if (this.key) await this.installKey(this.key);
-  }
-
-  /** Where the fingerprint of the host key imported last is kept, to replace it when it changes. */
-  private get keyRecord(): string {
-    return join(this.options.config.stateDir, 'host-key.json');
-  }
-
-  private async installKey(key: SigningKey): Promise<void> {
-    try {
-      const previous = await readFile(this.keyRecord, 'utf8').then((t) => String((JSON.parse(t) as { fingerprint?: unknown }).fingerprint ?? ''), () => '');
-      const fpr = await installSigningKey({ root: this.options.config.root, key, previous, runner: this.runner, signal: this.stopping.signal });
-      if (fpr !== previous) await atomicWrite(this.keyRecord, `${JSON.stringify({ fingerprint: fpr })}\n`);
-      this.options.log.info({ fingerprint: fpr }, 'host signing key trusted for binpkg verification');
-    } catch (err) {
-      this.options.log.error({ err: errorMessage(err) }, 'installing the host signing key failed');
-    }
-  }
-
   private async loop(): Promise<void> {
     while (this.pending && !this.stopping.signal.aborted) {
       const req = this.pending;
       this.pending = undefined;
       const log = this.options.log.child({ requestId: req.requestId, snapshotId: req.snapshotId });
       await this.writeBinrepos(); // etc/portage may have appeared (or been replaced) since start
-      await this.refreshKey(); // the key of the root it is served from now; the keyring may be gone
+      await this.hostKey.refresh(this.connectedClient()); // the key of the root it is served from now; the keyring may be gone
       await this.clearDownloads();
       const activity = new ActivityStream(this.connection?.connected ? this.connection.client : undefined, req.requestId, log);
       let result: InstallResult;

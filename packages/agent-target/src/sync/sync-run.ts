@@ -8,9 +8,9 @@ import {
   type SyncRequest,
 } from '@binhost/shared';
 import type { InstallPolicyName } from '@binhost/shared';
-import type { Mirror } from './mirror.js';
-import type { MirrorStore } from './mirror-store.js';
-import type { Installer } from './installer.js';
+import type { Mirror } from '../mirror/mirror.js';
+import type { MirrorStore } from '../mirror/mirror-store.js';
+import type { Installer } from '../install/installer.js';
 import type { ActivityStream } from './activity-stream.js';
 
 /** Everything one sync run uses. */
