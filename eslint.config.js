@@ -21,11 +21,11 @@ export default tseslint.config(
     },
   },
   {
-    // the host's domain (builds, roots, snapshots, registry, keys) knows nothing of gRPC: the RPC
-    // layer (services/, serve/) calls it, never the other way round
-    files: ['packages/agent-host/src/{build,root,publish,registry,signing,gc,events}/**/*.ts'],
+    // the host's domain (builds, roots, snapshots, registry, keys, retention) and its delivery
+    // state know nothing of gRPC: the RPC layer (rpc/) calls them, never the other way round
+    files: ['packages/agent-host/src/{build,root,publish,registry,signing,gc,events,repos,distcc,diff,delivery}/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../services/*', '../serve/*'], message: 'domain code does not import the RPC layer (services/, serve/)' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../rpc/*'], message: 'domain and delivery code do not import the RPC layer (rpc/)' }] }],
     },
   },
 );

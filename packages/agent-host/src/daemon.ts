@@ -19,22 +19,22 @@ import {
 import { EventHub } from './events/event-hub.js';
 import { TargetRegistry } from './registry/target-registry.js';
 import { TargetStore } from './registry/target-store.js';
-import { targetServiceHandlers } from './services/target-service.js';
-import { adminServiceHandlers } from './services/admin-service.js';
+import { targetServiceHandlers } from './rpc/target-service.js';
+import { adminServiceHandlers } from './rpc/admin-service.js';
 import { RootManager } from './root/root-manager.js';
 import { BuildSystem } from './build/build-system.js';
 import type { ConfigApplier } from './build/auto-builder.js';
 import type { ProcessLauncher } from './build/emerge-process.js';
-import { FsPublicationSource, type PublicationSource } from './serve/publication-source.js';
-import { ActivityHub } from './serve/activity-hub.js';
-import { InstallReports } from './serve/install-reports.js';
-import type { EmergeBuilder } from './serve/emerge-relay.js';
-import { buildSystemEmergeBuilder } from './services/emerge-builder.js';
-import { serveBulk } from './serve/bulk-serve.js';
+import { FsPublicationSource, type PublicationSource } from './delivery/publication-source.js';
+import { ActivityHub } from './delivery/activity-hub.js';
+import { InstallReports } from './delivery/install-reports.js';
+import type { EmergeBuilder } from './rpc/emerge-relay.js';
+import { buildSystemEmergeBuilder } from './rpc/emerge-builder.js';
+import { serveBulk } from './rpc/bulk-serve.js';
 import { sweepRemovals } from './registry/remove-target.js';
 import { HostLock, HostLockedError } from './host-lock.js';
 import { DamagedRecordError, DamagedRecords } from './registry/damaged-records.js';
-import { createMarchSummarizer } from './services/march-summary.js';
+import { createMarchSummarizer } from './rpc/march-summary.js';
 
 /** Options for {@link HostDaemon}. */
 export interface HostDaemonOptions {

@@ -6,12 +6,12 @@ export { RootManager, type RootManagerOptions, type Stage3Source, type CreatedRo
 export * from './root/root-errors.js';
 export { HostLayout } from './layout.js';
 export { assertInsideRoot } from './root/root-paths.js';
-export { FsPublicationSource, entryPath, type Publication, type PublicationSource } from './serve/publication-source.js';
-export { ActivityHub, type ActivityItem } from './serve/activity-hub.js';
-export { InstallReports, differingPaths } from './serve/install-reports.js';
-export { FETCH_CHUNK_BYTES } from './serve/fetch-file.js';
+export { FsPublicationSource, entryPath, type Publication, type PublicationSource } from './delivery/publication-source.js';
+export { ActivityHub, type ActivityItem } from './delivery/activity-hub.js';
+export { InstallReports, differingPaths } from './delivery/install-reports.js';
+export { FETCH_CHUNK_BYTES } from './rpc/fetch-file.js';
 export { writeSnapshotDigests, SNAPSHOT_DIGESTS_FILE } from './publish/snapshot-digests.js';
-export type { EmergeBuilder } from './serve/emerge-relay.js';
+export type { EmergeBuilder } from './rpc/emerge-relay.js';
 export { HOST_LIVE_KEYS, applyHostConfig } from './reload.js';
 export { distccEnv, makeJobs } from './distcc/distcc-env.js';
 export { summarizeDistccLog } from './distcc/distcc-log.js';

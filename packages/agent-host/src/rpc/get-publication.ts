@@ -1,5 +1,5 @@
 import { NotFoundError, type GetPublicationRequest, type GetPublicationResponse } from '@binhost/shared';
-import type { PublicationSource } from './publication-source.js';
+import type { PublicationSource } from '../delivery/publication-source.js';
 
 /**
  * TargetService.GetPublication: the caller's current publication (`snapshotId` 0), or another

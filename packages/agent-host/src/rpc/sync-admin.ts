@@ -10,8 +10,8 @@ import {
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
-import type { PublicationSource } from './publication-source.js';
-import { queueSync } from './sync-queue.js';
+import type { PublicationSource } from '../delivery/publication-source.js';
+import { queueSync } from '../delivery/sync-queue.js';
 
 /** What the sync-related admin calls need. */
 export interface SyncAdminDeps {

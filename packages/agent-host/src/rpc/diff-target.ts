@@ -12,7 +12,7 @@ import {
   type TargetState,
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
-import { unifiedDiff } from './line-diff.js';
+import { unifiedDiff } from '../diff/line-diff.js';
 
 /** What DiffTarget needs from the host. */
 export interface DiffTargetDeps {

@@ -12,12 +12,12 @@ import {
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
-import type { PublicationSource } from '../serve/publication-source.js';
-import type { ActivityHub } from '../serve/activity-hub.js';
-import type { InstallReports } from '../serve/install-reports.js';
-import { getPublication } from '../serve/get-publication.js';
-import { fetchFile } from '../serve/fetch-file.js';
-import { openStreamAndTakeQueued } from '../serve/sync-queue.js';
+import type { PublicationSource } from '../delivery/publication-source.js';
+import type { ActivityHub } from '../delivery/activity-hub.js';
+import type { InstallReports } from '../delivery/install-reports.js';
+import { getPublication } from './get-publication.js';
+import { fetchFile } from './fetch-file.js';
+import { openStreamAndTakeQueued } from '../delivery/sync-queue.js';
 
 /** The version this host reports to targets. */
 const HOST_VERSION = '0.1.0';

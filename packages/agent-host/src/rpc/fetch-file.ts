@@ -2,7 +2,7 @@ import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { AgentError, assertSafeRelativePath, EncodedFetchFileChunk, NotFoundError, type FetchFileRequest, type FetchFileResponse } from '@binhost/shared';
-import type { PublicationSource } from './publication-source.js';
+import type { PublicationSource } from '../delivery/publication-source.js';
 
 /** Bytes per FetchFile message: few enough messages that framing costs little, small enough for flat memory. @default 256 KiB */
 export const FETCH_CHUNK_BYTES = 256 * 1024;

@@ -8,7 +8,7 @@ import { TargetStore } from '../registry/target-store.js';
 import { EventHub } from '../events/event-hub.js';
 import type { PublicationSource } from './publication-source.js';
 import { openStreamAndTakeQueued, pendingSync, queueSync } from './sync-queue.js';
-import { requestSync } from './sync-admin.js';
+import { requestSync } from '../rpc/sync-admin.js';
 
 /** Everything a subscription received so far (it is closed by this). */
 async function received(sub: ReturnType<EventHub['subscribe']>): Promise<OpenEventsResponse[]> {

@@ -1,6 +1,6 @@
 import type { Build } from '@binhost/shared';
 import type { BuildSystem } from '../build/build-system.js';
-import type { EmergeBuilder } from '../serve/emerge-relay.js';
+import type { EmergeBuilder } from './emerge-relay.js';
 import { followBuildLog } from './build-handlers.js';
 
 /**

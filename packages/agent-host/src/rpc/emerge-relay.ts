@@ -8,7 +8,7 @@ import {
   type Snapshot,
 } from '@binhost/shared';
 import { status } from '@grpc/grpc-js';
-import type { ActivityHub, ActivityItem } from './activity-hub.js';
+import type { ActivityHub, ActivityItem } from '../delivery/activity-hub.js';
 import { triggerSync, type SyncAdminDeps } from './sync-admin.js';
 
 /** Runs a build of ARGS for a target and publishes its snapshot (the host's build queue). */

@@ -16,7 +16,7 @@ import {
   type Logger,
 } from '@binhost/shared';
 import { openServedFile, readFully } from './fetch-file.js';
-import type { PublicationSource } from './publication-source.js';
+import type { PublicationSource } from '../delivery/publication-source.js';
 
 /** Bytes per read from the file, and per write to the socket. @default 256 KiB */
 const BULK_CHUNK_BYTES = 256 * 1024;

@@ -12,21 +12,21 @@ import {
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
-import type { PublicationSource } from '../serve/publication-source.js';
-import type { ActivityHub } from '../serve/activity-hub.js';
-import type { InstallReports } from '../serve/install-reports.js';
-import { requestSync, setInstallPolicy } from '../serve/sync-admin.js';
-import { emergeRelay, type EmergeBuilder } from '../serve/emerge-relay.js';
+import type { PublicationSource } from '../delivery/publication-source.js';
+import type { ActivityHub } from '../delivery/activity-hub.js';
+import type { InstallReports } from '../delivery/install-reports.js';
+import { requestSync, setInstallPolicy } from './sync-admin.js';
+import { emergeRelay, type EmergeBuilder } from './emerge-relay.js';
 import { diffTarget } from './diff-target.js';
 import type { RootManager } from '../root/root-manager.js';
 import type { HostLayout } from '../layout.js';
 import { addTarget } from './add-target.js';
 import { removeTarget } from '../registry/remove-target.js';
-import { parseQueuedSync } from '../serve/sync-queue.js';
+import { parseQueuedSync } from '../delivery/sync-queue.js';
 import type { BuildSystem } from '../build/build-system.js';
 import { cancelBuild, followBuildLog, listBuilds, listSnapshots, publishSnapshot, triggerBuild } from './build-handlers.js';
 import { DamagedRecordError } from '../registry/damaged-records.js';
-import { collectGarbage, getDiskUsage } from '../gc/gc-handlers.js';
+import { collectGarbage, getDiskUsage } from './gc-handlers.js';
 import { describeSkew } from '../repos/repo-skew.js';
 
 /** What the admin service needs from the rest of the host. */
