@@ -58,7 +58,7 @@ describe('automatic builds', { timeout: 90_000 }, () => {
     expect(log).toContain(`>>> Emerging (1 of ${build.packageCount}) `);
     expect(log).toContain('gcc -O2 -pipe');
     const snapDir = join(host.stateDir, 'roots', 'alpha.meta', 'snapshots', '1');
-    expect((await readdir(snapDir)).sort()).toEqual(['Packages', 'app-misc', 'snapshot.json']);
+    expect((await readdir(snapDir)).sort()).toEqual(['Packages', 'app-misc', 'digests.json', 'snapshot.json']);
     const index = parsePackagesIndex(await readFile(join(snapDir, 'Packages'), 'utf8'));
     const paths = index.packages.map((p) => indexValue(p, 'PATH'));
     expect(paths).toEqual(expect.arrayContaining(['app-misc/hello/hello-1.0-1.gpkg.tar', 'app-misc/greet/greet-1.0-1.gpkg.tar']));

@@ -3,7 +3,8 @@ import { copyFile, readdir, readFile, writeFile, appendFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BuildStatus, createConfigReloader, indexValue, loadHostConfig, parsePackagesIndex, readGpkg, silentLogger, type Build } from '@binhost/shared';
+import { BuildStatus, createConfigReloader, indexValue, loadHostConfig, parsePackagesIndex, silentLogger, type Build } from '@binhost/shared';
+import { readGpkg } from './helpers/gpkg.js';
 import { applyHostConfig, HOST_LIVE_KEYS } from '@binhost/agent-host';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePki, type TestPki } from './helpers/pki.js';

@@ -9,8 +9,8 @@ import {
   clientCredentials,
   createCa,
   issueCertificate,
-  type ServiceError,
 } from '@binhost/shared';
+import type { ServiceError } from '@grpc/grpc-js';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
 import { startHost, type StartedHost } from './helpers/start-host.js';

@@ -33,7 +33,7 @@ export { parsePackagesIndex, serializePackagesIndex, indexValue, type IndexEntry
 export { MakeConfSyntaxError, escapeForDoubleQuotes, referencedNames, tokenizeMakeConf, makeConfValues, type Assignment, type Statement } from './portage/make-conf.js';
 export { readRepoRevision, collectRepoRevisions } from './portage/repo-revisions.js';
 export { ExecError } from './exec/exec-error.js';
-export { SpawnCommandRunner, runCommand, type CommandSpec, type CommandRunner } from './exec/run-command.js';
+export { SpawnCommandRunner, runCommand, type CommandSpec, type CommandRunner, startCommand } from './exec/run-command.js';
 export { findProgram } from './exec/find-program.js';
 export { createConfigReloader } from './config/config-reloader.js';
 export { openKeyringToPortage } from './portage/verify-keyring.js';

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { startCommand } from '@binhost/shared';
 
 /** What to start: a program, its arguments (never a shell string) and its whole environment. */
 export interface ProcessSpec {
@@ -36,59 +34,25 @@ export interface ProcessLauncher {
   start(spec: ProcessSpec): RunningProcess;
 }
 
-function forEachLine(stream: Readable | null, fn: (line: string) => void): Promise<void> {
-  if (!stream) return Promise.resolve();
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
-  rl.on('line', fn);
-  return new Promise((resolve) => rl.once('close', resolve));
-}
-
 /**
- * The real launcher: `spawn(file, args, { detached: true })` with no shell, so the child leads its
+ * The real launcher: shared's {@link startCommand} with `detached: true`, so the child leads its
  * own process group and a cancel reaches everything emerge started (ebuild.sh, make, gcc):
  * `process.kill(-pid, sig)` signals the group.
  */
 export const spawnLauncher: ProcessLauncher = {
   start(spec) {
-    const child = spawn(spec.file, [...spec.args], {
+    const started = startCommand({
+      file: spec.file,
+      args: spec.args,
       env: spec.env,
-      cwd: spec.cwd,
+      ...(spec.cwd ? { cwd: spec.cwd } : {}),
       detached: true,
-      shell: false,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      check: false,
+      tailLines: 1,
+      onStdoutLine: spec.onLine,
+      onStderrLine: spec.onLine,
     });
-    let done = false;
-    const exited = new Promise<ProcessExit>((resolve) => {
-      child.once('error', (err: NodeJS.ErrnoException) => {
-        // 'error' without a pid means the program could not be started at all.
-        if (child.pid === undefined) {
-          done = true;
-          resolve({ exitCode: null, signal: null, startError: err });
-        }
-      });
-      const reading = Promise.all([forEachLine(child.stdout, spec.onLine), forEachLine(child.stderr, spec.onLine)]);
-      child.once('exit', (code, signal) => {
-        done = true;
-        // Output pipes may outlive the leader when a grandchild keeps them open: do not wait
-        // forever for them.
-        const grace = setTimeout(() => resolve({ exitCode: code, signal }), 2000);
-        void reading.then(() => {
-          clearTimeout(grace);
-          resolve({ exitCode: code, signal });
-        });
-      });
-    });
-    return {
-      pid: child.pid,
-      exited,
-      kill(signal) {
-        if (done || child.pid === undefined) return;
-        try {
-          process.kill(-child.pid, signal);
-        } catch {
-          // ESRCH: the group is already gone.
-        }
-      },
-    };
+    const exited = started.ended.then(({ exitCode, signal, startError }) => ({ exitCode, signal, ...(startError ? { startError } : {}) }));
+    return { pid: started.pid, exited, kill: started.kill };
   },
 };

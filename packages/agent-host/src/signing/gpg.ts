@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process';
-import { AgentError, errnoCode } from '@binhost/shared';
+import { AgentError, startCommand } from '@binhost/shared';
 
 /** The gpg CLI with a fixed program and home directory; every call is `--batch`, argv only. */
 export class Gpg {
@@ -10,18 +9,16 @@ export class Gpg {
   ) {}
 
   /** Runs `gpg --batch --homedir H ...args`; resolves to stdout, rejects naming the command. */
-  run(args: readonly string[]): Promise<string> {
+  async run(args: readonly string[]): Promise<string> {
     const argv = ['--batch', '--no-tty', '--homedir', this.homedir, ...args];
-    return new Promise((resolve, reject) => {
-      execFile(this.program, argv, { encoding: 'utf8', maxBuffer: 8 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
-        if (!err) return resolve(stdout);
-        const why =
-          errnoCode(err) === 'ENOENT'
-            ? `"${this.program}" not found (set signing.gpg in the host config, or signing.enabled = false)`
-            : `${this.program} ${args.slice(0, 3).join(' ')} failed: ${stderr.trim().split('\n').slice(-3).join(' / ') || err.message}`;
-        reject(new AgentError(`signing key: ${why}`, undefined, { cause: err }));
-      });
-    });
+    const stdout: string[] = [];
+    const r = await startCommand({ file: this.program, args: argv, timeoutMs: 120_000, check: false, tailLines: 20, onStdoutLine: (l) => stdout.push(l) }).ended;
+    if (r.exitCode === 0 && !r.startError) return stdout.length ? `${stdout.join('\n')}\n` : '';
+    const why =
+      r.startError?.code === 'ENOENT'
+        ? `"${this.program}" not found (set signing.gpg in the host config, or signing.enabled = false)`
+        : `${this.program} ${args.slice(0, 3).join(' ')} failed: ${r.stderrTail.slice(-3).join(' / ') || r.startError?.message || `exit ${r.exitCode ?? r.signal}`}`;
+    throw new AgentError(`signing key: ${why}`, undefined, r.startError ? { cause: r.startError } : undefined);
   }
 
   /** Fingerprints of the secret keys that can sign, from `--list-secret-keys --with-colons`. */

@@ -2,8 +2,7 @@ import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { FailedPreconditionError, openKeyringToPortage, type Logger, type SigningKey } from '@binhost/shared';
+import { FailedPreconditionError, openKeyringToPortage, startCommand, type Logger, type SigningKey } from '@binhost/shared';
 import { Gpg } from './gpg.js';
 
 /** Options for {@link SigningKeys}. */
@@ -81,7 +80,7 @@ export class SigningKeys {
     await this.pending?.catch(() => undefined);
     if (!this.current) return;
     for (const home of [this.options.dir, this.verifyHome]) {
-      await new Promise<void>((resolve) => execFile('gpgconf', ['--homedir', home, '--kill', 'all'], () => resolve()));
+      await startCommand({ file: 'gpgconf', args: ['--homedir', home, '--kill', 'all'], check: false, tailLines: 1 }).ended;
       await agentGone(home);
     }
   }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { startCommand } from '@binhost/shared';
 
 /** What one compiler run gave: exit code (null when killed), and stdout+stderr interleaved. */
 export interface CompilerOutput {
@@ -17,26 +17,25 @@ const MAX_OUTPUT = 1024 * 1024;
 /** A compiler that has not answered `-E /dev/null` in this long is hung. */
 const TIMEOUT_MS = 30_000;
 
-/** The default {@link CompilerRunner}: spawn with an argv array, bounded output and a timeout. */
-export const spawnCompiler: CompilerRunner = (argv) =>
-  new Promise((resolve, reject) => {
-    const [file, ...args] = argv;
-    if (!file) {
-      reject(new Error('empty compiler command'));
-      return;
-    }
-    // LC_ALL=C: gcc translates "gcc version" and friends otherwise.
-    const child = spawn(file, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LC_ALL: 'C' },
-      timeout: TIMEOUT_MS,
-    });
-    let output = '';
-    const take = (chunk: Buffer) => {
-      if (output.length < MAX_OUTPUT) output += chunk.toString('utf8');
-    };
-    child.stdout.on('data', take);
-    child.stderr.on('data', take);
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ exitCode: code, output }));
-  });
+/** The default {@link CompilerRunner}: shared's process starter, with bounded output and a timeout. */
+export const spawnCompiler: CompilerRunner = async (argv) => {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('empty compiler command');
+  let output = '';
+  const take = (line: string) => {
+    if (output.length < MAX_OUTPUT) output += `${line}\n`;
+  };
+  // LC_ALL=C: gcc translates "gcc version" and friends otherwise.
+  const { exitCode, startError } = await startCommand({
+    file,
+    args,
+    env: { ...process.env, LC_ALL: 'C' },
+    timeoutMs: TIMEOUT_MS,
+    check: false,
+    tailLines: 1,
+    onStdoutLine: take,
+    onStderrLine: take,
+  }).ended;
+  if (startError) throw startError;
+  return { exitCode, output };
+};

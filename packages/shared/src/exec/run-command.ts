@@ -28,6 +28,8 @@ export interface CommandSpec {
   tailLines?: number;
   /** Throw {@link ExecError} on a non-zero exit or a signal. @default true */
   check?: boolean;
+  /** SIGKILL after this many milliseconds. @default no limit */
+  timeoutMs?: number;
 }
 
 /** How a command ended. */
@@ -67,63 +69,104 @@ function forEachLine(stream: Readable | null, fn: (line: string) => void): Promi
   return new Promise((resolve) => rl.once('close', resolve));
 }
 
-/** The default {@link CommandRunner}: `child_process.spawn(file, args)` with no shell. */
+/** A started command: its pid, a way to signal it, and how it ended. */
+export interface StartedCommand {
+  readonly pid: number | undefined;
+  /** Signals the process (its whole group with `detached`); nothing once it has exited. */
+  kill(signal: NodeJS.Signals): void;
+  /**
+   * Resolves when it has exited and its output has been read (at most 2 s after the exit: a
+   * grandchild may keep the pipes open). `startError` is set when it never ran (ENOENT, EACCES).
+   */
+  readonly ended: Promise<CommandResult & { startError?: NodeJS.ErrnoException }>;
+}
+
+/**
+ * The one process starter: `child_process.spawn(file, args)` with no shell, output line by line
+ * (bounded tails), optionally its own process group, abortable, with a timeout. Every caller —
+ * emerge builds (build/emerge-process.ts), gpg, the compiler probe, the target's installs —
+ * goes through it.
+ */
+export function startCommand(spec: CommandSpec): StartedCommand {
+  const max = spec.tailLines ?? 50;
+  const tail = new Tail(max);
+  const errTail = new Tail(max);
+  const child = spawn(spec.file, [...spec.args], {
+    env: spec.env ?? process.env,
+    cwd: spec.cwd,
+    detached: spec.detached ?? false,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    shell: false,
+  });
+  let exited = false;
+  const kill = (signal: NodeJS.Signals): void => {
+    if (exited || child.pid === undefined) return;
+    try {
+      // A negative pid signals the whole group, which only exists with `detached`.
+      if (spec.detached) process.kill(-child.pid, signal);
+      else child.kill(signal);
+    } catch {
+      // Already gone: nothing to stop.
+    }
+  };
+  const onAbort = (): void => kill(spec.killSignal ?? 'SIGTERM');
+  spec.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = spec.timeoutMs ? setTimeout(() => kill('SIGKILL'), spec.timeoutMs) : undefined;
+  const reading = Promise.all([
+    forEachLine(child.stdout, (l) => {
+      tail.push(l);
+      spec.onStdoutLine?.(l);
+    }),
+    forEachLine(child.stderr, (l) => {
+      tail.push(l);
+      errTail.push(l);
+      spec.onStderrLine?.(l);
+    }),
+  ]);
+  child.stdin.on('error', () => undefined); // EPIPE when the child does not read its input
+  child.stdin.end(spec.input);
+  const ended = new Promise<CommandResult & { startError?: NodeJS.ErrnoException }>((resolve) => {
+    const result = (exitCode: number | null, signal: NodeJS.Signals | null, startError?: NodeJS.ErrnoException) => ({
+      exitCode,
+      signal,
+      tail: tail.lines,
+      stderrTail: errTail.lines,
+      pid: child.pid,
+      ...(startError ? { startError } : {}),
+    });
+    const finish = (r: ReturnType<typeof result>) => {
+      exited = true;
+      clearTimeout(timer);
+      spec.signal?.removeEventListener('abort', onAbort);
+      resolve(r);
+    };
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      // 'error' without a pid: the program could not be started at all
+      if (child.pid === undefined) finish(result(null, null, err));
+    });
+    child.once('exit', (code, signal) => {
+      exited = true;
+      const grace = setTimeout(() => finish(result(code, signal)), 2000);
+      void reading.then(() => {
+        clearTimeout(grace);
+        finish(result(code, signal));
+      });
+    });
+  });
+  return { pid: child.pid, kill, ended };
+}
+
+/** The default {@link CommandRunner}: {@link startCommand}, then the exit checked. */
 export class SpawnCommandRunner implements CommandRunner {
   async run(spec: CommandSpec): Promise<CommandResult> {
     const argv = [spec.file, ...spec.args];
-    const max = spec.tailLines ?? 50;
-    const tail = new Tail(max);
-    const errTail = new Tail(max);
     spec.signal?.throwIfAborted();
-    const child = spawn(spec.file, [...spec.args], {
-      env: spec.env ?? process.env,
-      cwd: spec.cwd,
-      detached: spec.detached ?? false,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      shell: false,
-    });
-    const killSignal = spec.killSignal ?? 'SIGTERM';
-    const onAbort = (): void => {
-      if (child.pid === undefined || child.exitCode !== null) return;
-      try {
-        // A negative pid signals the whole group, which only exists with `detached`.
-        if (spec.detached) process.kill(-child.pid, killSignal);
-        else child.kill(killSignal);
-      } catch {
-        // Already gone: nothing to stop.
-      }
-    };
-    spec.signal?.addEventListener('abort', onAbort, { once: true });
-    const reading = Promise.all([
-      forEachLine(child.stdout, (l) => {
-        tail.push(l);
-        spec.onStdoutLine?.(l);
-      }),
-      forEachLine(child.stderr, (l) => {
-        tail.push(l);
-        errTail.push(l);
-        spec.onStderrLine?.(l);
-      }),
-    ]);
-    child.stdin.on('error', () => undefined); // EPIPE when the child does not read its input
-    child.stdin.end(spec.input);
-    try {
-      const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-        child.once('error', reject);
-        child.once('close', (code, sig) => resolve([code, sig]));
-      });
-      await reading;
-      const result = { exitCode, signal, tail: tail.lines, stderrTail: errTail.lines, pid: child.pid };
-      if ((spec.check ?? true) && (exitCode !== 0 || signal !== null)) {
-        throw new ExecError(argv, exitCode, signal, errTail.lines.length > 0 ? errTail.lines : tail.lines);
-      }
-      return result;
-    } catch (err) {
-      if (err instanceof ExecError) throw err;
-      throw new ExecError(argv, null, null, [], { cause: err, message: `${spec.file}: ${(err as Error).message}` });
-    } finally {
-      spec.signal?.removeEventListener('abort', onAbort);
+    const { startError, ...result } = await startCommand(spec).ended;
+    if (startError) throw new ExecError(argv, null, null, [], { cause: startError, message: `${spec.file}: ${startError.message}` });
+    if ((spec.check ?? true) && (result.exitCode !== 0 || result.signal !== null)) {
+      throw new ExecError(argv, result.exitCode, result.signal, result.stderrTail.length > 0 ? result.stderrTail : result.tail);
     }
+    return result;
   }
 }
 
