@@ -28,6 +28,7 @@ export * from './portage/packages-index.js';
 export * from './portage/make-conf.js';
 export * from './portage/binrepos-conf.js';
 export * from './portage/repo-revisions.js';
+export * from './portage/repo-skew.js';
 export * from './portage/gpkg.js';
 export * from './exec/exec-error.js';
 export * from './exec/run-command.js';

@@ -1,6 +1,6 @@
 import { lstat, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AgentError, BuildKind, parsePackagesIndex, FailedPreconditionError, findProgram, InvalidArgumentError, runCommand, type Build, type HostConfig, type Logger, type SigningKey, type Snapshot } from '@binhost/shared';
+import { AgentError, BuildKind, describeSkew, parsePackagesIndex, targetTreeOlder, FailedPreconditionError, findProgram, InvalidArgumentError, runCommand, type Build, type HostConfig, type Logger, type SigningKey, type Snapshot } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
@@ -15,7 +15,7 @@ import { RootSigningKeys } from '../signing/root-signing-keys.js';
 import { sandboxArgv, type SandboxSpec } from './build-sandbox.js';
 import { signingEnv } from '../signing/signing-env.js';
 import { GarbageCollector } from '../gc/garbage-collector.js';
-import { describeSkew, hostRepoRevisions, targetTreeOlder } from '../repos/repo-skew.js';
+import { hostRepoRevisions } from '../repos/repo-skew.js';
 import { emergeEnv } from './emerge-build.js';
 import { status } from '@grpc/grpc-js';
 
