@@ -157,7 +157,7 @@ export class HostDaemon {
       TargetServiceDefinition,
       adaptService(
         TargetServiceDefinition,
-        targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signingKey: (t) => this.builds.signingKeyOf(t), ...delivery }),
+        targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signingKey: (t) => this.builds.signingKeyOf(t), holdOnRepoSkew: config.repos.skewPolicy === 'hold', ...delivery }),
         { ...adapt, role: 'target' },
       ),
     );

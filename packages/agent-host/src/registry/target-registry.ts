@@ -28,7 +28,7 @@ export interface StateChange {
  * live part (connected or not) read from the {@link EventHub}. Targets come into being when a
  * certificate of role "target" first registers, or by `binhostctl target add`.
  */
-export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
+export class TargetRegistry extends EventEmitter<{ state: [StateChange]; revisions: [target: string] }> {
   private readonly records = new Map<string, TargetRecord>();
   private readonly digests = new Map<string, string>();
   /** {@link reportKey} of each target's stored state. */
@@ -169,7 +169,11 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
       throw new InvalidArgumentError(`state digest ${JSON.stringify(state.digest.slice(0, 80))} does not match its files (${digest})`);
     }
     await this.touch(name, state.hostname);
-    this.repoRevisions.set(name, state.repoRevisions ?? []);
+    const revisions = state.repoRevisions ?? [];
+    const revisionsChanged = JSON.stringify(revisions) !== JSON.stringify(this.repoRevisions.get(name) ?? []);
+    this.repoRevisions.set(name, revisions);
+    // a tree synced (the target re-reports then, with the same files): repos.skew_policy = "refuse" may publish now
+    if (revisionsChanged) this.emit('revisions', name);
     const previousDigest = this.digests.get(name);
     const key = reportKey(state);
     // same files and same machine facts: nothing new (a new CPU with the same files is new)
