@@ -62,6 +62,13 @@ describe('repository revisions re-reported when a tree syncs', () => {
 
     // the config did not change: the host stored no new state (and so started no build)
     expect(host.daemon.registry.currentDigest('alpha')).toBe(digest);
+
+    // a restarted host still knows them (kept in the target's record), before the target is back
+    const port = host.port;
+    await host.stop();
+    host = await startHost({ dir: `${tmp.dir}/host`, pki, port });
+    expect(revOf('gentoo')?.revision).toBe(head);
+    expect(revOf('guru')?.revision).toBe('b'.repeat(40));
   });
 
   it('watches a repository repos.conf names only after a config change, and a tree synced for the first time', async () => {

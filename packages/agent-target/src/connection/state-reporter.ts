@@ -13,7 +13,9 @@ import type { HostConnection } from './host-connection.js';
 /**
  * Delivers the latest state to the host. Only the newest state matters: a state that is
  * superseded before it could be sent is never sent; a state the host already holds (same digest)
- * is not sent again; after each (re)connect the newest state is sent once.
+ * is not sent again; after a reconnect the newest state is sent if the host's stored digest
+ * differs or the host has not acknowledged it in this process (the host keeps the repository
+ * revisions in the target's record, so a restarted host needs nothing again).
  */
 export class StateReporter {
   private latest: TargetState | undefined;
@@ -27,10 +29,6 @@ export class StateReporter {
   ) {
     connection.on('connected', (reg: RegisterResponse) => {
       this.hostDigest = reg.storedDigest || undefined;
-      // Sent once per connection even when the host holds this digest: the host keeps the
-      // repository revisions in memory only (a restarted host knows none), and a report with
-      // the digest it holds costs it no store and no build.
-      this.acknowledgedKey = undefined;
       this.kick();
     });
   }
