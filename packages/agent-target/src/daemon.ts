@@ -67,12 +67,19 @@ export class TargetDaemon {
     this.reporter = new StateReporter(connection, this.options.log.child({ component: 'reporter' }));
     const reporter = this.reporter;
     delivery.attach(connection);
+    let lastRevisions: string | undefined;
     this.monitor = new StateMonitor({
       root,
       debounceMs: report.debounceMs,
       log,
       collect,
-      offer: (state) => reporter.offer(state),
+      offer: (state) => {
+        reporter.offer(state);
+        // a tree synced: an install held on repository skew may go ahead now
+        const revisions = JSON.stringify(state.repoRevisions);
+        if (revisions !== lastRevisions) delivery.treeChanged();
+        lastRevisions = revisions;
+      },
     });
     await this.monitor.start();
     connection.start();

@@ -54,7 +54,7 @@ export const buildStatusWord = (s: Build['status']): string => enumWord(buildSta
 export const buildKindWord = (k: Build['kind']): string => enumWord(buildKindToJSON(k), 'BUILD_KIND_', 'unknown');
 /** `auto`, `confirm`, `off`, or `default` (the target's own `install.policy` applies). */
 export const policyWord = (p: TargetSummary['installPolicy']): string => enumWord(installPolicyToJSON(p), 'INSTALL_POLICY_', 'default');
-/** `installed`, `up_to_date`, `awaiting_confirmation`, `failed`, `refused_drift`, … */
+/** `installed`, `up_to_date`, `awaiting_confirmation`, `failed`, `refused_drift`, `held`, … */
 export const outcomeWord = (o: InstallResult['outcome']): string => enumWord(installOutcomeToJSON(o), 'INSTALL_OUTCOME_', 'unknown');
 /** `added`, `removed`, `modified`. */
 const changeWord = (c: DiffTargetResponse['files'][number]['change']): string => enumWord(fileChangeToJSON(c), 'FILE_CHANGE_', 'unknown');

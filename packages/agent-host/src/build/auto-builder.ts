@@ -158,6 +158,9 @@ export class AutoBuilder {
     // A build cancelled because a newer config superseded it is not a failure of the target's.
     if (build.status === BuildStatus.BUILD_STATUS_CANCELLED || build.status === BuildStatus.BUILD_STATUS_INTERRUPTED) return;
     if (!registry.has(build.target)) return;
+    // a good build whose snapshot this target was refused (repos.skew_policy = "refuse"): the refusal is what it needs to read
+    const snapshots = this.options.snapshots;
+    if (build.status === BuildStatus.BUILD_STATUS_SUCCEEDED && snapshots && build.snapshotId > 0 && snapshots.publishedId(build.target) !== build.snapshotId) return;
     const lastError = build.status === BuildStatus.BUILD_STATUS_SUCCEEDED ? '' : `build ${build.id} failed: ${build.error}`;
     await registry.update(build.target, (r) => (r.lastError = lastError));
   }

@@ -1,6 +1,6 @@
 import { lstat, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AgentError, BuildKind, parsePackagesIndex, FailedPreconditionError, findProgram, InvalidArgumentError, runCommand, type Build, type HostConfig, type Logger, type SigningKey, type Snapshot } from '@binhost/shared';
+import { AgentError, BuildKind, describeSkew, parsePackagesIndex, targetTreeOlder, FailedPreconditionError, findProgram, InvalidArgumentError, runCommand, type Build, type HostConfig, type Logger, type SigningKey, type Snapshot } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
@@ -15,7 +15,7 @@ import { RootSigningKeys } from '../signing/root-signing-keys.js';
 import { sandboxArgv, type SandboxSpec } from './build-sandbox.js';
 import { signingEnv } from '../signing/signing-env.js';
 import { GarbageCollector } from '../gc/garbage-collector.js';
-import { describeSkew, hostRepoRevisions, targetTreeOlder } from '../repos/repo-skew.js';
+import { hostRepoRevisions } from '../repos/repo-skew.js';
 import { emergeEnv } from './emerge-build.js';
 import { status } from '@grpc/grpc-js';
 import { DistccBuilds } from '../distcc/distcc-builds.js';
@@ -48,6 +48,8 @@ export class BuildSystem {
   readonly gc: GarbageCollector;
   /** Builds (`root/id`) an admin asked to publish rebuilt instances of (`build --reinstall-rebuilt`); they never outlive the host. */
   private readonly reinstallRebuilt = new Set<string>();
+  /** The snapshot each target was refused (repos.skew_policy = "refuse"), published when its tree catches up. */
+  private readonly refused = new Map<string, { root: string; id: number }>();
   /** The target registry builds are made for. */
   readonly registry: TargetRegistry;
   /** Distributed compiles (`[distcc]`, live on reload). */
@@ -101,6 +103,24 @@ export class BuildSystem {
       store: this.store,
       snapshots: this.snapshots,
     });
+    options.registry.on('revisions', (t) => {
+      this.publishCaughtUp(t).catch((err: unknown) => log.error({ err, target: t }, 'publishing a refused snapshot failed'));
+    });
+  }
+
+  /** Publishes the snapshot `target` was refused once its reported trees are at least as new. */
+  private async publishCaughtUp(target: string): Promise<void> {
+    const { registry, hub } = this.options;
+    const refused = this.refused.get(target);
+    if (!refused || !registry.has(target) || this.rootOf(target) !== refused.root) return;
+    const snapshot = await this.snapshots.read(refused.root, refused.id).catch(() => undefined);
+    if (snapshot && targetTreeOlder(snapshot.repoRevisions, registry.repoRevisionsOf(target))) return;
+    this.refused.delete(target);
+    if (!snapshot) return; // pruned meanwhile: the next build publishes
+    await this.snapshots.publish(target, refused.root, snapshot.id);
+    await registry.update(target, (r) => (r.lastError = ''));
+    this.options.log.info({ target, snapshotId: snapshot.id }, 'refused snapshot published: target tree caught up');
+    hub.publish(target, { $case: 'snapshotPublished', value: snapshot });
   }
 
   /**
@@ -223,6 +243,7 @@ export class BuildSystem {
   /** Publishes snapshot `id` of the target's root for it (rollback or roll forward). */
   async publish(target: string, id: number): Promise<Snapshot> {
     this.options.registry.get(target);
+    this.refused.delete(target); // the admin chose what it gets
     const snapshot = await this.snapshots.publish(target, this.rootOf(target), id);
     this.options.hub.publish(target, { $case: 'snapshotPublished', value: snapshot });
     return snapshot;
@@ -243,8 +264,10 @@ export class BuildSystem {
         const why = `snapshot ${snapshot.id} not published: ${t}'s ebuild tree is older than the build's (${describeSkew(t, snapshot.repoRevisions, registry.repoRevisionsOf(t))}); sync its tree (repos.skew_policy = "refuse")`;
         this.options.log.warn({ target: t, snapshotId: snapshot.id }, 'snapshot held back: target tree older');
         await registry.update(t, (r) => (r.lastError = why));
+        this.refused.set(t, { root: build.root, id: snapshot.id });
         continue;
       }
+      this.refused.delete(t);
       await this.snapshots.publish(t, build.root, snapshot.id);
       // a target that shares the root gets a good build too: its earlier refusal is over
       if (registry.has(t) && registry.get(t).lastError) await registry.update(t, (r) => (r.lastError = ''));

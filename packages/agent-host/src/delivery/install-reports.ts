@@ -46,6 +46,8 @@ export class InstallReports {
       InstallOutcome.INSTALL_OUTCOME_FAILED,
       InstallOutcome.INSTALL_OUTCOME_REFUSED_DRIFT,
       InstallOutcome.INSTALL_OUTCOME_MIRROR_FAILED,
+      // not a failure, but what status must say until the target's tree catches up: "install of snapshot 3 held: host tree is …"
+      InstallOutcome.INSTALL_OUTCOME_HELD,
     ].includes(stored.outcome);
     await this.deps.registry.update(target, (r) => {
       if (stored.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED || stored.outcome === InstallOutcome.INSTALL_OUTCOME_UP_TO_DATE) {

@@ -9,8 +9,8 @@ import {
   reportKey,
   stateDigestAsync,
   type Logger,
-  type TargetState,
-  type RepoRevision,
+  TargetState,
+  RepoRevision,
 } from '@binhost/shared';
 import { type TargetStore, emptyRecord, type TargetRecord } from './target-store.js';
 import { DamagedRecordError, type DamagedRecords } from './damaged-records.js';
@@ -28,7 +28,7 @@ export interface StateChange {
  * live part (connected or not) read from the {@link EventHub}. Targets come into being when a
  * certificate of role "target" first registers, or by `binhostctl target add`.
  */
-export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
+export class TargetRegistry extends EventEmitter<{ state: [StateChange]; revisions: [target: string] }> {
   private readonly records = new Map<string, TargetRecord>();
   private readonly digests = new Map<string, string>();
   /** {@link reportKey} of each target's stored state. */
@@ -74,6 +74,7 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
       const last = history.at(-1);
       if (last) this.digests.set(name, last.digest);
       if (stored) this.keys.set(name, reportKey(stored));
+      this.repoRevisions.set(name, storedRevisions(record.repoRevisions));
     }
     this.log.info({ targets: this.records.size }, 'targets loaded');
   }
@@ -169,7 +170,16 @@ export class TargetRegistry extends EventEmitter<{ state: [StateChange] }> {
       throw new InvalidArgumentError(`state digest ${JSON.stringify(state.digest.slice(0, 80))} does not match its files (${digest})`);
     }
     await this.touch(name, state.hostname);
-    this.repoRevisions.set(name, state.repoRevisions ?? []);
+    const revisions = state.repoRevisions ?? [];
+    const asJson = revisions.map((r) => RepoRevision.toJSON(r));
+    const revisionsChanged = JSON.stringify(asJson) !== JSON.stringify((this.repoRevisions.get(name) ?? []).map((r) => RepoRevision.toJSON(r)));
+    this.repoRevisions.set(name, revisions);
+    if (revisionsChanged) {
+      // kept in the record: a restarted host knows them without the target sending its state again
+      await this.update(name, (r) => (r.repoRevisions = asJson));
+      // a tree synced (the target re-reports then, with the same files): repos.skew_policy = "refuse" may publish now
+      this.emit('revisions', name);
+    }
     const previousDigest = this.digests.get(name);
     const key = reportKey(state);
     // same files and same machine facts: nothing new (a new CPU with the same files is new)
@@ -207,3 +217,14 @@ function damagedOnly<T>(fallback: () => T): (err: unknown) => T {
   };
 }
 
+/** Revisions kept in a record, if they still pass the reported-facts grammar; [] otherwise (older records have none). */
+function storedRevisions(raw: unknown[] | undefined): RepoRevision[] {
+  if (!Array.isArray(raw)) return [];
+  try {
+    const repoRevisions = raw.map((r) => RepoRevision.fromJSON(r));
+    assertReportedFacts(TargetState.fromPartial({ repoRevisions }));
+    return repoRevisions;
+  } catch {
+    return []; // damaged: the target's next report brings them again
+  }
+}

@@ -16,6 +16,12 @@ export interface TargetRecord {
   root: string | undefined;
   /** The latest TriggerSync made while the target was not connected: sent when it next connects. */
   pendingSync?: QueuedSync | undefined;
+  /**
+   * The repository revisions the target reported last (RepoRevision in its JSON form): a tree
+   * synced without a config change changes no stored state, and a restarted host must still know
+   * them. Read back through the reported-facts grammar; anything else is read as none.
+   */
+  repoRevisions?: unknown[] | undefined;
 }
 
 /** A sync request waiting for its target's next event stream (see serve/sync-queue.ts). */

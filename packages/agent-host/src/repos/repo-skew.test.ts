@@ -3,8 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { assertReportedFacts, collectRepoRevisions, TargetState, type RepoRevision } from '@binhost/shared';
-import { describeSkew, targetTreeOlder } from './repo-skew.js';
+import { assertReportedFacts, collectRepoRevisions, describeSkew, TargetState, targetTreeOlder, type RepoRevision } from '@binhost/shared';
 
 const DAY = 86_400_000;
 const rev = (name: string, revision: string, at: number): RepoRevision => ({ name, revision, timestamp: new Date(at), source: revision ? 'git' : 'timestamp.chk' });

@@ -1,4 +1,5 @@
 import {
+  describeSkew,
   NotFoundError,
   installPolicyFromJSON,
   InstallPolicy,
@@ -27,7 +28,6 @@ import type { BuildSystem } from '../build/build-system.js';
 import { cancelBuild, followBuildLog, listBuilds, listSnapshots, publishSnapshot, triggerBuild } from './build-handlers.js';
 import { DamagedRecordError } from '../registry/damaged-records.js';
 import { collectGarbage, getDiskUsage } from './gc-handlers.js';
-import { describeSkew } from '../repos/repo-skew.js';
 
 /** What the admin service needs from the rest of the host. */
 export interface AdminServiceDeps {

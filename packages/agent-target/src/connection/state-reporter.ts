@@ -1,5 +1,5 @@
 import {
-  reportKey,
+  reportSendKey,
   callUnary,
   errorMessage,
   isStatus,
@@ -14,7 +14,8 @@ import type { HostConnection } from './host-connection.js';
  * Delivers the latest state to the host. Only the newest state matters: a state that is
  * superseded before it could be sent is never sent; a state the host already holds (same digest)
  * is not sent again; after a reconnect the newest state is sent if the host's stored digest
- * differs.
+ * differs or the host has not acknowledged it in this process (the host keeps the repository
+ * revisions in the target's record, so a restarted host needs nothing again).
  */
 export class StateReporter {
   private latest: TargetState | undefined;
@@ -33,7 +34,7 @@ export class StateReporter {
   }
 
   /**
-   * {@link reportKey} of the state the host acknowledged last, in this process. Unknown after the
+   * {@link reportSendKey} of the state the host acknowledged last, in this process. Unknown after the
    * agent starts, so its first state is sent once even when the host holds the same digest: the
    * machine facts (a new CPU, gcc installed) may have changed while the agent was down.
    */
@@ -68,15 +69,15 @@ export class StateReporter {
       this.again = false;
       const state = this.latest;
       if (!state || !this.connection.connected) continue;
-      // same files and same machine facts as the host acknowledged: nothing to send
-      if (state.digest === this.hostDigest && reportKey(state) === this.acknowledgedKey) continue;
+      // same files, machine facts and repository revisions as the host acknowledged: nothing to send
+      if (state.digest === this.hostDigest && reportSendKey(state) === this.acknowledgedKey) continue;
       try {
         const res = await callUnary(this.connection.client.reportState.bind(this.connection.client), { state }, {
           deadlineMs: 60_000,
           signal: this.connection.signal,
         });
         this.hostDigest = res.digest;
-        this.acknowledgedKey = reportKey(state);
+        this.acknowledgedKey = reportSendKey(state);
         this.log.info({ digest: res.digest, changed: res.changed }, 'state reported');
       } catch (err) {
         // A retryable failure is retried on the next connect; anything else is the host refusing

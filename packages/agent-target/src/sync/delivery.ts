@@ -2,6 +2,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   callUnary,
+  collectRepoRevisions,
+  describeSkew,
   errorMessage,
   InstallOutcome,
   InstallPolicy,
@@ -11,9 +13,12 @@ import {
   type Logger,
   type OpenEventsResponse,
   type RegisterResponse,
+  type RepoRevision,
+  type Snapshot,
   type TargetServiceClient,
   type SyncRequest,
   type TargetConfig,
+  targetTreeOlder,
 } from '@binhost/shared';
 import type { HostConnection } from '../connection/host-connection.js';
 import { spawnRunner, type CommandRunner } from '../exec/command-runner.js';
@@ -37,6 +42,8 @@ export interface DeliveryOptions {
   currentDigest?: () => Promise<string>;
   /** Reports the current state to the host and waits for it (before a drift refusal). */
   syncState?: () => Promise<void>;
+  /** The target's repository revisions now (the hold check). @default collectRepoRevisions of config.root */
+  repoRevisions?: () => Promise<RepoRevision[]>;
   /** Test hooks: a different source or writer, shorter backoff. */
   mirror?: Partial<Pick<MirrorOptions, 'openWriter' | 'backoff' | 'maxTransportRetries'>>;
   source?: SnapshotSource;
@@ -62,6 +69,13 @@ export class Delivery {
   private unsent: InstallResult | undefined;
   private readonly hostKey: HostKey;
   private installed = 0;
+  /** The host's repos.skew_policy is "hold" (told at Register). */
+  private holdOnSkew = false;
+  /** The name the host knows this target by (for the hold's words). */
+  private targetName = '';
+  /** The request whose install is held until the target's tree catches up. */
+  private held: SyncRequest | undefined;
+  private treeMoved = false;
   /** Key installations in flight, awaited on stop (they write into the target root). */
   private readonly keyWork = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
@@ -162,8 +176,36 @@ export class Delivery {
     this.running ??= this.loop().finally(() => (this.running = undefined));
   }
 
+  /**
+   * The target's repository revisions changed (a tree synced): a held install is tried again.
+   * The new state goes to the host at the same time (StateReporter), so status follows.
+   */
+  treeChanged(): void {
+    // during a sync the tree may have been read before it moved: that sync's hold is tried again
+    if (this.running) this.treeMoved = true;
+    const req = this.held;
+    if (!req || this.pending) return;
+    this.held = undefined;
+    this.request({ ...req, requestId: `tree-synced-${req.snapshotId}`, reason: 'ebuild tree synced' });
+  }
+
+  /**
+   * Why the install of `snapshot` waits, or '': under the host's `hold` policy, while a tree of
+   * this target is older than the one the snapshot was built from. The target reads its own trees
+   * at this moment — the host decides what is published, the target when it installs.
+   */
+  private async holdReason(snapshot: Snapshot): Promise<string> {
+    if (!this.holdOnSkew || snapshot.repoRevisions.length === 0) return '';
+    const mine = await (this.options.repoRevisions ?? (() => collectRepoRevisions(this.options.config.root)))();
+    if (!targetTreeOlder(snapshot.repoRevisions, mine)) return '';
+    const who = this.targetName || 'this target';
+    return `${describeSkew(who, snapshot.repoRevisions, mine)}; sync ${who}'s ebuild tree, the install follows (repos.skew_policy = "hold")`;
+  }
+
   private onConnected(reg: RegisterResponse): void {
     this.setPolicy(reg.installPolicy);
+    this.holdOnSkew = reg.holdOnRepoSkew;
+    this.targetName = reg.targetName;
     this.track(this.hostKey.refresh(this.connectedClient()));
     if (this.unsent) void this.report(this.unsent);
     if (reg.publishedSnapshotId > 0 && reg.publishedSnapshotId !== this.installed) {
@@ -205,9 +247,18 @@ export class Delivery {
       await this.clearDownloads();
       const activity = new ActivityStream(this.connection?.connected ? this.connection.client : undefined, req.requestId, log);
       let result: InstallResult;
+      this.treeMoved = false;
       try {
         result = await runSync(
-          { mirror: this.mirror!, store: this.store, installer: this.installer, log, currentDigest: this.options.currentDigest, syncState: this.options.syncState },
+          {
+            mirror: this.mirror!,
+            store: this.store,
+            installer: this.installer,
+            log,
+            currentDigest: this.options.currentDigest,
+            syncState: this.options.syncState,
+            holdReason: (snapshot) => this.holdReason(snapshot),
+          },
           req,
           this.policy,
           activity,
@@ -225,6 +276,8 @@ export class Delivery {
       }
       await activity.close();
       this.installed = await this.store.installedId();
+      this.held = result.outcome === InstallOutcome.INSTALL_OUTCOME_HELD ? req : undefined;
+      if (this.held && this.treeMoved) this.treeChanged();
       log.info({ outcome: installOutcomeToJSON(result.outcome), error: result.error || undefined }, 'sync finished');
       await this.report(result);
     }

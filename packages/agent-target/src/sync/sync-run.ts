@@ -5,6 +5,7 @@ import {
   type InstallPlan,
   type InstallResult,
   type Logger,
+  type Snapshot,
   type SyncRequest,
 } from '@binhost/shared';
 import type { InstallPolicyName } from '@binhost/shared';
@@ -26,6 +27,11 @@ export interface SyncRunDeps {
    * the host names the differing files from the two states it holds.
    */
   syncState: (() => Promise<void>) | undefined;
+  /**
+   * Why the install of `snapshot` waits (repos.skew_policy = "hold": the target's ebuild tree is
+   * older than the snapshot's), or '' to go on; undefined never holds.
+   */
+  holdReason?: ((snapshot: Snapshot) => Promise<string>) | undefined;
 }
 
 /** Lines of emerge output sent with an install report. */
@@ -34,7 +40,7 @@ const REPORT_TAIL = 40;
 const FAILURE_CONTEXT = 300;
 
 /**
- * One sync: mirror the snapshot, refuse on config drift, plan, apply the policy, install. Each
+ * One sync: mirror the snapshot, refuse on config drift, hold on repository skew, plan, apply the policy, install. Each
  * step that fails ends the run with an {@link InstallResult} saying why; the previous install and
  * the previously served index stay as they were unless the install succeeded.
  */
@@ -71,10 +77,12 @@ export async function runSync(
   activity.send({ $case: 'stage', value: 'mirroring' });
   let snapshotId = req.snapshotId;
   let builtDigest = '';
+  let snapshot: Snapshot;
   try {
     const { mirrored } = await deps.mirror.sync(req.snapshotId, signal, (p) => activity.send({ $case: 'transfer', value: p }));
-    snapshotId = mirrored.snapshot.id;
-    builtDigest = mirrored.snapshot.builtDigest;
+    snapshot = mirrored.snapshot;
+    snapshotId = snapshot.id;
+    builtDigest = snapshot.builtDigest;
   } catch (err) {
     return result(InstallOutcome.INSTALL_OUTCOME_MIRROR_FAILED, { error: errorMessage(err) });
   }
@@ -89,6 +97,10 @@ export async function runSync(
       });
     }
   }
+
+  // an admin's `sync --yes` installs anyway: confirming is the decision the hold waits for
+  const held = req.confirmed ? '' : ((await deps.holdReason?.(snapshot)) ?? '');
+  if (held) return done(InstallOutcome.INSTALL_OUTCOME_HELD, { error: held });
 
   activity.send({ $case: 'stage', value: 'planning' });
   const { plan, result: pretend } = await deps.installer.plan(snapshotId, req.args, onLine, signal);

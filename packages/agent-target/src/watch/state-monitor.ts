@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { errorMessage, reportKey, type Logger, type TargetState } from '@binhost/shared';
+import { errorMessage, reportSendKey, type Logger, type TargetState } from '@binhost/shared';
 import { ConfigWatcher } from './config-watcher.js';
+import { RepoWatcher } from './repo-watcher.js';
 
 /**
  * The monitor the target daemon runs: watches `config.root`, collects with
@@ -13,18 +14,21 @@ export interface StateMonitorOptions {
   log: Logger;
   /** Takes a fresh snapshot of the target. */
   collect: () => Promise<TargetState>;
-  /** Receives each state whose digest differs from the one offered before (StateReporter.offer). */
+  /** Receives each state whose {@link reportSendKey} differs from the one offered before (StateReporter.offer). */
   offer: (state: TargetState) => void;
 }
 
 /**
- * Keeps the reported state current: on start and after each debounced burst of changes it takes a
- * snapshot, and offers it only when its digest changed. Snapshots never overlap; changes that
+ * Keeps the reported state current: on start and after each debounced burst of changes — to the
+ * config tree, or to the revision files of a repository repos.conf names (a tree synced) — it
+ * takes a snapshot, and offers it only when its config, machine facts or repository revisions
+ * changed. Snapshots never overlap; changes that
  * arrive during one cause exactly one more. Emits `offered` and `unchanged` (for tests and
  * benchmarks).
  */
 export class StateMonitor extends EventEmitter<{ offered: [state: TargetState]; unchanged: [digest: string] }> {
   private readonly watcher: ConfigWatcher;
+  private readonly repos: RepoWatcher;
   private lastDigest: string | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -37,9 +41,14 @@ export class StateMonitor extends EventEmitter<{ offered: [state: TargetState]; 
       options.log.debug({ paths }, 'config changed');
       this.trigger();
     });
+    this.repos = new RepoWatcher({ root: options.root, debounceMs: options.debounceMs, log: options.log });
+    this.repos.on('change', (paths) => {
+      options.log.debug({ paths }, 'repository revision files changed');
+      this.trigger();
+    });
   }
 
-  /** {@link reportKey} of the last state offered: the files or the machine's facts changed. */
+  /** {@link reportSendKey} of the last state offered: the files, the machine's facts or the revisions changed. */
   private lastKey: string | undefined;
 
   /** The digest of the last state offered. */
@@ -50,6 +59,7 @@ export class StateMonitor extends EventEmitter<{ offered: [state: TargetState]; 
   /** Starts watching, then takes and offers the first snapshot. */
   async start(): Promise<void> {
     await this.watcher.start();
+    await this.repos.start();
     this.trigger();
     await this.idle();
   }
@@ -59,6 +69,7 @@ export class StateMonitor extends EventEmitter<{ offered: [state: TargetState]; 
     this.stopped = true;
     await this.watcher.close();
     await this.idle();
+    await this.repos.close();
   }
 
   /** Resolves when no snapshot is being taken. */
@@ -81,12 +92,14 @@ export class StateMonitor extends EventEmitter<{ offered: [state: TargetState]; 
       try {
         const state = await this.options.collect();
         if (this.stopped) return;
-        const key = reportKey(state);
+        // repos.conf may name other trees now (before the comparison: a watch set up late misses nothing, the next sync is seen)
+        await this.repos.update().catch((err: unknown) => this.options.log.warn({ err: errorMessage(err) }, 'repository watch not updated'));
+        const key = reportSendKey(state);
         if (key === this.lastKey) {
           this.emit('unchanged', state.digest);
           continue;
         }
-        this.options.log.info({ digest: state.digest, previous: this.lastDigest, files: state.files.length }, 'state changed');
+        this.options.log.info({ digest: state.digest, previous: this.lastDigest, files: state.files.length, repos: state.repoRevisions.length }, 'state changed');
         this.lastDigest = state.digest;
         this.lastKey = key;
         this.options.offer(state);

@@ -52,10 +52,12 @@ export interface HostConfig {
   readonly repos: {
     /**
      * What a target whose ebuild tree is older than the build's gets (README "Repository
-     * revisions"): `warn` publishes and shows the skew in `status`; `refuse` does not publish to
-     * it (its previous snapshot stays) until it reports a tree at least as new. @default 'warn'
+     * revisions"): `warn` publishes and shows the skew in `status`; `hold` publishes, and the
+     * target holds the install until its tree catches up (it reads its own trees then); `refuse`
+     * does not publish to it (its previous snapshot stays) until it reports a tree at least as
+     * new. @default 'warn'
      */
-    readonly skewPolicy: 'warn' | 'refuse';
+    readonly skewPolicy: 'warn' | 'hold' | 'refuse';
   };
   readonly signing: {
     /** @default 'gpg' */
@@ -134,7 +136,7 @@ function parseHostConfig(r: ConfigReader, baseDir: string): HostConfig {
   t.finish();
   const retention = { keepBuilds, emaint };
   const rp = r.section('repos');
-  const repos = { skewPolicy: rp.choice('skew_policy', ['warn', 'refuse'] as const, 'warn') };
+  const repos = { skewPolicy: rp.choice('skew_policy', ['warn', 'hold', 'refuse'] as const, 'warn') };
   rp.finish();
   const s = r.section('signing');
   const signing = { gpg: s.string('gpg', HOST_DEFAULTS.gpg), enabled: s.boolean('enabled', true) };

@@ -8,7 +8,7 @@ import type { RepoRevision } from '../api.js';
  * Portage reads it): section name → location. `[DEFAULT]` and sections without a location are
  * left out; a later section of the same name wins, as in Portage.
  */
-async function readReposConf(configRoot: string): Promise<Map<string, string>> {
+export async function readReposConf(configRoot: string): Promise<Map<string, string>> {
   const path = join(configRoot, 'etc/portage/repos.conf');
   const st = await stat(path).catch(() => undefined);
   const files = !st ? [] : st.isDirectory() ? (await readdir(path)).filter((n) => !n.startsWith('.') && !n.endsWith('~')).sort().map((n) => join(path, n)) : [path];

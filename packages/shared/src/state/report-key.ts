@@ -18,3 +18,13 @@ export function reportKey(state: TargetState): string {
   ]);
   return `${state.digest}+${createHash('sha256').update(facts).digest('hex').slice(0, 16)}`;
 }
+
+/**
+ * {@link reportKey} plus the repository revisions: what the target re-sends a state on. A synced
+ * ebuild tree is news for the host (the skew in `status`, `repos.skew_policy`) but no reason to
+ * store a state or rebuild, so the host's own key stays {@link reportKey}.
+ */
+export function reportSendKey(state: TargetState): string {
+  const revs = (state.repoRevisions ?? []).map((r) => [r.name, r.revision, r.timestamp?.getTime() ?? null, r.source]);
+  return `${reportKey(state)}+${createHash('sha256').update(JSON.stringify(revs)).digest('hex').slice(0, 16)}`;
+}

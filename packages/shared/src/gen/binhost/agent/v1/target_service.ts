@@ -54,6 +54,11 @@ export interface RegisterResponse {
   installPolicy: InstallPolicy;
   /** The snapshot currently published for this target, 0 if none. */
   publishedSnapshotId: number;
+  /**
+   * The host's repos.skew_policy is "hold": the target holds an install while its ebuild tree is
+   * older than the snapshot's (Snapshot.repo_revisions), and installs once it has synced.
+   */
+  holdOnRepoSkew: boolean;
 }
 
 export interface ReportStateRequest {
@@ -321,7 +326,14 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
 };
 
 function createBaseRegisterResponse(): RegisterResponse {
-  return { targetName: "", hostVersion: "", storedDigest: "", installPolicy: 0, publishedSnapshotId: 0 };
+  return {
+    targetName: "",
+    hostVersion: "",
+    storedDigest: "",
+    installPolicy: 0,
+    publishedSnapshotId: 0,
+    holdOnRepoSkew: false,
+  };
 }
 
 export const RegisterResponse: MessageFns<RegisterResponse> = {
@@ -340,6 +352,9 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
     }
     if (message.publishedSnapshotId !== 0) {
       writer.uint32(40).uint32(message.publishedSnapshotId);
+    }
+    if (message.holdOnRepoSkew !== false) {
+      writer.uint32(48).bool(message.holdOnRepoSkew);
     }
     return writer;
   },
@@ -397,6 +412,14 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
             message.publishedSnapshotId = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.holdOnRepoSkew = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -436,6 +459,11 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
         : isSet(object.published_snapshot_id)
         ? globalThis.Number(object.published_snapshot_id)
         : 0,
+      holdOnRepoSkew: isSet(object.holdOnRepoSkew)
+        ? globalThis.Boolean(object.holdOnRepoSkew)
+        : isSet(object.hold_on_repo_skew)
+        ? globalThis.Boolean(object.hold_on_repo_skew)
+        : false,
     };
   },
 
@@ -456,6 +484,9 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
     if (message.publishedSnapshotId !== 0) {
       obj.publishedSnapshotId = Math.round(message.publishedSnapshotId);
     }
+    if (message.holdOnRepoSkew !== false) {
+      obj.holdOnRepoSkew = message.holdOnRepoSkew;
+    }
     return obj;
   },
 
@@ -469,6 +500,7 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
     message.storedDigest = object.storedDigest ?? "";
     message.installPolicy = object.installPolicy ?? 0;
     message.publishedSnapshotId = object.publishedSnapshotId ?? 0;
+    message.holdOnRepoSkew = object.holdOnRepoSkew ?? false;
     return message;
   },
 };

@@ -220,6 +220,11 @@ export enum InstallOutcome {
   INSTALL_OUTCOME_UP_TO_DATE = 6,
   /** INSTALL_OUTCOME_MIRROR_FAILED - The mirror could not be brought up to the snapshot (verification, disk, transfer). */
   INSTALL_OUTCOME_MIRROR_FAILED = 7,
+  /**
+   * INSTALL_OUTCOME_HELD - Mirrored, not installed: the target's ebuild tree is older than the one the snapshot was built
+   * from and the host's repos.skew_policy is "hold"; the target installs once its tree catches up.
+   */
+  INSTALL_OUTCOME_HELD = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -249,6 +254,9 @@ export function installOutcomeFromJSON(object: any): InstallOutcome {
     case 7:
     case "INSTALL_OUTCOME_MIRROR_FAILED":
       return InstallOutcome.INSTALL_OUTCOME_MIRROR_FAILED;
+    case 8:
+    case "INSTALL_OUTCOME_HELD":
+      return InstallOutcome.INSTALL_OUTCOME_HELD;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -274,6 +282,8 @@ export function installOutcomeToJSON(object: InstallOutcome): string {
       return "INSTALL_OUTCOME_UP_TO_DATE";
     case InstallOutcome.INSTALL_OUTCOME_MIRROR_FAILED:
       return "INSTALL_OUTCOME_MIRROR_FAILED";
+    case InstallOutcome.INSTALL_OUTCOME_HELD:
+      return "INSTALL_OUTCOME_HELD";
     case InstallOutcome.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
