@@ -9,8 +9,7 @@ import { startTarget, type StartedTarget } from './helpers/start-target.js';
 import { waitFor } from './helpers/wait-for.js';
 import { binhostctl } from './helpers/admin-cli.js';
 import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
-import { TEST_REPO } from './helpers/emerge-stand-in.js';
-import { makePortageMachine, makeTargetSystem, type PortageMachine } from './helpers/real-portage.js';
+import { makePortageMachine, makeTargetSystem, realPortageBuildConfig, type PortageMachine } from './helpers/real-portage.js';
 import { buildProcesses } from './helpers/build-processes.js';
 
 const exists = (p: string) => access(p).then(() => true, () => false);
@@ -34,7 +33,7 @@ describe('real Portage: a hostile target config stays inside its root', () => {
     host = await startHost({
       dir: join(tmp.dir, 'host'),
       pki,
-      extra: `[build]\nemerge = [${JSON.stringify(machine.emerge)}]\nrepository = ${JSON.stringify(TEST_REPO)}\nhost_writable = [${JSON.stringify(machine.machine)}]\n`,
+      extra: realPortageBuildConfig(machine),
     });
   }, 60_000);
   afterAll(async () => {

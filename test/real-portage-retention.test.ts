@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { indexValue, InstallOutcome, parsePackagesIndex, type InstallResult } from '@binhost/shared';
+import { indexValue, InstallOutcome, parsePackagesIndex } from '@binhost/shared';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePki, type TestPki } from './helpers/pki.js';
 import { startHost, type StartedHost } from './helpers/start-host.js';
@@ -9,10 +9,8 @@ import { startTarget, type StartedTarget } from './helpers/start-target.js';
 import { waitFor } from './helpers/wait-for.js';
 import { binhostctl } from './helpers/admin-cli.js';
 import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
-import { TEST_REPO } from './helpers/emerge-stand-in.js';
-import { makePortageMachine, makeTargetSystem, type PortageMachine } from './helpers/real-portage.js';
+import { installReportOf, makePortageMachine, makeTargetSystem, type PortageMachine, realPortageBuildConfig, realPortageTargetConfig } from './helpers/real-portage.js';
 
-const LONG = { timeoutMs: 240_000 };
 
 /**
  * Retention with real Portage 3.0.83: rebuilds of one package add instances (BUILD_ID 2, 3, …)
@@ -39,9 +37,7 @@ describe('real Portage: retention of binpkg instances', () => {
     host = await startHost({
       dir: join(tmp.dir, 'host'),
       pki,
-      extra:
-        `[build]\nemerge = [${JSON.stringify(machine.emerge)}]\nrepository = ${JSON.stringify(TEST_REPO)}\ncancel_grace_seconds = 5\n` +
-        `host_writable = [${JSON.stringify(machine.machine)}]\nkeep_snapshots = 1\n`,
+      extra: realPortageBuildConfig(machine, 'keep_snapshots = 1\n'),
     });
     await makeTargetSystem(join(tmp.dir, 'alpha/root'), { makeConf: 'COMMON_FLAGS="-O2 -pipe"\nCFLAGS="${COMMON_FLAGS}"\n', world: ['app-misc/hello'] });
     target = await startTarget({
@@ -49,7 +45,7 @@ describe('real Portage: retention of binpkg instances', () => {
       pki,
       name: 'alpha',
       address: host.address,
-      extra: `[report]\ndebounce_ms = 200\n[install]\npolicy = "auto"\nemerge = [${JSON.stringify(machine.emerge)}]\n`,
+      extra: realPortageTargetConfig(machine),
     });
   }, 60_000);
   afterAll(async () => {
@@ -59,12 +55,7 @@ describe('real Portage: retention of binpkg instances', () => {
     await tmp?.cleanup();
   });
 
-  function installOf(snapshotId: number): Promise<InstallResult> {
-    return waitFor(async () => {
-      const last = await host.daemon.installs.last('alpha');
-      return last && last.snapshotId === snapshotId && last;
-    }, { ...LONG, what: `the install report of snapshot ${snapshotId}` });
-  }
+  const installOf = (snapshotId: number) => installReportOf(host, 'alpha', snapshotId);
 
   /** A manual build of hello, followed; returns the snapshot it published. */
   async function rebuildHello(extra: string[] = []): Promise<number> {

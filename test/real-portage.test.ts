@@ -13,13 +13,10 @@ import { clientsFor } from './helpers/clients.js';
 import { waitFor } from './helpers/wait-for.js';
 import { binhostctl } from './helpers/admin-cli.js';
 import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
-import { TEST_PROFILE, TEST_REPO } from './helpers/emerge-stand-in.js';
-import { makePortageMachine, makeTargetSystem, type PortageMachine } from './helpers/real-portage.js';
+import { TEST_PROFILE } from './helpers/emerge-stand-in.js';
+import { installReportOf, makePortageMachine, makeTargetSystem, realPortageBuildConfig, realPortageTargetConfig, type PortageMachine } from './helpers/real-portage.js';
 import { writeSnapshot } from './helpers/publish-snapshot.js';
 import { makeGpgHome } from './helpers/gpg-home.js';
-
-/** Real Portage's cost is per ebuild phase: a few seconds per package build or install. */
-const LONG = { timeoutMs: 240_000 };
 
 /**
  * The whole loop with real Portage 3.0.83 (scripts/portage.mjs) as the agents' emerge, nothing
@@ -46,7 +43,7 @@ describe('real Portage: build, sign, deliver, install', () => {
       pki,
       // the machine is Portage's running root: what --root-deps merges for "/" goes there (into
       // the root's own layer of it, in the build sandbox)
-      extra: `[build]\nemerge = [${JSON.stringify(machine.emerge)}]\nrepository = ${JSON.stringify(TEST_REPO)}\ncancel_grace_seconds = 5\nhost_writable = [${JSON.stringify(machine.machine)}]\n`,
+      extra: realPortageBuildConfig(machine),
     });
     await makeTargetSystem(join(tmp.dir, 'alpha/root'), {
       makeConf: 'COMMON_FLAGS="-O2 -pipe -march=native"\nCFLAGS="${COMMON_FLAGS}"\nCXXFLAGS="${COMMON_FLAGS}"\n',
@@ -57,7 +54,7 @@ describe('real Portage: build, sign, deliver, install', () => {
       pki,
       name: 'alpha',
       address: host.address,
-      extra: `[report]\ndebounce_ms = 200\n[install]\npolicy = "auto"\nemerge = [${JSON.stringify(machine.emerge)}]\n`,
+      extra: realPortageTargetConfig(machine),
     });
   }, 60_000);
   afterAll(async () => {
@@ -67,13 +64,7 @@ describe('real Portage: build, sign, deliver, install', () => {
     await tmp?.cleanup();
   });
 
-  /** The install report for a snapshot (the target mirrors and installs it by itself). */
-  function installOf(snapshotId: number): Promise<InstallResult> {
-    return waitFor(async () => {
-      const last = await host.daemon.installs.last('alpha');
-      return last && last.snapshotId === snapshotId && last;
-    }, { ...LONG, what: `the install report of snapshot ${snapshotId}` });
-  }
+  const installOf = (snapshotId: number) => installReportOf(host, 'alpha', snapshotId);
 
   it('builds in a root prepared from a stage3, signs, and the target installs it with verify-signature = true', async () => {
     await waitFor(() => host.daemon.registry.store.readState('alpha'), { what: "alpha's state on the host" });

@@ -2,7 +2,10 @@ import { execFile } from 'node:child_process';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { InstallResult } from '@binhost/shared';
 import { TEST_PROFILE, TEST_REPO } from './emerge-stand-in.js';
+import type { StartedHost } from './start-host.js';
+import { waitFor } from './wait-for.js';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/portage.mjs', import.meta.url));
 
@@ -37,4 +40,25 @@ export async function makeTargetSystem(root: string, options: { makeConf: string
   await symlink(TEST_PROFILE, join(etc, 'make.profile'));
   if (options.packageUse !== undefined) await writeFile(join(etc, 'package.use'), options.packageUse);
   await writeFile(join(root, 'var/lib/portage/world'), options.world.map((a) => `${a}\n`).join(''));
+}
+
+/**
+ * host.toml's `[build]` for real Portage on `machine`: its emerge, the test repository, and the
+ * machine (Portage's running root) as what --root-deps may write, into each root's own layer.
+ */
+export function realPortageBuildConfig(machine: PortageMachine, extra = ''): string {
+  return `[build]\nemerge = [${JSON.stringify(machine.emerge)}]\nrepository = ${JSON.stringify(TEST_REPO)}\ncancel_grace_seconds = 5\nhost_writable = [${JSON.stringify(machine.machine)}]\n${extra}`;
+}
+
+/** target.toml's extra for real Portage: quick reports, automatic installs with the machine's emerge. */
+export function realPortageTargetConfig(machine: PortageMachine): string {
+  return `[report]\ndebounce_ms = 200\n[install]\npolicy = "auto"\nemerge = [${JSON.stringify(machine.emerge)}]\n`;
+}
+
+/** The install report `target` sent for `snapshotId` (it mirrors and installs by itself). */
+export function installReportOf(host: StartedHost, target: string, snapshotId: number): Promise<InstallResult> {
+  return waitFor(async () => {
+    const last = await host.daemon.installs.last(target);
+    return last && last.snapshotId === snapshotId && last;
+  }, { timeoutMs: 240_000, what: `${target}'s install report of snapshot ${snapshotId}` });
 }
