@@ -11,7 +11,7 @@ export { bulkSnapshotSource, BulkStatusError, type BulkDial, type BulkSnapshotSo
 export { mirrorEntries, IndexRefusedError, type MirrorEntry } from './mirror/index-entries.js';
 export { MirrorDiskFullError, VerificationError } from './mirror/file-fetch.js';
 export { openAppendWriter, type FileWriter, type OpenWriter } from './mirror/file-writer.js';
-export { spawnRunner, type CommandRunner, type CommandSpec, type CommandResult } from './exec/command-runner.js';
+export { spawnRunner, type ArgvRunner, type ArgvSpec, type ArgvResult } from './exec/command-runner.js';
 export { writeBinreposEntry, binreposSection } from './install/binrepos-entry.js';
 export { installSigningKey } from './install/keyring.js';
 export { parsePlan } from './install/plan.js';

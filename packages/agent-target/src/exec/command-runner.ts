@@ -1,7 +1,7 @@
 import { runCommand } from '@binhost/shared';
 
 /** What to run: an argv array (never a shell string) and its environment. */
-export interface CommandSpec {
+export interface ArgvSpec {
   readonly argv: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
@@ -13,7 +13,7 @@ export interface CommandSpec {
 }
 
 /** How a command ended, with the last lines of its output. */
-export interface CommandResult {
+export interface ArgvResult {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
   /** The last {@link TAIL_LINES} lines of stdout+stderr. */
@@ -24,15 +24,15 @@ export interface CommandResult {
 const TAIL_LINES = 60;
 
 /**
- * Runs commands for the target agent (emerge, gpg): the target's narrow view of the shared
- * runner (one argv array, one line callback), so tests can pass a fake.
+ * Runs commands for the target agent (emerge, gpg): an argv-shaped view of shared's one process
+ * starter (one argv array, one line callback, no spawning of its own), so tests can pass a fake.
  */
-export interface CommandRunner {
-  run(spec: CommandSpec): Promise<CommandResult>;
+export interface ArgvRunner {
+  run(spec: ArgvSpec): Promise<ArgvResult>;
 }
 
-/** The real {@link CommandRunner}: the shared spawner (argv array, no shell), output line by line. */
-export const spawnRunner: CommandRunner = {
+/** The real {@link ArgvRunner}: the shared spawner (argv array, no shell), output line by line. */
+export const spawnRunner: ArgvRunner = {
   async run(spec) {
     const [file, ...args] = spec.argv;
     if (!file) throw new Error('empty command');

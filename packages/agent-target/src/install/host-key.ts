@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWrite, callUnary, errorMessage, type Logger, type SigningKey, type TargetServiceClient } from '@binhost/shared';
-import type { CommandRunner } from '../exec/command-runner.js';
+import type { ArgvRunner } from '../exec/command-runner.js';
 import { installSigningKey } from './keyring.js';
 
 /** Options for {@link HostKey}. */
@@ -10,7 +10,7 @@ export interface HostKeyOptions {
   root: string;
   /** The agent's state dir: `host-key.json` remembers which host key was imported last. */
   stateDir: string;
-  runner: CommandRunner;
+  runner: ArgvRunner;
   log: Logger;
   signal: AbortSignal;
 }

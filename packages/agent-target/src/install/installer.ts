@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { InstallPlan, Logger } from '@binhost/shared';
-import type { CommandResult, CommandRunner } from '../exec/command-runner.js';
+import type { ArgvResult, ArgvRunner } from '../exec/command-runner.js';
 import { DEFAULT_INSTALL_ARGS, INSTALL_FLAGS, parsePlan, stripAnsi } from './plan.js';
 
 /**
@@ -20,7 +20,7 @@ export interface InstallerOptions {
   root: string;
   /** The configured emerge command (`install.emerge`). */
   emerge: readonly string[];
-  runner: CommandRunner;
+  runner: ArgvRunner;
   log: Logger;
 }
 
@@ -39,17 +39,17 @@ export class Installer {
     return args.length ? args : DEFAULT_INSTALL_ARGS;
   }
 
-  async plan(snapshotId: number, args: readonly string[], onLine: (l: string) => void, signal: AbortSignal): Promise<{ plan: InstallPlan; result: CommandResult }> {
+  async plan(snapshotId: number, args: readonly string[], onLine: (l: string) => void, signal: AbortSignal): Promise<{ plan: InstallPlan; result: ArgvResult }> {
     const lines: string[] = [];
     const result = await this.emerge(['--pretend', ...INSTALL_FLAGS, ...Installer.argsFor(args)], (l) => (lines.push(l), onLine(l)), signal);
     return { plan: parsePlan(lines, result.exitCode, snapshotId, Installer.argsFor(args)), result };
   }
 
-  async install(args: readonly string[], onLine: (l: string) => void, signal: AbortSignal): Promise<CommandResult> {
+  async install(args: readonly string[], onLine: (l: string) => void, signal: AbortSignal): Promise<ArgvResult> {
     return this.emerge([...INSTALL_FLAGS, ...Installer.argsFor(args)], onLine, signal);
   }
 
-  private emerge(args: readonly string[], onLine: (l: string) => void, signal: AbortSignal): Promise<CommandResult> {
+  private emerge(args: readonly string[], onLine: (l: string) => void, signal: AbortSignal): Promise<ArgvResult> {
     const { root, emerge, runner, log } = this.options;
     const argv = [...emerge, ...args];
     log.info({ argv }, 'running emerge');

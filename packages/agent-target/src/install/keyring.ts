@@ -1,7 +1,7 @@
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError, openKeyringToPortage, type SigningKey } from '@binhost/shared';
-import type { CommandRunner } from '../exec/command-runner.js';
+import type { ArgvRunner } from '../exec/command-runner.js';
 
 /** Options for {@link installSigningKey}. */
 export interface KeyringOptions {
@@ -15,7 +15,7 @@ export interface KeyringOptions {
    * touched.
    */
   previous?: string;
-  runner: CommandRunner;
+  runner: ArgvRunner;
   /** @default ['gpg'] */
   gpg?: readonly string[];
   signal?: AbortSignal;

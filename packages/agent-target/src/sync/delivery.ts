@@ -21,7 +21,7 @@ import {
   targetTreeOlder,
 } from '@binhost/shared';
 import type { HostConnection } from '../connection/host-connection.js';
-import { spawnRunner, type CommandRunner } from '../exec/command-runner.js';
+import { spawnRunner, type ArgvRunner } from '../exec/command-runner.js';
 import { MirrorStore } from '../mirror/mirror-store.js';
 import { MirrorServer } from '../mirror/mirror-server.js';
 import { Mirror, type MirrorOptions } from '../mirror/mirror.js';
@@ -37,7 +37,7 @@ import { runSync } from './sync-run.js';
 export interface DeliveryOptions {
   config: TargetConfig;
   log: Logger;
-  runner?: CommandRunner;
+  runner?: ArgvRunner;
   /** The target's current state digest (drift check). */
   currentDigest?: () => Promise<string>;
   /** Reports the current state to the host and waits for it (before a drift refusal). */
@@ -57,7 +57,7 @@ export interface DeliveryOptions {
 export class Delivery {
   readonly store: MirrorStore;
   private readonly server: MirrorServer;
-  private readonly runner: CommandRunner;
+  private readonly runner: ArgvRunner;
   private connection: HostConnection | undefined;
   private mirror: Mirror | undefined;
   /** The bulk-data connections of the mirror's source, closed on stop. */
