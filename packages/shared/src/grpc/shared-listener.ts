@@ -37,6 +37,9 @@ export interface SharedListener {
 export async function listenShared(server: Server, address: string, tls: TlsMaterial, options: SharedListenerOptions): Promise<SharedListener> {
   const { host, port } = parseListenAddress(address);
   const creds = serverCredentials(tls, options);
+  // Not an insecure listener: the injector only takes sockets tlsServer below has already
+  // verified (our CA, client certificate required and checked: requestCert and
+  // rejectUnauthorized from grpc-js's own SSL options). test/mtls-refusals.test.ts holds it to that.
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   const bulk = new Set<TLSSocket>();
   const all = new Set<TLSSocket>();
