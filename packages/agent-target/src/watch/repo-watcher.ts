@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { stat } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { readReposConf, type Logger } from '@binhost/shared';
@@ -66,7 +67,10 @@ export class RepoWatcher extends EventEmitter<{ change: [paths: string[]] }> {
     this.locations = locations;
     this.parents = new Set([...locations].map((l) => dirname(l)));
     if (!locations.size) return;
-    const watcher = watch([...this.parents], {
+    // a parent that does not exist yet (an overlay added before its first sync) is watched from
+    // its nearest existing ancestor: chokidar sees nothing appear under a path it could not watch
+    const roots = new Set(await Promise.all([...this.parents].map(nearestExisting)));
+    const watcher = watch([...roots], {
       ignoreInitial: true,
       usePolling: false,
       followSymlinks: false,
@@ -119,5 +123,12 @@ export class RepoWatcher extends EventEmitter<{ change: [paths: string[]] }> {
       this.timer = undefined;
       this.emit('change', paths);
     }, this.options.debounceMs);
+  }
+}
+
+/** `dir`, or its nearest ancestor that exists. */
+async function nearestExisting(dir: string): Promise<string> {
+  for (let d = dir; ; d = dirname(d)) {
+    if ((await stat(d).catch(() => undefined))?.isDirectory() || d === dirname(d)) return d;
   }
 }
