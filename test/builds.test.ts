@@ -141,7 +141,9 @@ describe('automatic builds', { timeout: 90_000 }, () => {
   });
 
   it('says so when emerge is not found, naming the command and build.emerge', async () => {
-    const { admin } = await setUp({ emerge: ['/nonexistent/bin/emerge'] });
+    const { host, admin } = await setUp({ emerge: ['/nonexistent/bin/emerge'] });
+    // the target registers on its event stream, which opens in the background
+    await waitLong(() => host.daemon.registry.has('alpha'), { what: 'alpha registered' });
     await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: [] });
     const b = await waitLong(async () => {
       const [x] = await builds(admin);
