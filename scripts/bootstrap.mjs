@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Installs the workspace's dependencies with the pinned pnpm, so a fresh machine needs only Node
-// and npm (and Python 3 with pip, for the pinned real Portage the tests and the demo run):
+// and npm (and Python 3 with pip, for the pinned real Portage the tests and the demo run; the Debian
+// tools they need are installed with apt-get when missing and run as root):
 // `npm test` and `npm run demo` call this first. Fast when nothing changed.
 import { spawnSync } from 'node:child_process';
 
@@ -14,6 +15,10 @@ if (res.status !== 0) {
   console.error(`bootstrap: ${cmd} ${[...args, 'install'].join(' ')} failed (exit ${res.status})`);
   process.exit(res.status ?? 1);
 }
+
+// Debian tools beside them (bubblewrap for the build sandbox, …): scripts/debian-tools.mjs.
+const { ensureDebianTools } = await import('./debian-tools.mjs');
+ensureDebianTools();
 
 // Real Portage (PyPI `portage`, pinned) for the tests and the demo: scripts/portage.mjs.
 const { ensurePortage } = await import('./portage.mjs');
