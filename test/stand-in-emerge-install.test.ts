@@ -3,9 +3,10 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { indexValue, parsePackagesIndex, serializePackagesIndex, type IndexEntry } from '@binhost/shared';
+import { indexValue, parsePackagesIndex, serializePackagesIndex } from '@binhost/shared';
 import { readGpkg } from './helpers/gpkg.js';
 import { createHash } from 'node:crypto';
+import { rewriteIndexDigests } from './helpers/index-digests.js';
 import { tmpTree } from './helpers/tmp-tree.js';
 import { makePortageRoot, runEmerge } from './helpers/emerge-stand-in.js';
 import { serveDirectory, type StaticServer } from './helpers/static-server.js';
@@ -292,15 +293,3 @@ describe('stand-in emerge --getbinpkgonly', () => {
     expect(contents).toMatch(/^dir \/usr\ndir \/usr\/bin\nobj \/usr\/bin\/hello 1951ba435350f517d632680312909207 \d+\n$/);
   });
 });
-
-async function rewriteIndexDigests(pkgdir: string, buf: Buffer): Promise<void> {
-  const index = parsePackagesIndex(await readFile(join(pkgdir, 'Packages'), 'utf8'));
-  const fix = (p: IndexEntry) =>
-    p.map(([k, v]) => {
-      if (k === 'MD5') return [k, createHash('md5').update(buf).digest('hex')] as const;
-      if (k === 'SHA1') return [k, createHash('sha1').update(buf).digest('hex')] as const;
-      if (k === 'SIZE') return [k, String(buf.length)] as const;
-      return [k, v] as const;
-    });
-  await writeFile(join(pkgdir, 'Packages'), serializePackagesIndex({ header: index.header, packages: index.packages.map(fix) }));
-}

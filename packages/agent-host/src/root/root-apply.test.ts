@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FailedPreconditionError, FileKind, MakeConfSyntaxError, ReportedFactError, SpawnCommandRunner, silentLogger, TargetState, type FileEntry } from '@binhost/shared';
 import { HostLayout } from '../layout.js';
@@ -11,6 +11,7 @@ import { ProfileMissingError } from './root-errors.js';
 import { missingOnHost, parseCc1Line } from '@binhost/shared';
 import { hostNative } from './native-flags.js';
 import { STAGING_PREFIX } from './config-swap.js';
+import { configSnapshot } from './root-apply.test-helpers.js';
 
 const cc1 = readFileSync(fileURLToPath(new URL('../../../../test/fixtures/portage/gcc-march-native-cc1-mtune.txt', import.meta.url)), 'utf8');
 const resolved = parseCc1Line(cc1)!;
@@ -62,26 +63,6 @@ function state(over: { files?: FileEntry[]; makeConf?: string; known?: boolean; 
     },
     cpuFlagsX86: ['aes', 'avx', 'avx2', 'sse4_2'],
   });
-}
-
-/** Files, link targets and modes under the root's config, to prove nothing changed. */
-async function configSnapshot(root: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  async function walk(d: string): Promise<void> {
-    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const p = join(d, e.name);
-      const st = await lstat(p);
-      const key = relative(root, p);
-      if (e.isSymbolicLink()) out[key] = `-> ${await readlink(p)}`;
-      else if (e.isDirectory()) {
-        out[key] = `dir ${st.mode & 0o7777}`;
-        await walk(p);
-      } else out[key] = `${st.mode & 0o7777} ${await readFile(p, 'utf8')}`;
-    }
-  }
-  await walk(join(root, 'etc'));
-  await walk(join(root, 'var/lib/portage'));
-  return out;
 }
 
 describe('RootManager.apply', () => {
