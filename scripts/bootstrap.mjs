@@ -16,10 +16,7 @@ if (res.status !== 0) {
   process.exit(res.status ?? 1);
 }
 
-// Debian tools beside them (bubblewrap for the build sandbox, …): scripts/debian-tools.mjs.
-const { ensureDebianTools } = await import('./debian-tools.mjs');
-ensureDebianTools();
-
-// Real Portage (PyPI `portage`, pinned) for the tests and the demo: scripts/portage.mjs.
+// The Debian tools (bubblewrap for the build sandbox, …; scripts/debian-tools.mjs) and real
+// Portage (PyPI `portage`, pinned) for the tests and the demo: scripts/portage.mjs.
 const { ensurePortage } = await import('./portage.mjs');
 ensurePortage();

@@ -4,11 +4,13 @@
 // with the command that installs it.
 import { spawnSync } from 'node:child_process';
 
-/** [program, Debian package, what needs it] */
+/** [program, Debian package, what needs it, whether Portage cannot run without it] */
 const TOOLS = [
-  ['gpg', 'gnupg', 'signing and verifying binary packages'],
-  ['zstd', 'zstd', 'gpkg members'],
-  ['bzip2', 'bzip2', "Portage's environment.bz2"],
+  ['python3', 'python3', 'running Portage', true],
+  ['tar', 'tar', 'GNU tar (Portage calls it gtar)', true],
+  ['gpg', 'gnupg', 'signing and verifying binary packages', true],
+  ['zstd', 'zstd', 'gpkg members', true],
+  ['bzip2', 'bzip2', "Portage's environment.bz2", true],
   ['bwrap', 'bubblewrap', 'the build sandbox'],
   ['scanelf', 'pax-utils', "Portage's REQUIRES/PROVIDES of binary packages"],
   ['tmux', 'tmux', "binhostctl's terminal tests"],
@@ -16,20 +18,29 @@ const TOOLS = [
   ['distccd', 'distcc', 'the distcc tests'],
 ];
 
-const has = (program) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', program], { encoding: 'utf8' }).stdout.trim() !== '';
+/** Where `program` is on PATH, or ''. */
+export function which(program) {
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', program], { encoding: 'utf8' }).stdout.trim();
+}
+const has = (program) => which(program) !== '';
 
-/** Installs (as root, with apt-get) or names the Debian packages that are missing. */
+/**
+ * Installs (as root, with apt-get) or names the Debian packages that are missing. Returns the
+ * programs Portage cannot run without that are still missing.
+ */
 export function ensureDebianTools() {
+  const required = () => TOOLS.filter(([program, , , needed]) => needed && !has(program)).map(([program]) => program);
   const missing = TOOLS.filter(([program]) => !has(program));
-  if (missing.length === 0) return;
+  if (missing.length === 0) return [];
   const packages = missing.map(([, pkg]) => pkg);
   if (process.getuid?.() === 0 && has('apt-get')) {
     console.error(`bootstrap: installing ${packages.join(' ')} (apt-get)`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const update = spawnSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
     const install = update.status === 0 && spawnSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: ['ignore', 'ignore', 'inherit'], env });
-    if (install && install.status === 0) return;
+    if (install && install.status === 0) return required();
     console.error('bootstrap: apt-get could not install them');
   }
   for (const [program, pkg, why] of missing) console.error(`bootstrap: "${program}" not found (${why}): apt-get install ${pkg}`);
+  return required();
 }

@@ -15,6 +15,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, sym
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianTools, which } from './debian-tools.mjs';
 
 /** The Portage release the project is tested with (PyPI `portage`). */
 export const PORTAGE_VERSION = '3.0.83';
@@ -25,35 +26,13 @@ const STAMP = join(VENV, '.binhost-portage-version');
 /** Portage's programs the wrappers are made for. */
 const PROGRAMS = ['emerge', 'ebuild', 'emaint', 'portageq', 'gpkg-sign', 'quickpkg', 'egencache'];
 
-/** Debian tools Portage runs, with the package that has each (`apt-get install PKG`). */
-const TOOLS = [
-  ['gpg', 'gnupg', 'signs and verifies binary packages'],
-  ['zstd', 'zstd', 'compresses gpkg members'],
-  ['bzip2', 'bzip2', 'compresses environment.bz2'],
-  ['tar', 'tar', 'GNU tar (Portage calls it gtar)'],
-  ['python3', 'python3', 'runs Portage'],
-];
-/** Tools Portage can do without (it warns), with what is lost. */
-const OPTIONAL_TOOLS = [['scanelf', 'pax-utils', 'without it binpkgs carry no REQUIRES/PROVIDES']];
-
-function which(program) {
-  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', program], { encoding: 'utf8' }).stdout.trim();
-}
-
-/** Names every missing Debian package Portage needs; exits 1 when a required one is missing. */
-function checkTools() {
-  const missing = TOOLS.filter(([program]) => !which(program));
-  for (const [program, pkg, why] of OPTIONAL_TOOLS) {
-    if (!which(program)) console.error(`portage: note: "${program}" not found (${why}); apt-get install ${pkg}`);
-  }
-  if (missing.length === 0) return;
-  for (const [program, pkg, why] of missing) console.error(`portage: "${program}" not found: Portage needs it (${why}); apt-get install ${pkg}`);
-  process.exit(1);
-}
-
 /** Installs the pinned Portage into .portage/venv unless it is already there. Returns the venv. */
 export function ensurePortage() {
-  checkTools();
+  const missing = ensureDebianTools();
+  if (missing.length) {
+    console.error(`portage: cannot run without ${missing.join(', ')} (see above)`);
+    process.exit(1);
+  }
   if (existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === PORTAGE_VERSION) return VENV;
   // The stamp is written last: an interrupted install is made again from scratch.
   rmSync(VENV, { recursive: true, force: true });
