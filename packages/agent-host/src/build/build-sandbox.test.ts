@@ -88,15 +88,17 @@ describe('sandboxArgv (real unshare and bwrap)', () => {
 
   it('leaves nothing running when its process group is killed', async () => {
     const { spawn } = await import('node:child_process');
-    const argv = sandboxArgv(spec, ['sh', '-c', 'echo started; sleep 300 & wait']);
+    // a sleep of its own (other test files run sleeps at the same time)
+    const sleep = `sleep 300.${process.pid}${Date.now() % 1000}`;
+    const argv = sandboxArgv(spec, ['sh', '-c', `echo started; ${sleep} & wait`]);
     const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
     await new Promise((r) => child.stdout!.once('data', r));
-    expect((await run(['pgrep', '-f', 'sleep 300'])).out.trim()).not.toBe('');
+    expect((await run(['pgrep', '-f', sleep])).out.trim()).not.toBe('');
     process.kill(-child.pid!, 'SIGKILL'); // after the grace period, or a killed host's reaper
     await new Promise((r) => child.once('exit', r));
     let gone = false;
     for (let i = 0; i < 100 && !gone; i++) {
-      gone = (await run(['pgrep', '-f', 'sleep 300'])).out.trim() === '';
+      gone = (await run(['pgrep', '-f', sleep])).out.trim() === '';
       if (!gone) await new Promise((r) => setTimeout(r, 20));
     }
     expect(gone).toBe(true);
