@@ -25,7 +25,7 @@ for (let i = 0; i < Number(rounds); i++) {
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   peak = Math.max(peak, process.memoryUsage.rss());
-  process.stdout.write(JSON.stringify({ ms, bytes: res.bytesFetched, files: res.filesFetched, cpuS: (cpu.user + cpu.system) / 1e6, maxRssMiB: Math.max(peak, process.resourceUsage().maxRSS * 1024) / 1048576 }) + '\n');
+  process.stdout.write(JSON.stringify({ ms, bytes: res.bytesFetched, files: res.filesFetched, cpuS: (cpu.user + cpu.system) / 1e6, userS: cpu.user / 1e6, sysS: cpu.system / 1e6, maxRssMiB: Math.max(peak, process.resourceUsage().maxRSS * 1024) / 1048576 }) + '\n');
 }
 clearInterval(sample);
 source.close?.();
