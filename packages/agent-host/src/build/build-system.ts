@@ -1,6 +1,6 @@
-import { lstat, mkdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { AgentError, BuildKind, describeSkew, parsePackagesIndex, targetTreeOlder, FailedPreconditionError, findProgram, InvalidArgumentError, runCommand, type Build, type HostConfig, type Logger, type SigningKey, type Snapshot } from '@binhost/shared';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AgentError, BuildKind, describeSkew, parsePackagesIndex, targetTreeOlder, InvalidArgumentError, runCommand, type Build, type HostConfig, type Logger, type SigningKey, type Snapshot } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
 import type { TargetRegistry } from '../registry/target-registry.js';
 import type { EventHub } from '../events/event-hub.js';
@@ -12,8 +12,7 @@ import { validateBuildArgs } from './build-args.js';
 import { reapOrphans } from './orphans.js';
 import { SnapshotStore } from '../publish/snapshot-store.js';
 import { RootSigningKeys } from '../signing/root-signing-keys.js';
-import { sandboxArgv, type SandboxSpec } from './build-sandbox.js';
-import { signingEnv } from '../signing/signing-env.js';
+import { RootEnvironment } from './root-environment.js';
 import { GarbageCollector } from '../gc/garbage-collector.js';
 import { hostRepoRevisions } from '../repos/repo-skew.js';
 import { emergeEnv } from './emerge-build.js';
@@ -54,6 +53,8 @@ export class BuildSystem {
   readonly registry: TargetRegistry;
   /** Distributed compiles (`[distcc]`, live on reload). */
   readonly distcc: DistccBuilds;
+  /** The environment and sandbox of every Portage command run for a root. */
+  private readonly environment: RootEnvironment;
 
   constructor(private readonly options: BuildSystemOptions) {
     this.registry = options.registry;
@@ -62,14 +63,15 @@ export class BuildSystem {
     this.snapshots = new SnapshotStore(layout, log.child({ component: 'snapshots' }), undefined, options.registry.damage);
     this.distcc = new DistccBuilds({ config: config.distcc, layout, configFile: config.configFile, log: log.child({ component: 'distcc' }) });
     this.signing = new RootSigningKeys({ layout, gpg: config.signing.gpg, enabled: config.signing.enabled, log: log.child({ component: 'signing' }) });
+    this.environment = new RootEnvironment({ config, layout, signing: this.signing, distcc: this.distcc });
     this.queue = new BuildQueue({
       layout,
       store: this.store,
       launcher: options.launcher ?? spawnLauncher,
       command: config.build.emerge,
       graceMs: config.build.cancelGraceSeconds * 1000,
-      env: (root) => this.buildEnv(root),
-      wrap: (root, argv) => this.sandboxed(root, argv),
+      env: (root) => this.environment.env(root),
+      wrap: (root, argv) => this.environment.wrap(root, argv),
       // the sandbox binds it to /run/portage; unsandboxed, emerge uses the host's own /run/portage
       observe: (root) => (config.build.sandbox ? layout.observabilityDir(root) : undefined),
       afterEmerge: (build, writer) => this.distcc.afterEmerge(build, writer),
@@ -124,25 +126,6 @@ export class BuildSystem {
   }
 
   /**
-   * What a build in `root` gets on top of the scrubbed environment: the signing settings and the
-   * root's own PORTAGE_TMPDIR and DISTDIR (the target's are scrubbed from its make.conf; without
-   * them Portage would use the host's /var/tmp/portage and /var/cache/distfiles), and distcc's
-   * (distcc/distcc-builds.ts: FEATURES=distcc with the root's helpers, or -distcc).
-   */
-  private async buildEnv(root: string): Promise<Record<string, string>> {
-    const { layout } = this.options;
-    const dirs = { PORTAGE_TMPDIR: layout.buildTmpDir(root), DISTDIR: layout.distDir(root) };
-    for (const dir of [...Object.values(dirs), layout.observabilityDir(root)]) await mkdir(dir, { recursive: true, mode: 0o755 });
-    const signing = await signingEnv(this.signing.of(root));
-    const distcc = await this.distcc.env(root);
-    // Portage (≥ 3.0.82) publishes its progress on a socket the host follows (observability.ts).
-    // FEATURES is incremental in Portage: the signing, observability and distcc words all apply
-    // on top of make.conf's. TMPDIR too: the sandbox's /tmp is the host's, read-only.
-    const features = [signing.FEATURES, 'observability', distcc['FEATURES']].filter(Boolean).join(' ');
-    return { ...signing, ...dirs, ...distcc, TMPDIR: dirs.PORTAGE_TMPDIR, FEATURES: features };
-  }
-
-  /**
    * The public signing key `target` must trust: that of the root its published snapshot comes
    * from (what it installs next), or before any publication that of the root it builds in.
    */
@@ -150,45 +133,6 @@ export class BuildSystem {
     if (!target) throw new InvalidArgumentError('name the target whose signing key you want');
     this.registry.get(target); // NOT_FOUND for an unknown name
     return { key: await this.signing.of(this.snapshots.publishedRoot(target) ?? rootOf(this.registry, target)).ensure() };
-  }
-
-  /**
-   * `argv` in the root's build sandbox (build-sandbox.ts), unless `build.sandbox = false`. An
-   * emerge program that does not exist is left to fail as it is (the build then says so, naming
-   * build.emerge); a missing bwrap fails the build naming the package to install.
-   */
-  private async sandboxed(root: string, plain: string[]): Promise<string[]> {
-    const { config, layout } = this.options;
-    if (!(await findProgram(plain[0] ?? ''))) return plain;
-    const argv = await this.distcc.wrap(root, plain);
-    if (!config.build.sandbox) return argv;
-    if (!(await findProgram(config.build.bwrap))) {
-      throw new FailedPreconditionError(
-        `build sandbox: "${config.build.bwrap}" not found (install sys-apps/bubblewrap, Debian: bubblewrap; or set build.sandbox = false in ${config.configFile}, which lets every target's config run unconfined as root)`,
-      );
-    }
-    const hostLayers = [];
-    for (const path of config.build.hostWritable) {
-      // absent, or a merged-usr symlink (/lib → usr/lib) that its target's layer covers
-      if (!(await lstat(path).catch(() => undefined))?.isDirectory()) continue;
-      const name = path.slice(1).replace(/\//g, '_') || 'root';
-      hostLayers.push({ path, upper: join(layout.layersDir(root), name, 'upper'), work: join(layout.layersDir(root), name, 'work') });
-    }
-    const { stateDir } = layout;
-    const private_ = [dirname(config.configFile), dirname(config.tls.key), dirname(config.tls.cert)].filter((d) => d !== '/' && !stateDir.startsWith(`${d}/`));
-    const keys = this.signing.of(root);
-    const spec: SandboxSpec = {
-      rootDir: layout.rootDir(root),
-      tmpDir: layout.buildTmpDir(root),
-      distDir: layout.distDir(root),
-      hostLayers,
-      hidden: [...new Set([stateDir, ...private_])],
-      readOnly: this.signing.enabled ? [keys.verifyHome] : [],
-      writable: this.signing.enabled ? [keys.homeDir] : [],
-      bwrap: config.build.bwrap,
-      runPortage: layout.observabilityDir(root),
-    };
-    return sandboxArgv(spec, argv);
   }
 
   /** Loads history (marking cut-off builds INTERRUPTED) and publications; starts the loop. */
@@ -295,8 +239,8 @@ export class BuildSystem {
    */
   private async fixIndex(root: string): Promise<void> {
     const { config, layout } = this.options;
-    const argv = await this.sandboxed(root, [...config.retention.emaint, 'binhost', '--fix']);
-    const env = emergeEnv({ rootDir: layout.rootDir(root), pkgDir: layout.pkgDir(root), extraEnv: await this.buildEnv(root) });
+    const argv = await this.environment.wrap(root, [...config.retention.emaint, 'binhost', '--fix']);
+    const env = emergeEnv({ rootDir: layout.rootDir(root), pkgDir: layout.pkgDir(root), extraEnv: await this.environment.env(root) });
     const [file = 'emaint', ...args] = argv;
     const r = await runCommand({ file, args, env, cwd: layout.rootDir(root), check: false, tailLines: 20 }).catch((err: unknown) => {
       throw new AgentError(`emaint binhost --fix in root "${root}" could not start (retention.emaint = ${JSON.stringify(config.retention.emaint)})`, status.FAILED_PRECONDITION, { cause: err });
