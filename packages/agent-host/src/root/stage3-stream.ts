@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { ExecError, InvalidArgumentError } from '@binhost/shared';
+import { ExecError, InvalidArgumentError, startCommand } from '@binhost/shared';
 
 /** Compression of a stage3, told by its first bytes rather than its name. */
 export type Stage3Compression = 'none' | 'gzip' | 'xz' | 'bzip2' | 'zstd';
@@ -50,21 +49,17 @@ export function openTarStream(file: string, compression: Stage3Compression, sign
     return { stream, done: Promise.resolve(), stop: () => raw.destroy() };
   }
   const argv = [TOOLS[compression], '-dc', '--', file];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], signal });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  const child = startCommand({ file: argv[0]!, args: argv.slice(1), ...(signal ? { signal } : {}), rawStdout: true, tailLines: 5 });
   let stopped = false;
-  const done = new Promise<void>((resolve, reject) => {
-    child.once('error', (err) => reject(new ExecError(argv, null, null, [], { cause: err, message: `${argv[0]}: ${err.message}` })));
-    child.once('close', (code, sig) => {
-      // Stopped by us: it dies of our SIGTERM, of SIGPIPE, or says "Broken pipe" writing to the
-      // closed pipe. Any other failure (corrupt input) is its own, even after a stop.
-      if (code === 0 || (stopped && (sig === 'SIGTERM' || sig === 'SIGPIPE' || /broken pipe/i.test(stderr)))) resolve();
-      else reject(new ExecError(argv, code, sig, stderr.trim().split('\n').slice(-5)));
-    });
+  const done = child.ended.then(({ startError, exitCode, signal: sig, stderrTail }) => {
+    if (startError) throw new ExecError(argv, null, null, [], { cause: startError, message: `${argv[0]}: ${startError.message}` });
+    // Stopped by us: it dies of our SIGTERM, of SIGPIPE, or says "Broken pipe" writing to the
+    // closed pipe. Any other failure (corrupt input) is its own, even after a stop.
+    if (exitCode === 0 || (stopped && (sig === 'SIGTERM' || sig === 'SIGPIPE' || stderrTail.some((l) => /broken pipe/i.test(l))))) return;
+    throw new ExecError(argv, exitCode, sig, stderrTail);
   });
   return {
-    stream: child.stdout,
+    stream: child.stdout!,
     done,
     stop: () => {
       stopped = true;

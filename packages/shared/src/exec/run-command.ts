@@ -30,6 +30,8 @@ export interface CommandSpec {
   check?: boolean;
   /** SIGKILL after this many milliseconds. @default no limit */
   timeoutMs?: number;
+  /** Hand stdout to the caller as bytes ({@link StartedCommand.stdout}) instead of reading lines. @default false */
+  rawStdout?: boolean;
 }
 
 /** How a command ended. */
@@ -72,6 +74,8 @@ function forEachLine(stream: Readable | null, fn: (line: string) => void): Promi
 /** A started command: its pid, a way to signal it, and how it ended. */
 export interface StartedCommand {
   readonly pid: number | undefined;
+  /** The child's stdout, for the caller to read, with {@link CommandSpec.rawStdout}. */
+  readonly stdout: Readable | undefined;
   /** Signals the process (its whole group with `detached`); nothing once it has exited. */
   kill(signal: NodeJS.Signals): void;
   /**
@@ -83,9 +87,9 @@ export interface StartedCommand {
 
 /**
  * The one process starter: `child_process.spawn(file, args)` with no shell, output line by line
- * (bounded tails), optionally its own process group, abortable, with a timeout. Every caller —
- * emerge builds (build/emerge-process.ts), gpg, the compiler probe, the target's installs —
- * goes through it.
+ * (bounded tails) or stdout as bytes, optionally its own process group, abortable, with a
+ * timeout. Every caller — emerge builds (build/emerge-process.ts), gpg, the compiler probe, the
+ * stage3 decompressors, the target's installs — goes through it.
  */
 export function startCommand(spec: CommandSpec): StartedCommand {
   const max = spec.tailLines ?? 50;
@@ -113,7 +117,7 @@ export function startCommand(spec: CommandSpec): StartedCommand {
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   const timer = spec.timeoutMs ? setTimeout(() => kill('SIGKILL'), spec.timeoutMs) : undefined;
   const reading = Promise.all([
-    forEachLine(child.stdout, (l) => {
+    forEachLine(spec.rawStdout ? null : child.stdout, (l) => {
       tail.push(l);
       spec.onStdoutLine?.(l);
     }),
@@ -153,7 +157,7 @@ export function startCommand(spec: CommandSpec): StartedCommand {
       });
     });
   });
-  return { pid: child.pid, kill, ended };
+  return { pid: child.pid, stdout: spec.rawStdout ? child.stdout : undefined, kill, ended };
 }
 
 /** The default {@link CommandRunner}: {@link startCommand}, then the exit checked. */
