@@ -38,7 +38,7 @@ export interface CommandInput {
  * One command of `binhostctl`: everything its help, its argument checks, its completion and the
  * README's user guide are made from. The table of these (dispatch.ts) is the CLI.
  */
-export interface CommandSpec {
+export interface CliCommand {
   /** `status`, or `target show` for a subcommand. */
   readonly name: string;
   /** One line, shown in the command list. */

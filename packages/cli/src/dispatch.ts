@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { AgentError, ConfigError, errnoCode, errorMessage, EXIT, isServiceError, packageVersion, type AdminServiceClient } from '@binhost/shared';
-import type { CommandSpec, GroupSpec } from './command-spec.js';
+import type { CliCommand, GroupSpec } from './command-spec.js';
 import { createContext, type CommandContext } from './context.js';
 import { describeHostError } from './host-errors.js';
 import { buildProgram } from './program.js';
@@ -32,7 +32,7 @@ export const GROUPS: readonly GroupSpec[] = [
  * The command table: every command of `binhostctl`, in the order help lists them. Help, argument
  * checks, completion and the README's user guide are all made from it.
  */
-export const COMMANDS: readonly CommandSpec[] = [
+export const COMMANDS: readonly CliCommand[] = [
   ...pki.specs,
   targets.spec,
   ...target.specs,

@@ -1,5 +1,5 @@
 import { Argument, Command, Option } from 'commander';
-import type { ArgSpec, CommandInput, CommandSpec, GroupSpec } from './command-spec.js';
+import type { ArgSpec, CommandInput, CliCommand, GroupSpec } from './command-spec.js';
 
 /** The global options, accepted anywhere on the line (before or after the command). */
 export const GLOBAL_OPTIONS = [
@@ -16,7 +16,7 @@ export interface ProgramOptions {
   /** Words after the first `--` of the command line (commander never sees them). */
   readonly rest: readonly string[] | undefined;
   /** Runs a command once its arguments are checked; its result is the exit code. */
-  readonly run: (spec: CommandSpec, input: CommandInput, globals: Record<string, unknown>) => Promise<number>;
+  readonly run: (spec: CliCommand, input: CommandInput, globals: Record<string, unknown>) => Promise<number>;
   /** Receives the exit code of the command that ran. */
   readonly done: (code: number) => void;
 }
@@ -52,7 +52,7 @@ function configure(cmd: Command, path: string, o: ProgramOptions): Command {
 }
 
 /** Help text after commander's own: the `-- ARGS`, what --json prints, examples. */
-function epilogue(spec: CommandSpec): string {
+function epilogue(spec: CliCommand): string {
   const parts: string[] = [];
   if (spec.passthrough) parts.push(`After --:\n  ${spec.passthrough.name}  ${spec.passthrough.description}`);
   if (spec.json) parts.push(`--json:\n  ${spec.json}`);
@@ -61,7 +61,7 @@ function epilogue(spec: CommandSpec): string {
 }
 
 /** Adds one spec as a commander command under `parent`. */
-function addCommand(parent: Command, spec: CommandSpec, o: ProgramOptions): void {
+function addCommand(parent: Command, spec: CliCommand, o: ProgramOptions): void {
   const leaf = spec.name.split(' ').at(-1)!;
   const cmd = configure(parent.command(leaf), `binhostctl ${spec.name}`, o).summary(spec.summary);
   // Single newlines in a description are for the source only: commander wraps to the terminal.
@@ -94,7 +94,7 @@ function addCommand(parent: Command, spec: CommandSpec, o: ProgramOptions): void
 }
 
 /** A command that only holds subcommands; its help lists them and an example of each. */
-function addGroup(root: Command, g: GroupSpec, specs: readonly CommandSpec[], o: ProgramOptions): Command {
+function addGroup(root: Command, g: GroupSpec, specs: readonly CliCommand[], o: ProgramOptions): Command {
   const cmd = configure(root.command(g.name), `binhostctl ${g.name}`, o).summary(g.summary).description(g.summary);
   const examples = specs.filter((s) => s.name.startsWith(`${g.name} `)).map((s) => `  binhostctl ${s.examples[0] ?? s.name}`);
   return cmd.addHelpText('after', `\nExamples:\n${examples.join('\n')}\n`);
@@ -105,7 +105,7 @@ function addGroup(root: Command, g: GroupSpec, specs: readonly CommandSpec[], o:
  * subcommand gets `-h/--help` (usage, options, examples), the program `-V/--version`; errors in
  * the arguments are reported with the command's usage line (the caller maps them to exit 2).
  */
-export function buildProgram(specs: readonly CommandSpec[], groups: readonly GroupSpec[], o: ProgramOptions): Command {
+export function buildProgram(specs: readonly CliCommand[], groups: readonly GroupSpec[], o: ProgramOptions): Command {
   const root = configure(new Command('binhostctl'), 'binhostctl', o)
     .description('Admin CLI of the binhost agents: targets, builds, snapshots, installs, certificates.')
     .version(o.version, '-V, --version', 'print the version')

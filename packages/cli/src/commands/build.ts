@@ -1,5 +1,5 @@
 import { callUnary } from '@binhost/shared';
-import { optFlag, type CommandInput, type CommandSpec } from '../command-spec.js';
+import { optFlag, type CommandInput, type CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { buildView } from '../view.js';
@@ -9,7 +9,7 @@ import { printLog, statusName } from './build-format.js';
  * `binhostctl build NAME [--follow] [-- ARGS]`: queues a build in the target's root; without
  * ARGS the host's automatic arguments (`build.auto_args`). Prints the build id.
  */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'build',
   summary: "queue a build in the target's root and print its id; -f follows its log",
   description:

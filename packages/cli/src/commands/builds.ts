@@ -1,5 +1,5 @@
 import { callUnary, NotFoundError, UsageError } from '@binhost/shared';
-import { optString, type CommandInput, type CommandSpec } from '../command-spec.js';
+import { optString, type CommandInput, type CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson, table } from '../output.js';
 import { buildView } from '../view.js';
@@ -9,7 +9,7 @@ import { buildRow, packageRow, parseId } from './build-format.js';
  * `binhostctl builds [NAME [BUILD]] [--limit N]`: build history, newest first, with live progress;
  * with BUILD, that build and what each of its packages took.
  */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'builds',
   summary: 'build history, newest first, with the progress of running builds; with BUILD, its packages',
   args: [

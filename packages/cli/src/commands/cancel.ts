@@ -1,12 +1,12 @@
 import { callUnary } from '@binhost/shared';
-import type { CommandInput, CommandSpec } from '../command-spec.js';
+import type { CommandInput, CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { buildView } from '../view.js';
 import { parseId, statusName } from './build-format.js';
 
 /** `binhostctl cancel NAME [BUILD]`: stops the running (or the given) build; waits until it has ended. */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'cancel',
   summary: 'stop a running or queued build (the running one by default) and wait until it has ended',
   description: "emerge gets SIGTERM, then SIGKILL after the host's build.cancel_grace_seconds.",

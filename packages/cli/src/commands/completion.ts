@@ -1,10 +1,10 @@
-import type { CommandInput, CommandSpec, GroupSpec, OptionSpec } from '../command-spec.js';
+import type { CommandInput, CliCommand, GroupSpec, OptionSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { GLOBAL_OPTIONS } from '../program.js';
 
 /** What completion needs: the command table and its groups. */
 export interface CompletionTable {
-  readonly commands: readonly CommandSpec[];
+  readonly commands: readonly CliCommand[];
   readonly groups: readonly GroupSpec[];
 }
 
@@ -22,7 +22,7 @@ const COMMON: readonly OptionSpec[] = [
  * (commands, subcommands, options, the words an argument accepts), so nobody edits a script when
  * a command changes. The table is passed in by dispatch.ts (importing it would be a cycle).
  */
-export function createSpec(table: () => CompletionTable): CommandSpec {
+export function createSpec(table: () => CompletionTable): CliCommand {
   return {
     name: 'completion',
     summary: 'print a bash or zsh completion script',

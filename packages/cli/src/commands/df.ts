@@ -1,12 +1,12 @@
 import { callUnary } from '@binhost/shared';
-import type { CommandInput, CommandSpec } from '../command-spec.js';
+import type { CommandInput, CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson, table } from '../output.js';
 import { diskUsageView } from '../view.js';
 import { formatBytes } from './build-format.js';
 
 /** `binhostctl df [NAME]`: where the host's disk goes, per root. */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'df',
   summary: 'disk use per root: PKGDIR, snapshots, build logs, and what gc would free',
   description:

@@ -1,5 +1,5 @@
 import { callServerStream, emptyProgress, parseEmergeLine, InstallOutcome, type EmergeResponse } from '@binhost/shared';
-import { optFlag, type CommandInput, type CommandSpec } from '../command-spec.js';
+import { optFlag, type CommandInput, type CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJsonLine } from '../output.js';
 import { buildView, installView, outcomeWord, planView, snapshotView, transferView } from '../view.js';
@@ -29,7 +29,7 @@ function emergeArgs(rest: readonly string[], select: boolean): string[] {
  * lines prefixed `host|`, install lines `NAME|`); progress goes to stderr: a line redrawn in
  * place on a terminal, a plain line per build phase and per mirrored file elsewhere.
  */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'emerge',
   summary: 'build ARGS on the host for NAME, then install them on NAME (like emerge --oneshot)',
   description:

@@ -1,12 +1,12 @@
 import { callUnary } from '@binhost/shared';
-import { optFlag, type CommandInput, type CommandSpec } from '../command-spec.js';
+import { optFlag, type CommandInput, type CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { garbageView } from '../view.js';
 import { formatBytes } from './build-format.js';
 
 /** `binhostctl gc [NAME] [--dry-run]`: retention now. */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'gc',
   summary: 'remove old binpkg instances, snapshots and build logs now (it also runs after every publish)',
   description:

@@ -1,5 +1,5 @@
 import { callUnary } from '@binhost/shared';
-import type { CommandInput, CommandSpec } from '../command-spec.js';
+import type { CommandInput, CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { ago, printJson, shortDigest, table } from '../output.js';
 import { buildStatusWord, buildView, digestView } from '../view.js';
@@ -9,7 +9,7 @@ import { buildStatusWord, buildView, digestView } from '../view.js';
  * builds made from it and the snapshot they published — when the config changed, and what came of
  * each change. `binhostctl target diff NAME FROM TO` shows what a change was.
  */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'history',
   summary: 'the config digests a target reported, and the builds and snapshots made from each',
   description: '"target diff NAME FROM TO" shows what a change was.',

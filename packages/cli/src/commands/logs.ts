@@ -1,9 +1,9 @@
-import { optFlag, type CommandInput, type CommandSpec } from '../command-spec.js';
+import { optFlag, type CommandInput, type CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { parseId, printLog } from './build-format.js';
 
 /** `binhostctl logs [-f] NAME [BUILD]`: a build's log (the latest build by default); -f follows it. */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'logs',
   summary: "a build's log (the latest build of NAME by default); -f follows it live",
   description: 'A follower gets every line once, in order, then the result; the exit code is 1 when the build failed.',

@@ -11,7 +11,7 @@ import {
   writeCertifiedKey,
   type Role,
 } from '@binhost/shared';
-import { optString, type CommandInput, type CommandSpec, type OptionSpec } from '../command-spec.js';
+import { optString, type CommandInput, type CliCommand, type OptionSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 
@@ -19,7 +19,7 @@ const DIR: OptionSpec = { flags: '--dir <DIR>', description: 'the PKI directory'
 const DAYS: OptionSpec = { flags: '--days <N>', description: 'validity in days (default: the role\'s, see the README)' };
 
 /** `binhostctl pki …`: the project's own CA, and certificates that carry (role, name). */
-export const specs: readonly CommandSpec[] = [
+export const specs: readonly CliCommand[] = [
   {
     name: 'pki init',
     summary: 'create the CA (ca.pem, ca.key) in DIR',

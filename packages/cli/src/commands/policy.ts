@@ -1,5 +1,5 @@
 import { callUnary, InstallPolicy } from '@binhost/shared';
-import type { CommandInput, CommandSpec } from '../command-spec.js';
+import type { CommandInput, CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 
@@ -11,7 +11,7 @@ const POLICIES: Record<string, InstallPolicy> = {
 };
 
 /** `binhostctl policy NAME auto|confirm|off|default`: the host-side install policy override. */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'policy',
   summary: "set the target's install policy on the host (default: the target's own install.policy)",
   description:

@@ -1,12 +1,12 @@
 import { callUnary } from '@binhost/shared';
-import { optString, type CommandInput, type CommandSpec } from '../command-spec.js';
+import { optString, type CommandInput, type CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { snapshotView } from '../view.js';
 import { parseId } from './build-format.js';
 
 /** `binhostctl publish NAME --snapshot N`: serve an older (rollback) or newer kept snapshot. */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'publish',
   summary: 'serve a kept snapshot to the target: a rollback, or forward again',
   description: 'The target mirrors and installs it by its install policy, as after a build.',

@@ -1,12 +1,12 @@
 import { callUnary } from '@binhost/shared';
-import type { CommandInput, CommandSpec } from '../command-spec.js';
+import type { CommandInput, CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson, table } from '../output.js';
 import { snapshotView } from '../view.js';
 import { snapshotRow } from './build-format.js';
 
 /** `binhostctl snapshots NAME`: the kept snapshots of the target's root; `*` marks the published one. */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'snapshots',
   summary: "the kept snapshots of the target's root; * marks the published one",
   args: [{ name: 'NAME', description: 'the target' }],

@@ -1,5 +1,5 @@
 import { callUnary, type TargetSummary } from '@binhost/shared';
-import type { CommandInput, CommandSpec } from '../command-spec.js';
+import type { CommandInput, CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printDamaged, printJson, shortDigest, table, truncate } from '../output.js';
 import { policyWord, targetView } from '../view.js';
@@ -13,7 +13,7 @@ const LAST_ERROR_WIDTH = 60;
  * last error; a disconnected target with a queued sync says so. A target with damaged records
  * on the host is marked `damaged`, with one line per file under the table.
  */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'status',
   summary: 'per target: connected, digests, published/installed snapshot, policy, last error',
   description:

@@ -1,5 +1,5 @@
 import { callUnary } from '@binhost/shared';
-import { optFlag, type CommandInput, type CommandSpec } from '../command-spec.js';
+import { optFlag, type CommandInput, type CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 
@@ -9,7 +9,7 @@ import { printJson } from '../output.js';
  * (and for an explicit request, under off). A target that is not connected gets the request
  * (the latest one) when it next connects.
  */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'sync',
   summary: 'ask the target to mirror its published snapshot and install it by its policy',
   description:

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { callClientStream, InstallPolicy, UsageError, type AddTargetRequest, type AddTargetResponse } from '@binhost/shared';
-import { optString, type CommandInput, type CommandSpec } from '../command-spec.js';
+import { optString, type CommandInput, type CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { addView } from '../view.js';
@@ -22,7 +22,7 @@ const POLICIES: Record<string, InstallPolicy> = {
  * `binhostctl target add NAME --stage3 FILE|URL [--sha256 HEX]`: creates the target's root on
  * the host. A local file is streamed to the host in chunks; an https URL is fetched by the host.
  */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'target add',
   summary: "create a target's root on the host from a stage3 (a local file or an https URL)",
   description:

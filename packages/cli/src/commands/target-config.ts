@@ -1,5 +1,5 @@
 import { callUnary, type ConfigRewrite } from '@binhost/shared';
-import type { CommandInput, CommandSpec } from '../command-spec.js';
+import type { CommandInput, CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson, shortDigest } from '../output.js';
 import { appliedView, marchView } from '../view.js';
@@ -21,7 +21,7 @@ export function describeRewrite(r: ConfigRewrite, show: (value: string) => strin
  * rewrites stand as `# binhost: was …` / `# binhost: removed …` lines above what replaced them,
  * then the list of rewrites and warnings. `--json` prints the AppliedConfig.
  */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'target config',
   summary: "the make.conf applied in the target's root, the host's rewrites and warnings",
   args: [{ name: 'NAME', description: 'the target' }],

@@ -1,5 +1,5 @@
 import { callUnary, FileChange, type DiffTargetResponse } from '@binhost/shared';
-import type { CommandInput, CommandSpec } from '../command-spec.js';
+import type { CommandInput, CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson, shortDigest } from '../output.js';
 import { diffView } from '../view.js';
@@ -15,7 +15,7 @@ const MARK: Record<number, string> = {
  * history (default: the previous and the latest). FROM and TO are digests or unique prefixes of
  * their hex, as `target show` lists them.
  */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'target diff',
   summary: 'what changed between two reported states: files (unified diffs), world, flags, profile',
   description: 'FROM and TO are digests of the history ("target show") or unique prefixes of their hex;\nthe default is the previous and the latest state.',

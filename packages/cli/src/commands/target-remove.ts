@@ -1,5 +1,5 @@
 import { callUnary, type RemoveTargetResponse } from '@binhost/shared';
-import { optFlag, type CommandInput, type CommandSpec } from '../command-spec.js';
+import { optFlag, type CommandInput, type CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { removeView } from '../view.js';
@@ -12,7 +12,7 @@ const DEADLINE_MS = 10 * 60_000;
  * published pointer, queued sync). Its root is kept; `--purge` deletes it too unless another
  * target shares it. Refused while the target is connected.
  */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'target remove',
   summary: 'forget a target on the host; --purge also deletes its root',
   description:

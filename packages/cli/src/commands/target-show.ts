@@ -1,5 +1,5 @@
 import { callUnary, FileKind, type GetTargetResponse, type TargetState } from '@binhost/shared';
-import type { CommandInput, CommandSpec } from '../command-spec.js';
+import type { CommandInput, CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { ago, printJson } from '../output.js';
 import { digestView, installView, marchView, nativeFlagsView, targetView } from '../view.js';
@@ -10,7 +10,7 @@ import { adminFlags } from './march-view.js';
  * reported, profile, CHOST, compiler, the resolved `-march=native`, CPU_FLAGS_X86, world size,
  * warnings — and its digest history. File contents are left out (see `target diff`).
  */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'target show',
   summary: "the target's latest reported state: digest, profile, CHOST, -march=native, CPU_FLAGS_X86, history",
   args: [{ name: 'NAME', description: 'the target' }],

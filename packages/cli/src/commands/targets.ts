@@ -1,11 +1,11 @@
 import { callUnary } from '@binhost/shared';
-import type { CommandSpec } from '../command-spec.js';
+import type { CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { ago, printDamaged, printJson, shortDigest, table } from '../output.js';
 import { targetView } from '../view.js';
 
 /** `binhostctl targets`: every target, connected or not, and when it was last seen; damaged records under the table. */
-export const spec: CommandSpec = {
+export const spec: CliCommand = {
   name: 'targets',
   summary: 'list targets: connected or not, last seen, config digest, root',
   json: '{version, targets: [target]}, each target as in "status --json"',
