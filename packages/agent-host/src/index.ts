@@ -3,7 +3,7 @@ export { HostDaemon, type HostDaemonOptions } from './daemon.js';
 export { EventHub } from './events/event-hub.js';
 export { TargetRegistry } from './registry/target-registry.js';
 export { RootManager, type RootManagerOptions, type Stage3Source, type CreatedRoot, type CreateRootOptions } from './root/root-manager.js';
-export * from './root/root-errors.js';
+export { UnsafeArchiveEntryError, DigestMismatchError, RootExistsError } from './root/root-errors.js';
 export { HostLayout } from './layout.js';
 export { assertInsideRoot } from './root/root-paths.js';
 export { FsPublicationSource, entryPath, type Publication, type PublicationSource } from './delivery/publication-source.js';
