@@ -52,12 +52,12 @@ describe(USE_NETNS ? 'two machines: host and target agents as processes in separ
     const hostAddr = net?.host.address ?? '127.0.0.1';
     const prefixHost = net ? net.exec(net.host.ns) : [];
     const prefixTarget = net ? net.exec(net.target.ns) : [];
-    const h = await pki.files('host', 'host');
+    const hostTls = await pki.files('host', 'host');
     const t = await pki.files('target', 'alpha');
     const a = await pki.files('admin', 'root');
     const tls = (f: { ca: string; cert: string; key: string }) => `[tls]\nca = "${f.ca}"\ncert = "${f.cert}"\nkey = "${f.key}"\n`;
     const stateDir = join(tmp.dir, 'host-state');
-    await writeFile(join(tmp.dir, 'host.toml'), `listen = "${hostAddr}:${PORT}"\nstate_dir = "${stateDir}"\n${tls(h)}`);
+    await writeFile(join(tmp.dir, 'host.toml'), `listen = "${hostAddr}:${PORT}"\nstate_dir = "${stateDir}"\n${tls(hostTls)}`);
     await writeFile(
       join(tmp.dir, 'target.toml'),
       `host = "${hostAddr}:${PORT}"\nserver_name = "${TEST_SERVER_NAME}"\nroot = "${join(tmp.dir, 'root')}"\nstate_dir = "${join(tmp.dir, 'target-state')}"\n` +
