@@ -28,6 +28,15 @@ export interface Harness {
   startTarget(options: InHarness<TargetOptions>): Promise<StartedTarget>;
 }
 
+interface HarnessOptions {
+  /** The temp dir's name prefix. @default tmpTree's */
+  prefix?: string;
+  /** `false`: no PKI (for tests that make their own, or need none). @default true */
+  pki?: boolean;
+  /** `'all'`: one temp dir, PKI and set of agents for the whole describe block. @default 'each' */
+  scope?: 'each' | 'all';
+}
+
 /**
  * Registers the set-up and teardown hooks of the enclosing describe block: before each test (or
  * once for the block with `scope: 'all'`) a temp dir and a PKI; after it, whatever was started or
@@ -35,7 +44,7 @@ export interface Harness {
  * not stopped twice. Hooks the test file registers after this one run after the set-up and before
  * the teardown.
  */
-export function useHarness(options: { prefix?: string; pki?: boolean; scope?: 'each' | 'all' } = {}): Harness {
+export function useHarness(options: HarnessOptions = {}): Harness {
   let tmp: Awaited<ReturnType<typeof tmpTree>> | undefined;
   let pki: TestPki | undefined;
   let cleanups: (() => unknown)[] = [];
