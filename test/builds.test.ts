@@ -1,13 +1,12 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BuildStatus, callUnary, indexValue, parsePackagesIndex, type Build, type OpenEventsResponse } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
+import { useHarness } from './helpers/harness.js';
 import { clientsFor } from './helpers/clients.js';
 import { waitFor } from './helpers/wait-for.js';
 import { treeSnapshot } from './helpers/tree-snapshot.js';
-import { cli, makeState, startBuildHost, targetClient, type BuildHost } from './helpers/build-host.js';
+import { cli, makeState, targetClient } from './helpers/build-host.js';
 
 /** Builds run real processes; on a loaded machine they take a while. */
 const waitLong = <T>(check: () => T | Promise<T>, options: { what?: string } = {}) => waitFor(check, { timeoutMs: 30_000, ...options });
@@ -16,28 +15,14 @@ const finishedEvents = (events: OpenEventsResponse[]): Build[] =>
   events.flatMap((e) => (e.event?.$case === 'buildFinished' ? [e.event.value] : []));
 
 describe('automatic builds', { timeout: 90_000 }, () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
-  let host: BuildHost | undefined;
-  let closers: (() => Promise<void> | void)[];
-
-  beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    closers = [];
-  });
-  afterEach(async () => {
-    for (const c of closers.reverse()) await c();
-    await host?.stop();
-    host = undefined;
-    await tmp.cleanup();
-  });
+  const h = useHarness();
 
   async function setUp(extra?: { emerge?: string[]; extra?: string }) {
-    host = await startBuildHost({ dir: `${tmp.dir}/host`, pki, ...extra });
-    const target = await targetClient(pki, host.address);
-    const admin = await clientsFor(pki, host.address, 'admin', 'root');
-    closers.push(() => target.close(), () => admin.close());
+    const host = await h.startBuildHost(extra);
+    const target = await targetClient(h.pki, host.address);
+    const admin = await clientsFor(h.pki, host.address, 'admin', 'root');
+    h.defer(() => target.close());
+    h.defer(() => admin.close());
     return { host, target, admin: admin.admin };
   }
   const builds = async (admin: Admin) => (await callUnary(admin.listBuilds.bind(admin), { target: 'alpha', limit: 0 })).builds;
@@ -108,7 +93,7 @@ describe('automatic builds', { timeout: 90_000 }, () => {
     const summary = await waitLong(async () => (await callUnary(admin.listTargets.bind(admin), {})).targets.find((t) => t.name === 'alpha' && t.lastError));
     expect(summary.lastError).toBe(`build 2 failed: ${failed.error}`);
     expect(summary.publishedSnapshotId).toBe(1);
-    const shown = await cli(pki, tmp.dir, host.address, ['builds', 'alpha']);
+    const shown = await cli(h.pki, h.dir, host.address, ['builds', 'alpha']);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/^2\s+alpha\s+failed\s+auto\s+.*app-misc\/greet-1\.0 failed in the compile phase: compile failed/m);
     expect(shown.stdout).toMatch(/^1\s+alpha\s+succeeded\s+auto\s+.*snapshot 1$/m);

@@ -1,12 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { dispatch } from '@binhost/cli';
-import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { tmpTree } from './helpers/tmp-tree.js';
+import { useHarness } from './helpers/harness.js';
+import { TEST_SERVER_NAME } from './helpers/pki.js';
 
 /** A loopback port nothing listens on (bound, then closed). */
 async function closedPort(): Promise<number> {
@@ -18,22 +17,11 @@ async function closedPort(): Promise<number> {
 }
 
 describe('binhostctl says in words why it cannot talk to the host', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
-  let host: StartedHost | undefined;
-  beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(join(tmp.dir, 'pki'));
-  });
-  afterEach(async () => {
-    await host?.stop();
-    host = undefined;
-    await tmp.cleanup();
-  });
+  const h = useHarness();
 
   async function ctl(address: string, serverName: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const tls = await pki.files('admin', 'root');
-    const config = join(tmp.dir, 'admin.toml');
+    const tls = await h.pki.files('admin', 'root');
+    const config = join(h.dir, 'admin.toml');
     await writeFile(config, `host = "${address}"\nserver_name = "${serverName}"\n[tls]\nca = "${tls.ca}"\ncert = "${tls.cert}"\nkey = "${tls.key}"\n`);
     let out = '';
     let err = '';
@@ -53,11 +41,11 @@ describe('binhostctl says in words why it cannot talk to the host', () => {
   });
 
   it('a host certificate that does not name server_name: exit 78, what to fix, no grpc-js internals', async () => {
-    host = await startHost({ dir: join(tmp.dir, 'host'), pki });
+    const host = await h.startHost();
     const res = await ctl(`127.0.0.1:${host.port}`, 'wrong.name', 'targets');
     expect(res.code).toBe(78);
     expect(res.err).toBe(
-      `binhostctl: the host's certificate does not name "wrong.name" (it names DNS:${TEST_SERVER_NAME}, DNS:localhost): set server_name in ${join(tmp.dir, 'admin.toml')} ` +
+      `binhostctl: the host's certificate does not name "wrong.name" (it names DNS:${TEST_SERVER_NAME}, DNS:localhost): set server_name in ${join(h.dir, 'admin.toml')} ` +
         'to one of those names, or issue the host a certificate with that name (binhostctl pki issue host NAME --san wrong.name)\n',
     );
     // and with the right name it works

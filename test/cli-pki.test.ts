@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFile, stat } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { dispatch } from '@binhost/cli';
 import { identityFromSubject } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
+import { useHarness } from './helpers/harness.js';
 
 function io() {
   const stdout = new PassThrough();
@@ -22,14 +22,10 @@ function subjectOf(pem: string): Record<string, string> {
 }
 
 describe('binhostctl pki', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  beforeEach(async () => {
-    tmp = await tmpTree();
-  });
-  afterEach(() => tmp.cleanup());
+  const h = useHarness({ pki: false }); // the tests make their own with binhostctl pki
 
   it('creates a CA and certificates that carry role and name, keys mode 0600', async () => {
-    const dir = `${tmp.dir}/pki`;
+    const dir = `${h.dir}/pki`;
     expect(await dispatch(['pki', 'init', '--dir', dir], io())).toBe(0);
     expect(await dispatch(['pki', 'issue', 'host', 'build1', '--san', 'build1.lan', '--san', '192.0.2.7', '--dir', dir], io())).toBe(0);
     expect(await dispatch(['pki', 'issue', 'target', 'laptop', '--dir', dir], io())).toBe(0);
@@ -45,7 +41,7 @@ describe('binhostctl pki', () => {
   });
 
   it('never overwrites an existing key', async () => {
-    const dir = `${tmp.dir}/pki`;
+    const dir = `${h.dir}/pki`;
     await dispatch(['pki', 'init', '--dir', dir], io());
     const before = await readFile(`${dir}/ca.key`, 'utf8');
     const again = io();
@@ -59,7 +55,7 @@ describe('binhostctl pki', () => {
   });
 
   it('refuses names that could not be a directory name or a subject', async () => {
-    const dir = `${tmp.dir}/pki`;
+    const dir = `${h.dir}/pki`;
     await dispatch(['pki', 'init', '--dir', dir], io());
     for (const name of ['../evil', 'a,OU=admin']) {
       const out = io();
@@ -70,7 +66,7 @@ describe('binhostctl pki', () => {
 
   it('prints usage for an unknown role, on stderr, exit 2', async () => {
     const out = io();
-    expect(await dispatch(['pki', 'issue', 'root', 'x', '--dir', tmp.dir], out)).toBe(2);
+    expect(await dispatch(['pki', 'issue', 'root', 'x', '--dir', h.dir], out)).toBe(2);
     expect(out.err()).toContain("value 'root' is invalid for argument 'ROLE'. Allowed choices are host, target, admin.");
     expect(out.err()).toContain('usage: binhostctl pki issue [options] <ROLE> <NAME>\n');
     expect(out.out()).toBe('');

@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
+import { useHarness } from './helpers/harness.js';
 import { AGENT_MAIN, spawnAgent, type AgentProcess } from './helpers/agent-process.js';
 
 /**
@@ -11,31 +10,25 @@ import { AGENT_MAIN, spawnAgent, type AgentProcess } from './helpers/agent-proce
  * stops with exit 0, and a misconfiguration exits 78 (EX_CONFIG) with one line naming file and key.
  */
 describe('agent processes: signals and exit codes', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness({ prefix: 'binhost-signals-' });
   let proc: AgentProcess | undefined;
 
-  beforeEach(async () => {
-    tmp = await tmpTree('binhost-signals-');
-    pki = await makePki(join(tmp.dir, 'pki'));
-  });
   afterEach(async () => {
     if (proc && proc.child.exitCode === null && proc.child.signalCode === null) {
       proc.child.kill('SIGKILL');
       await proc.exited;
     }
     proc = undefined;
-    await tmp.cleanup();
   });
 
   async function tlsBlock(role: 'host' | 'target', name: string): Promise<string> {
-    const f = await pki.files(role, name);
+    const f = await h.pki.files(role, name);
     return `[tls]\nca = ${JSON.stringify(f.ca)}\ncert = ${JSON.stringify(f.cert)}\nkey = ${JSON.stringify(f.key)}\n`;
   }
 
   async function hostConfig(top: string): Promise<string> {
-    const file = join(tmp.dir, 'host.toml');
-    await writeFile(file, `listen = "127.0.0.1:0"\nstate_dir = ${JSON.stringify(join(tmp.dir, 'state'))}\n${top}\n${await tlsBlock('host', 'host')}`);
+    const file = join(h.dir, 'host.toml');
+    await writeFile(file, `listen = "127.0.0.1:0"\nstate_dir = ${JSON.stringify(join(h.dir, 'state'))}\n${top}\n${await tlsBlock('host', 'host')}`);
     return file;
   }
 
@@ -56,7 +49,7 @@ describe('agent processes: signals and exit codes', () => {
     expect(proc.child.exitCode).toBeNull();
 
     // log_level applies live; a changed listen address needs a restart and is reported as such.
-    await writeFile(file, `listen = "127.0.0.1:1"\nstate_dir = ${JSON.stringify(join(tmp.dir, 'state'))}\nlog_level = "debug"\n${await tlsBlock('host', 'host')}`);
+    await writeFile(file, `listen = "127.0.0.1:1"\nstate_dir = ${JSON.stringify(join(h.dir, 'state'))}\nlog_level = "debug"\n${await tlsBlock('host', 'host')}`);
     since = proc.lines.length;
     proc.child.kill('SIGHUP');
     const reloaded = await proc.waitForLine(msg('config reloaded'), { since });
@@ -73,9 +66,9 @@ describe('agent processes: signals and exit codes', () => {
   });
 
   it('target: SIGHUP applies install.policy live and reports restart-only keys', async () => {
-    const file = join(tmp.dir, 'target.toml');
+    const file = join(h.dir, 'target.toml');
     const body = (policy: string, host: string) =>
-      `host = "${host}"\nroot = ${JSON.stringify(tmp.dir)}\nstate_dir = ${JSON.stringify(join(tmp.dir, 'tstate'))}\n[install]\npolicy = "${policy}"\n`;
+      `host = "${host}"\nroot = ${JSON.stringify(h.dir)}\nstate_dir = ${JSON.stringify(join(h.dir, 'tstate'))}\n[install]\npolicy = "${policy}"\n`;
     // Port 1 on loopback: nothing listens, so the agent runs and keeps retrying in the background.
     await writeFile(file, body('auto', 'localhost:1') + (await tlsBlock('target', 'alpha')));
     proc = spawnAgent(AGENT_MAIN.target, ['--config', file]);
@@ -105,10 +98,10 @@ describe('agent processes: signals and exit codes', () => {
   });
 
   it('host: a missing private key exits 78 naming tls.key, both at start and with --check-config', async () => {
-    const file = join(tmp.dir, 'host.toml');
-    const f = await pki.files('host', 'host');
-    const missing = join(tmp.dir, 'nope.key');
-    await writeFile(file, `listen = "127.0.0.1:0"\nstate_dir = ${JSON.stringify(join(tmp.dir, 'state'))}\n[tls]\nca = ${JSON.stringify(f.ca)}\ncert = ${JSON.stringify(f.cert)}\nkey = ${JSON.stringify(missing)}\n`);
+    const file = join(h.dir, 'host.toml');
+    const f = await h.pki.files('host', 'host');
+    const missing = join(h.dir, 'nope.key');
+    await writeFile(file, `listen = "127.0.0.1:0"\nstate_dir = ${JSON.stringify(join(h.dir, 'state'))}\n[tls]\nca = ${JSON.stringify(f.ca)}\ncert = ${JSON.stringify(f.cert)}\nkey = ${JSON.stringify(missing)}\n`);
     for (const args of [['--config', file], ['--config', file, '--check-config']]) {
       proc = spawnAgent(AGENT_MAIN.host, args);
       expect(await proc.exited).toBe(78);
@@ -117,7 +110,7 @@ describe('agent processes: signals and exit codes', () => {
   });
 
   it('target: a missing required host exits 78; --check-config accepts a good file with exit 0', async () => {
-    const file = join(tmp.dir, 'target.toml');
+    const file = join(h.dir, 'target.toml');
     await writeFile(file, await tlsBlock('target', 'alpha'));
     proc = spawnAgent(AGENT_MAIN.target, ['--config', file]);
     expect(await proc.exited).toBe(78);

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -17,9 +17,8 @@ import {
   type TargetSummary,
 } from '@binhost/shared';
 import { HostLayout } from '@binhost/agent-host';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { clientsFor } from './helpers/clients.js';
 import { packagesIndex, writeSnapshot } from './helpers/publish-snapshot.js';
 import { binhostctl } from './helpers/admin-cli.js';
@@ -39,21 +38,19 @@ const pkg = (name: string) => ({ path: `app-misc/${name}/${name}-1.0-1.gpkg.tar`
  * wrong and what to do (`binhostctl status`, `targets`, `target show`).
  */
 describe('damaged records in the state dir', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
-  let host: StartedHost | undefined;
+  const h = useHarness({ prefix: 'binhost-damaged-' });
   let layout: HostLayout;
   let betaDigest: string;
 
   /** Two targets with everything the host keeps: record, state and history, publication, install result, applied config, a build. */
-  async function populate(h: StartedHost): Promise<void> {
+  async function populate(running: StartedHost): Promise<void> {
     for (const name of ['alpha', 'beta']) {
-      const c = await clientsFor(pki, h.address, 'target', name);
+      const c = await clientsFor(h.pki, running.address, 'target', name);
       try {
         await callUnary(c.target.register.bind(c.target), { agentVersion: 't', hostname: name, lastReportedDigest: '', installedSnapshotId: 0 });
         await callUnary(c.target.reportState.bind(c.target), { state: stateOf(name, `# ${name} 1`) });
         await callUnary(c.target.reportState.bind(c.target), { state: stateOf(name) });
-        await writeSnapshot({ stateDir: h.stateDir, root: name, id: 1, files: [pkg(name)], builtDigest: stateOf(name).digest, publishFor: [name], daemon: h.daemon });
+        await writeSnapshot({ stateDir: running.stateDir, root: name, id: 1, files: [pkg(name)], builtDigest: stateOf(name).digest, publishFor: [name], daemon: running.daemon });
         await callUnary(c.target.reportInstall.bind(c.target), { result: InstallResult.fromPartial({ requestId: 'r1', snapshotId: 1, outcome: InstallOutcome.INSTALL_OUTCOME_INSTALLED }) });
       } finally {
         c.close();
@@ -68,23 +65,16 @@ describe('damaged records in the state dir', () => {
   }
 
   beforeEach(async () => {
-    tmp = await tmpTree('binhost-damaged-');
-    pki = await makePki(join(tmp.dir, 'pki'));
-    host = await startHost({ dir: join(tmp.dir, 'host'), pki });
+    const host = await h.startHost();
     layout = new HostLayout(host.stateDir);
     await populate(host);
     await host.stop();
-    host = undefined;
-  });
-  afterEach(async () => {
-    await host?.stop();
-    await tmp.cleanup();
   });
 
   let logs: ReturnType<typeof captureLog>;
   const restart = async () => {
     logs = captureLog('info');
-    return (host = await startHost({ dir: join(tmp.dir, 'host'), pki, log: logs.log }));
+    return h.startHost({ log: logs.log });
   };
   /** Keeps the first half of a file: what a crash or a full disk leaves of a non-atomic write. */
   const truncate = async (file: string) => {
@@ -92,8 +82,8 @@ describe('damaged records in the state dir', () => {
     await writeFile(file, bytes.subarray(0, Math.floor(bytes.length / 2)));
   };
 
-  async function summaries(h: StartedHost): Promise<Map<string, TargetSummary>> {
-    const admin = await clientsFor(pki, h.address, 'admin', 'root');
+  async function summaries(running: StartedHost): Promise<Map<string, TargetSummary>> {
+    const admin = await clientsFor(h.pki, running.address, 'admin', 'root');
     try {
       const res = await callUnary(admin.admin.listTargets.bind(admin.admin), {});
       return new Map(res.targets.map((t) => [t.name, t]));
@@ -103,10 +93,10 @@ describe('damaged records in the state dir', () => {
   }
 
   /** alpha is listed undamaged, registers, and is served its publication, file included. */
-  async function expectAlphaServed(h: StartedHost): Promise<void> {
-    const listed = await summaries(h);
+  async function expectAlphaServed(running: StartedHost): Promise<void> {
+    const listed = await summaries(running);
     expect(listed.get('alpha')).toMatchObject({ damaged: [], publishedSnapshotId: 1, configDigest: stateOf('alpha').digest, installedSnapshotId: 1 });
-    const alpha = await clientsFor(pki, h.address, 'target', 'alpha');
+    const alpha = await clientsFor(h.pki, running.address, 'target', 'alpha');
     try {
       const reg = await callUnary(alpha.target.register.bind(alpha.target), { agentVersion: 't', hostname: 'alpha', lastReportedDigest: '', installedSnapshotId: 1 });
       expect(reg).toMatchObject({ storedDigest: stateOf('alpha').digest, publishedSnapshotId: 1 });
@@ -118,18 +108,18 @@ describe('damaged records in the state dir', () => {
   }
 
   /** beta is listed with exactly one damaged record: `file`, with a problem and a remedy. */
-  async function expectBetaDamaged(h: StartedHost, file: string, problem: RegExp): Promise<void> {
-    const beta = (await summaries(h)).get('beta');
+  async function expectBetaDamaged(running: StartedHost, file: string, problem: RegExp): Promise<void> {
+    const beta = (await summaries(running)).get('beta');
     expect(beta?.damaged).toEqual([{ file, problem: expect.stringMatching(problem), remedy: expect.any(String) }]);
     expect(beta?.damaged[0]?.remedy.length).toBeGreaterThan(10);
-    const out = await binhostctl(pki, tmp.dir, h.address, ['status']);
+    const out = await binhostctl(h.pki, h.dir, running.address, ['status']);
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/^alpha +connected|^alpha +disconnected +[0-9a-f]/m);
     expect(out.stdout).toMatch(/^beta +disconnected, damaged/m);
     const d = beta!.damaged[0]!;
     expect(out.stdout).toContain(`beta: damaged: ${file}: ${d.problem}; ${d.remedy}\n`);
-    expect((await binhostctl(pki, tmp.dir, h.address, ['targets'])).stdout).toContain(`beta: damaged: ${file}: `);
-    const show = await binhostctl(pki, tmp.dir, h.address, ['target', 'show', 'beta']);
+    expect((await binhostctl(h.pki, h.dir, running.address, ['targets'])).stdout).toContain(`beta: damaged: ${file}: `);
+    const show = await binhostctl(h.pki, h.dir, running.address, ['target', 'show', 'beta']);
     expect(show.code).toBe(0);
     expect(show.stdout).toContain(`damaged        ${file}: `);
   }
@@ -149,12 +139,12 @@ describe('damaged records in the state dir', () => {
   it.each(Object.keys(files) as (keyof typeof files)[])('a truncated %s of one target: the host starts, serves the other, shows this one damaged', async (kind) => {
     const file = files[kind]();
     await truncate(file);
-    const h = await restart();
+    const running = await restart();
     // logged once at startup, naming the file
     expect(logs.lines().filter((l) => l['msg'] === 'damaged record')).toEqual([expect.objectContaining({ level: 50, file })]);
-    await expectAlphaServed(h);
+    await expectAlphaServed(running);
     const problem = kind === 'state.bin' ? /decoded|digest/ : kind === 'snapshot Packages' ? /truncated/ : /not valid JSON/;
-    await expectBetaDamaged(h, file, problem);
+    await expectBetaDamaged(running, file, problem);
   });
 
   it('corrupt but well-formed records are caught too: a record naming an unsafe root, a history of non-digests; stray dirs are ignored', async () => {
@@ -165,10 +155,10 @@ describe('damaged records in the state dir', () => {
     await writeFile(record, JSON.stringify({ name: 'beta', hostname: 'beta', root: '../../etc', installedSnapshotId: 0, lastError: '' }));
     const history = files['history.json']();
     await writeFile(history, JSON.stringify([{ digest: 'nonsense', reportedAt: 'yesterday' }]));
-    const h = await restart();
-    await expectAlphaServed(h);
-    const beta = (await summaries(h)).get('beta');
-    expect([...(await summaries(h)).keys()]).toEqual(['alpha', 'beta']);
+    const running = await restart();
+    await expectAlphaServed(running);
+    const beta = (await summaries(running)).get('beta');
+    expect([...(await summaries(running)).keys()]).toEqual(['alpha', 'beta']);
     expect(beta?.damaged.map((d) => [d.file, d.problem])).toEqual([
       [history, 'entry 0 is not {"digest","reportedAt"}'],
       [record, expect.stringContaining('invalid root name "../../etc"')],
@@ -178,8 +168,8 @@ describe('damaged records in the state dir', () => {
   it('a damaged record.json refuses the target until the file is deleted; then it registers afresh', async () => {
     const record = files['record.json']();
     await truncate(record);
-    const h = await restart();
-    const beta = await clientsFor(pki, h.address, 'target', 'beta');
+    const running = await restart();
+    const beta = await clientsFor(h.pki, running.address, 'target', 'beta');
     try {
       const register = () => callUnary(beta.target.register.bind(beta.target), { agentVersion: 't', hostname: 'beta', lastReportedDigest: '', installedSnapshotId: 1 });
       const refused = await register().catch((err: unknown) => err);
@@ -189,7 +179,7 @@ describe('damaged records in the state dir', () => {
 
       await rm(record);
       expect(await register()).toMatchObject({ storedDigest: betaDigest, publishedSnapshotId: 1 });
-      expect((await summaries(h)).get('beta')).toMatchObject({ damaged: [], hostname: 'beta' });
+      expect((await summaries(running)).get('beta')).toMatchObject({ damaged: [], hostname: 'beta' });
     } finally {
       beta.close();
     }
@@ -197,14 +187,14 @@ describe('damaged records in the state dir', () => {
 
   it('a damaged state.bin is replaced by the next report, which the host asks for', async () => {
     await truncate(files['state.bin']());
-    const h = await restart();
-    const beta = await clientsFor(pki, h.address, 'target', 'beta');
+    const running = await restart();
+    const beta = await clientsFor(h.pki, running.address, 'target', 'beta');
     try {
       // no stored digest: the target reports its state again on connect
       const reg = await callUnary(beta.target.register.bind(beta.target), { agentVersion: 't', hostname: 'beta', lastReportedDigest: betaDigest, installedSnapshotId: 1 });
       expect(reg.storedDigest).toBe('');
       expect(await callUnary(beta.target.reportState.bind(beta.target), { state: stateOf('beta') })).toMatchObject({ changed: true });
-      expect((await summaries(h)).get('beta')).toMatchObject({ damaged: [], configDigest: betaDigest });
+      expect((await summaries(running)).get('beta')).toMatchObject({ damaged: [], configDigest: betaDigest });
     } finally {
       beta.close();
     }
@@ -214,20 +204,20 @@ describe('damaged records in the state dir', () => {
     await truncate(files['published.json']());
     const old = join(layout.targetDir('beta'), 'states', `${stateOf('beta', '# beta 1').digest.slice('sha256:'.length)}.bin`);
     await truncate(old);
-    const h = await restart();
-    const beta = await clientsFor(pki, h.address, 'target', 'beta');
+    const running = await restart();
+    const beta = await clientsFor(h.pki, running.address, 'target', 'beta');
     try {
       const none = await callUnary(beta.target.getPublication.bind(beta.target), { snapshotId: 0 }).catch((err: unknown) => err);
       expect(isStatus(none, status.NOT_FOUND)).toBe(true);
-      const diff = await binhostctl(pki, tmp.dir, h.address, ['target', 'diff', 'beta']);
+      const diff = await binhostctl(h.pki, h.dir, running.address, ['target', 'diff', 'beta']);
       expect(diff.code).toBe(1);
       expect(diff.stderr).toContain(`${old}: `);
-      expect((await summaries(h)).get('beta')?.damaged.map((d) => d.file)).toEqual([old, files['published.json']()].sort());
+      expect((await summaries(running)).get('beta')?.damaged.map((d) => d.file)).toEqual([old, files['published.json']()].sort());
 
-      expect((await binhostctl(pki, tmp.dir, h.address, ['publish', 'beta', '--snapshot', '1'])).code).toBe(0);
+      expect((await binhostctl(h.pki, h.dir, running.address, ['publish', 'beta', '--snapshot', '1'])).code).toBe(0);
       expect((await callUnary(beta.target.getPublication.bind(beta.target), { snapshotId: 0 })).snapshot?.id).toBe(1);
       await rm(old);
-      expect((await summaries(h)).get('beta')?.damaged).toEqual([]);
+      expect((await summaries(running)).get('beta')?.damaged).toEqual([]);
     } finally {
       beta.close();
     }

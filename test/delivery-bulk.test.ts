@@ -7,34 +7,29 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BULK_ALPN, encodeBulkRequest, isStatus, SocketReader, silentLogger, type FetchFileResponse, type Role } from '@binhost/shared';
 import { HostLayout } from '@binhost/agent-host';
 import { bulkSnapshotSource, type SnapshotSource } from '@binhost/agent-target';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
+import { useHarness } from './helpers/harness.js';
+import { makePki, TEST_SERVER_NAME } from './helpers/pki.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { packagesIndex, writeSnapshot } from './helpers/publish-snapshot.js';
 
 describe('bulk-data connections (same listener, same mutual TLS, same checks as FetchFile)', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost;
   const big = { path: 'app-misc/big/big-1.0-1.gpkg.tar', data: randomBytes(3 * 1024 * 1024 + 13) };
   const small = { path: 'app-misc/small/small-1.0-1.gpkg.tar', data: randomBytes(10) };
   const closers: (() => void)[] = [];
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    host = await startHost({ dir: `${tmp.dir}/host`, pki });
+    host = await h.startHost();
     await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 1, files: [small] });
     await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 2, files: [big, small], publishFor: ['alpha'], daemon: host.daemon });
   });
   afterEach(async () => {
     for (const close of closers.splice(0)) close();
-    await host.stop();
-    await tmp.cleanup();
   });
 
   const tlsOf = async (role: Role, name: string) => {
-    const f = await pki.files(role, name);
+    const f = await h.pki.files(role, name);
     return { ca: await readFile(f.ca), cert: await readFile(f.cert), key: await readFile(f.key) };
   };
   /** A bulk source that never falls back (its gRPC side fails loudly). */
@@ -97,7 +92,7 @@ describe('bulk-data connections (same listener, same mutual TLS, same checks as 
   });
 
   it('refuses a client of another CA, or without a certificate, in the TLS handshake', async () => {
-    const other = await makePki(`${tmp.dir}/other-pki`);
+    const other = await makePki(`${h.dir}/other-pki`);
     const f = await other.files('target', 'alpha');
     const port = Number(host.address.split(':').pop());
     const dial = (opts: object) =>

@@ -3,14 +3,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Build, BuildStatus, FileKind, InstallOutcome, stateDigest, TargetState } from '@binhost/shared';
 import type { EmergeBuilder } from '@binhost/agent-host';
 import { dispatch } from '@binhost/cli';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import { TEST_SERVER_NAME } from './helpers/pki.js';
+import type { StartedHost } from './helpers/start-host.js';
+import type { StartedTarget } from './helpers/start-target.js';
 import { waitFor } from './helpers/wait-for.js';
 import { writeSnapshot } from './helpers/publish-snapshot.js';
 
@@ -25,8 +25,7 @@ function sink() {
 }
 
 describe('binhostctl status, sync, emerge, policy', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost;
   let target: StartedTarget;
   let adminToml: string;
@@ -53,30 +52,21 @@ describe('binhostctl status, sync, emerge, policy', () => {
   };
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    process.env['FAKE_EMERGE_LOG'] = join(tmp.dir, 'emerge.log');
-    pki = await makePki(`${tmp.dir}/pki`);
-    host = await startHost({ dir: `${tmp.dir}/host`, pki, emergeBuilder: builder });
-    const a = await pki.files('admin', 'root');
-    adminToml = join(tmp.dir, 'admin.toml');
+    process.env['FAKE_EMERGE_LOG'] = join(h.dir, 'emerge.log');
+    h.defer(() => delete process.env['FAKE_EMERGE_LOG']); // once the agents have stopped
+    host = await h.startHost({ emergeBuilder: builder });
+    const a = await h.pki.files('admin', 'root');
+    adminToml = join(h.dir, 'admin.toml');
     await writeFile(adminToml, `host = "127.0.0.1:${host.port}"\nserver_name = "${TEST_SERVER_NAME}"\n[tls]\nca = "${a.ca}"\ncert = "${a.cert}"\nkey = "${a.key}"\n`);
     await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 1, files: [], builtDigest: state.digest, publishFor: ['alpha'], daemon: host.daemon });
-    await mkdir(join(tmp.dir, 'alpha/root/etc/portage'), { recursive: true });
-    target = await startTarget({
-      dir: `${tmp.dir}/alpha`,
-      pki,
+    await mkdir(join(h.dir, 'alpha/root/etc/portage'), { recursive: true });
+    target = await h.startTarget({
       name: 'alpha',
       address: host.address,
       collectState: async () => state,
       extra: `[install]\npolicy = "confirm"\nemerge = ${JSON.stringify([process.execPath, FAKE_EMERGE])}\n`,
     });
     await waitFor(() => host.daemon.registry.isConnected('alpha'), { timeoutMs: 30_000, what: 'alpha connected' });
-  });
-  afterEach(async () => {
-    await target.stop();
-    await host.stop();
-    await tmp.cleanup();
-    delete process.env['FAKE_EMERGE_LOG'];
   });
 
   // the CLI dials the certificate's name; point it at the test host's loopback port
@@ -103,7 +93,7 @@ describe('binhostctl status, sync, emerge, policy', () => {
     expect([...at].sort((x, y) => x - y)).toEqual(at);
     expect(await readFile(join(target.root, 'var/db/pkg/app-misc/hello-2.0/BINPKGMD5'), 'utf8')).toMatch(/^[0-9a-f]{32}/);
     // the plan and the install ran with the user's ARGS and the flags that keep USE honest
-    const runs = (await readFile(join(tmp.dir, 'emerge.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const runs = (await readFile(join(h.dir, 'emerge.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
     expect(runs.slice(-2)).toEqual([
       ['--pretend', '--getbinpkgonly', '--binpkg-respect-use=y', '--binpkg-changed-deps=y', '--oneshot', 'app-misc/hello'],
       ['--getbinpkgonly', '--binpkg-respect-use=y', '--binpkg-changed-deps=y', '--oneshot', 'app-misc/hello'],

@@ -2,13 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { callUnary, FileKind, InstallOutcome, stateDigest, TargetState, type FileEntry } from '@binhost/shared';
 import { spawnRunner } from '@binhost/agent-target';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
+import type { StartedTarget } from './helpers/start-target.js';
 import { clientsFor } from './helpers/clients.js';
 import { waitFor } from './helpers/wait-for.js';
 import { captureLog } from './helpers/capture-log.js';
@@ -26,8 +25,7 @@ function stateWith(makeConf: string): TargetState {
 }
 
 describe('delivery end to end (in-process agents on loopback)', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost | undefined;
   let target: StartedTarget | undefined;
   const hello = { path: 'app-misc/hello/hello-1.0-1.gpkg.tar', data: randomBytes(20480) };
@@ -35,22 +33,12 @@ describe('delivery end to end (in-process agents on loopback)', () => {
   const state = stateWith('CFLAGS="-O2 -march=znver3"\n');
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    host = await startHost({ dir: `${tmp.dir}/host`, pki });
-  });
-  afterEach(async () => {
-    await target?.stop();
-    await host?.stop();
-    await tmp.cleanup();
-    host = target = undefined;
+    host = await h.startHost();
   });
 
-  const start = async (policy: string, extra: Partial<Parameters<typeof startTarget>[0]> = {}) => {
-    await mkdir(join(tmp.dir, 'alpha/root/etc/portage'), { recursive: true }); // a Portage system
-    return startTarget({
-      dir: `${tmp.dir}/alpha`,
-      pki,
+  const start = async (policy: string, extra: Partial<Parameters<typeof h.startTarget>[0]> = {}) => {
+    await mkdir(join(h.dir, 'alpha/root/etc/portage'), { recursive: true }); // a Portage system
+    return h.startTarget({
       name: 'alpha',
       address: host!.address,
       collectState: async () => state,
@@ -83,11 +71,11 @@ describe('delivery end to end (in-process agents on loopback)', () => {
     host!.daemon.hub.publish('alpha', { $case: 'snapshotPublished', value: snap });
     await waitFor(async () => (await lastInstall())?.snapshotId === 2, { timeoutMs: 30_000, what: 'snapshot 2 installed' });
     expect(await vdbMd5('app-misc/hello-1.0')).not.toBe('');
-    const mirrorDir = join(tmp.dir, 'alpha/target-state/mirror');
+    const mirrorDir = join(h.dir, 'alpha/target-state/mirror');
     expect(await readdir(join(mirrorDir, 'snapshots'))).toEqual(['2']);
     expect(await readdir(join(mirrorDir, 'objects'))).toHaveLength(2);
 
-    const admin = await clientsFor(pki, host!.address, 'admin', 'root');
+    const admin = await clientsFor(h.pki, host!.address, 'admin', 'root');
     try {
       const t = await callUnary(admin.admin.getTarget.bind(admin.admin), { name: 'alpha' });
       expect(t.summary?.installedSnapshotId).toBe(2);
@@ -104,7 +92,7 @@ describe('delivery end to end (in-process agents on loopback)', () => {
     await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_AWAITING_CONFIRMATION, { timeoutMs: 30_000, what: 'plan reported' });
     expect((await lastInstall())?.plan?.binaryOnly).toBe(true);
     expect(await vdbMd5('app-misc/hello-1.0')).toBe('');
-    const admin = await clientsFor(pki, host!.address, 'admin', 'root');
+    const admin = await clientsFor(h.pki, host!.address, 'admin', 'root');
     try {
       const res = await callUnary(admin.admin.triggerSync.bind(admin.admin), { target: 'alpha', confirmed: true, args: [] });
       expect(res.delivered).toBe(true);
@@ -142,7 +130,7 @@ describe('delivery end to end (in-process agents on loopback)', () => {
     host = undefined;
     slow.release();
     await waitFor(() => cap.lines().some((l) => l['msg'] === 'transfer interrupted, resuming'), { timeoutMs: 30_000, what: 'interruption noticed' });
-    host = await startHost({ dir: `${tmp.dir}/host`, pki, port });
+    host = await h.startHost({ port });
     await waitFor(async () => (await host!.daemon.installs.last('alpha'))?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, {
       what: 'installed after restart',
       timeoutMs: 30_000,
@@ -150,7 +138,7 @@ describe('delivery end to end (in-process agents on loopback)', () => {
     const resumed = cap.lines().find((l) => l['msg'] === 'resuming download');
     expect(Number(resumed?.['offset'])).toBeGreaterThan(2 * 1024 * 1024);
     expect(await vdbMd5('app-misc/big-1.0')).toMatch(/^[0-9a-f]{32}$/);
-    const objects = join(tmp.dir, 'alpha/target-state/mirror/objects');
+    const objects = join(h.dir, 'alpha/target-state/mirror/objects');
     expect((await stat(join(objects, (await readdir(objects))[0]!))).size).toBe(big.data.length);
   });
 

@@ -2,11 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { callUnary, FileKind, InstallOutcome, stateDigest, TargetState } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedTarget } from './helpers/start-target.js';
 import { AGENT_MAIN, spawnAgent, type AgentProcess } from './helpers/agent-process.js';
 import { clientsFor } from './helpers/clients.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -28,29 +27,23 @@ const STALL_AT = 6 * MiB;
  * and state dir. The target resumes from its partial file and installs the verified package.
  */
 describe('delivery: the host process is SIGKILLed mid-transfer', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness({ prefix: 'binhost-host-kill-' });
   let host: AgentProcess | undefined;
   let target: StartedTarget | undefined;
 
-  beforeEach(async () => {
-    tmp = await tmpTree('binhost-host-kill-');
-    pki = await makePki(join(tmp.dir, 'pki'));
-  });
   afterEach(async () => {
-    await target?.stop();
+    await target?.stop(); // while its host still runs: the harness's teardown comes after this hook
     if (host && host.child.exitCode === null && host.child.signalCode === null) {
       host.child.kill('SIGKILL');
       await host.exited;
     }
     host = target = undefined;
-    await tmp.cleanup();
   });
 
-  const stateDir = () => join(tmp.dir, 'host-state');
+  const stateDir = () => join(h.dir, 'host-state');
   async function writeHostConfig(listen: string): Promise<string> {
-    const f = await pki.files('host', 'host');
-    const file = join(tmp.dir, 'host.toml');
+    const f = await h.pki.files('host', 'host');
+    const file = join(h.dir, 'host.toml');
     await writeFile(
       file,
       `listen = "${listen}"\nstate_dir = ${JSON.stringify(stateDir())}\nlog_level = "info"\n[tls]\nca = ${JSON.stringify(f.ca)}\ncert = ${JSON.stringify(f.cert)}\nkey = ${JSON.stringify(f.key)}\n`,
@@ -73,10 +66,8 @@ describe('delivery: the host process is SIGKILLed mid-transfer', () => {
 
     const slow = stallingWriter(STALL_AT); // holds the transfer while the host process dies
     const cap = captureLog('info');
-    await mkdir(join(tmp.dir, 'alpha/root/etc/portage'), { recursive: true });
-    target = await startTarget({
-      dir: join(tmp.dir, 'alpha'),
-      pki,
+    await mkdir(join(h.dir, 'alpha/root/etc/portage'), { recursive: true });
+    target = await h.startTarget({
       name: 'alpha',
       address: `127.0.0.1:${first.port}`,
       log: cap.log,
@@ -89,7 +80,7 @@ describe('delivery: the host process is SIGKILLed mid-transfer', () => {
 
     host.child.kill('SIGKILL');
     expect(await host.exited).toBe('SIGKILL');
-    const mirror = join(tmp.dir, 'alpha/target-state/mirror');
+    const mirror = join(h.dir, 'alpha/target-state/mirror');
     const endpoint = `http://127.0.0.1:${target.daemon.delivery!.port}`;
     // mid-transfer: bytes sit in partial/ only; no object, no index, nothing served
     const partials = await readdir(join(mirror, 'partial'));
@@ -133,7 +124,7 @@ describe('delivery: the host process is SIGKILLed mid-transfer', () => {
     expect(await readFile(join(target.root, 'var/db/pkg/app-misc/big-1.0/BINPKGMD5'), 'utf8')).toMatch(/^[0-9a-f]{32}/);
 
     // the restarted host process got the report
-    const admin = await clientsFor(pki, `127.0.0.1:${first.port}`, 'admin', 'root');
+    const admin = await clientsFor(h.pki, `127.0.0.1:${first.port}`, 'admin', 'root');
     try {
       const t = await waitFor(
         async () => {

@@ -4,8 +4,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
+import { useHarness } from './helpers/harness.js';
+import { TEST_SERVER_NAME } from './helpers/pki.js';
 import { waitFor } from './helpers/wait-for.js';
 import { writeSnapshot } from './helpers/publish-snapshot.js';
 import { createNetnsPair, netnsAvailable, type NetnsPair } from './helpers/netns.js';
@@ -32,48 +32,44 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
 }
 
 describe(USE_NETNS ? 'two machines: host and target agents as processes in separate network namespaces (veth, 192.0.2.0/24)' : 'two processes on loopback (ip netns is not available here)', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let net: NetnsPair | undefined;
   const procs: ChildProcess[] = [];
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
     net = USE_NETNS ? createNetnsPair() : undefined;
   });
   afterEach(async () => {
     for (const p of procs.splice(0)) await stopProcess(p);
     net?.remove();
-    await tmp.cleanup();
   });
 
   it('delivers a published snapshot over mTLS across the link and installs it, and status shows it', async () => {
     const hostAddr = net?.host.address ?? '127.0.0.1';
     const prefixHost = net ? net.exec(net.host.ns) : [];
     const prefixTarget = net ? net.exec(net.target.ns) : [];
-    const h = await pki.files('host', 'host');
-    const t = await pki.files('target', 'alpha');
-    const a = await pki.files('admin', 'root');
+    const hostTls = await h.pki.files('host', 'host');
+    const t = await h.pki.files('target', 'alpha');
+    const a = await h.pki.files('admin', 'root');
     const tls = (f: { ca: string; cert: string; key: string }) => `[tls]\nca = "${f.ca}"\ncert = "${f.cert}"\nkey = "${f.key}"\n`;
-    const stateDir = join(tmp.dir, 'host-state');
-    await writeFile(join(tmp.dir, 'host.toml'), `listen = "${hostAddr}:${PORT}"\nstate_dir = "${stateDir}"\n${tls(h)}`);
+    const stateDir = join(h.dir, 'host-state');
+    await writeFile(join(h.dir, 'host.toml'), `listen = "${hostAddr}:${PORT}"\nstate_dir = "${stateDir}"\n${tls(hostTls)}`);
     await writeFile(
-      join(tmp.dir, 'target.toml'),
-      `host = "${hostAddr}:${PORT}"\nserver_name = "${TEST_SERVER_NAME}"\nroot = "${join(tmp.dir, 'root')}"\nstate_dir = "${join(tmp.dir, 'target-state')}"\n` +
+      join(h.dir, 'target.toml'),
+      `host = "${hostAddr}:${PORT}"\nserver_name = "${TEST_SERVER_NAME}"\nroot = "${join(h.dir, 'root')}"\nstate_dir = "${join(h.dir, 'target-state')}"\n` +
         `[install]\npolicy = "auto"\nemerge = ${JSON.stringify([process.execPath, FAKE_EMERGE])}\n${tls(t)}`,
     );
-    await writeFile(join(tmp.dir, 'admin.toml'), `host = "${hostAddr}:${PORT}"\nserver_name = "${TEST_SERVER_NAME}"\n${tls(a)}`);
+    await writeFile(join(h.dir, 'admin.toml'), `host = "${hostAddr}:${PORT}"\nserver_name = "${TEST_SERVER_NAME}"\n${tls(a)}`);
     const pkg = { path: 'app-misc/hello/hello-1.0-1.gpkg.tar', data: randomBytes(3 * 1024 * 1024 + 7) };
     await writeSnapshot({ stateDir, root: 'alpha', id: 1, files: [pkg], publishFor: ['alpha'] });
 
-    await mkdir(join(tmp.dir, 'root/etc/portage'), { recursive: true });
+    await mkdir(join(h.dir, 'root/etc/portage'), { recursive: true });
     const hostOut: string[] = [];
     const targetOut: string[] = [];
-    procs.push(agent(prefixHost, 'agent-host', ['--config', join(tmp.dir, 'host.toml')], hostOut));
+    procs.push(agent(prefixHost, 'agent-host', ['--config', join(h.dir, 'host.toml')], hostOut));
     await waitFor(() => hostOut.join('').includes('"msg":"listening"'), { timeoutMs: 30_000, what: 'host listening' });
-    procs.push(agent(prefixTarget, 'agent-target', ['--config', join(tmp.dir, 'target.toml')], targetOut));
-    const vdb = join(tmp.dir, 'root/var/db/pkg/app-misc/hello-1.0/BINPKGMD5');
+    procs.push(agent(prefixTarget, 'agent-target', ['--config', join(h.dir, 'target.toml')], targetOut));
+    const vdb = join(h.dir, 'root/var/db/pkg/app-misc/hello-1.0/BINPKGMD5');
     await waitFor(() => readFile(vdb, 'utf8').catch(() => ''), { timeoutMs: 30_000, what: `install on the target (log: ${targetOut.join('').slice(-2000)})`, timeoutMs: 30_000 });
     expect(targetOut.join('')).toContain('"msg":"snapshot mirrored"');
 
@@ -87,7 +83,7 @@ describe(USE_NETNS ? 'two machines: host and target agents as processes in separ
     }
 
     const cliOut: string[] = [];
-    const cli = agent(prefixHost, 'cli', [`--config=${join(tmp.dir, 'admin.toml')}`, '--json', 'status'], cliOut);
+    const cli = agent(prefixHost, 'cli', [`--config=${join(h.dir, 'admin.toml')}`, '--json', 'status'], cliOut);
     expect(await new Promise((r) => cli.on('exit', r)), cliOut.join('')).toBe(0);
     const status = (JSON.parse(cliOut.join('')) as { targets: { name: string; connected: boolean; publishedSnapshotId: number; installedSnapshotId: number }[] }).targets;
     expect(status).toEqual([expect.objectContaining({ name: 'alpha', connected: true, publishedSnapshotId: 1, installedSnapshotId: 1 })]);

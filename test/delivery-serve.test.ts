@@ -2,32 +2,24 @@ import { createHash, randomBytes } from 'node:crypto';
 import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { callServerStream, callUnary, isStatus, type FetchFileResponse } from '@binhost/shared';
 import { HostLayout, writeSnapshotDigests } from '@binhost/agent-host';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { clientsFor } from './helpers/clients.js';
 import { packagesIndex, writeSnapshot } from './helpers/publish-snapshot.js';
 
 describe('TargetService serving (GetPublication, FetchFile)', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost;
   const big = { path: 'app-misc/big/big-1.0-1.gpkg.tar', data: randomBytes(700 * 1024 + 13) };
   const small = { path: 'app-misc/small/small-1.0-1.gpkg.tar', data: randomBytes(10) };
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    host = await startHost({ dir: `${tmp.dir}/host`, pki });
+    host = await h.startHost();
     await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 1, files: [small] });
     await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 2, files: [big, small], builtDigest: 'sha256:' + 'a'.repeat(64), publishFor: ['alpha'], daemon: host.daemon });
-  });
-  afterEach(async () => {
-    await host.stop();
-    await tmp.cleanup();
   });
 
   const fetchAll = async (client: Awaited<ReturnType<typeof clientsFor>>, req: { snapshotId: number; path: string; offset: bigint }) => {
@@ -37,7 +29,7 @@ describe('TargetService serving (GetPublication, FetchFile)', () => {
   };
 
   it('serves the caller its published snapshot, an older one of its root, and files in chunks from an offset', async () => {
-    const alpha = await clientsFor(pki, host.address, 'target', 'alpha');
+    const alpha = await clientsFor(h.pki, host.address, 'target', 'alpha');
     try {
       const pub = await callUnary(alpha.target.getPublication.bind(alpha.target), { snapshotId: 0 });
       expect(pub.snapshot?.id).toBe(2);
@@ -69,8 +61,8 @@ describe('TargetService serving (GetPublication, FetchFile)', () => {
     const escaping = { path: 'app-misc/esc/esc-1.0-1.gpkg.tar', data: Buffer.from('x') };
     await writeSnapshot({ stateDir: host.stateDir, root: 'alpha', id: 4, files: [], index: packagesIndex([{ ...escaping, path: 'escape-link' }]) });
     await symlink('/etc/passwd', join(layout.snapshotDir('alpha', 4), 'escape-link'));
-    const alpha = await clientsFor(pki, host.address, 'target', 'alpha');
-    const beta = await clientsFor(pki, host.address, 'target', 'beta');
+    const alpha = await clientsFor(h.pki, host.address, 'target', 'alpha');
+    const beta = await clientsFor(h.pki, host.address, 'target', 'beta');
     const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (isStatus(e, status.INVALID_ARGUMENT) ? 'invalid' : isStatus(e, status.NOT_FOUND) ? 'not-found' : isStatus(e, status.PERMISSION_DENIED) ? 'denied' : isStatus(e, status.OUT_OF_RANGE) ? 'range' : String(e)));
     try {
       expect(await code(fetchAll(alpha, { snapshotId: 2, path: '../../etc/shadow', offset: 0n }))).toBe('invalid');

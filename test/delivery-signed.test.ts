@@ -2,13 +2,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { callUnary, InstallOutcome, indexValue, parsePackagesIndex } from '@binhost/shared';
 import { spawnRunner } from '@binhost/agent-target';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { clientsFor } from './helpers/clients.js';
 import { waitFor } from './helpers/wait-for.js';
 import { writeSnapshot } from './helpers/publish-snapshot.js';
@@ -23,28 +21,18 @@ const MAKE_CONF = 'CFLAGS="-O2 -pipe -march=x86-64-v2"\nCXXFLAGS="${CFLAGS}"\nUS
  * from GetSigningKey.
  */
 describe('signed delivery with the stand-in emerge', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost | undefined;
-  let target: StartedTarget | undefined;
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    host = await startHost({ dir: `${tmp.dir}/host`, pki });
-  });
-  afterEach(async () => {
-    await target?.stop();
-    await host?.stop();
-    await tmp.cleanup();
-    host = target = undefined;
+    host = await h.startHost();
   });
 
   /** Builds app-misc/hello with the stand-in, signed by the host's key; returns PKGDIR. */
   async function buildSigned(): Promise<string> {
     const signing = host!.daemon.builds.signing.of('alpha');
     const key = await signing.ensure();
-    const root = join(tmp.dir, 'build');
+    const root = join(h.dir, 'build');
     await mkdir(join(root, 'etc/portage'), { recursive: true });
     // the stand-in reads the signing settings from make.conf only (as Portage does without env)
     await writeFile(
@@ -87,19 +75,17 @@ describe('signed delivery with the stand-in emerge', () => {
   }
 
   async function startAndInstall() {
-    const root = join(tmp.dir, 'alpha', 'root');
+    const root = join(h.dir, 'alpha', 'root');
     await mkdir(join(root, 'etc/portage'), { recursive: true });
     await writeFile(join(root, 'etc/portage/make.conf'), MAKE_CONF);
-    target = await startTarget({
-      dir: `${tmp.dir}/alpha`,
-      pki,
+    await h.startTarget({
       name: 'alpha',
       address: host!.address,
       extra: `[install]\npolicy = "auto"\nemerge = ${JSON.stringify([process.execPath, STAND_IN])}\n`,
     });
     await waitFor(() => host!.daemon.registry.isConnected('alpha'), { timeoutMs: 30_000, what: 'connected' });
     await waitFor(() => readFile(join(root, 'etc/portage/gnupg/pubring.kbx')).catch(() => undefined), { timeoutMs: 30_000, what: 'keyring filled' });
-    const admin = await clientsFor(pki, host!.address, 'admin', 'root');
+    const admin = await clientsFor(h.pki, host!.address, 'admin', 'root');
     try {
       const sync = await callUnary(admin.admin.triggerSync.bind(admin.admin), { target: 'alpha', confirmed: true, args: ['app-misc/hello'] });
       return await waitFor(async () => {
@@ -115,7 +101,7 @@ describe('signed delivery with the stand-in emerge', () => {
     const { data } = await publishFrom(await buildSigned());
     const result = await startAndInstall();
     expect(result.outcome, `${result.error}\n${result.logTail.join('\n')}`).toBe(InstallOutcome.INSTALL_OUTCOME_INSTALLED);
-    const vdb = join(tmp.dir, 'alpha/root/var/db/pkg/app-misc/hello-1.0');
+    const vdb = join(h.dir, 'alpha/root/var/db/pkg/app-misc/hello-1.0');
     expect(await readFile(join(vdb, 'CFLAGS'), 'utf8')).toContain('-march=x86-64-v2');
     expect((await readFile(join(vdb, 'BINPKGMD5'), 'utf8')).trim()).toBe(createHash('md5').update(data).digest('hex'));
   });
@@ -125,6 +111,6 @@ describe('signed delivery with the stand-in emerge', () => {
     const result = await startAndInstall();
     expect(result.outcome).toBe(InstallOutcome.INSTALL_OUTCOME_FAILED);
     expect(result.logTail.join('\n')).toMatch(/GnuPG verification failed/);
-    expect(await readFile(join(tmp.dir, 'alpha/root/var/db/pkg/app-misc/hello-1.0/CFLAGS'), 'utf8').catch(() => 'none')).toBe('none');
+    expect(await readFile(join(h.dir, 'alpha/root/var/db/pkg/app-misc/hello-1.0/CFLAGS'), 'utf8').catch(() => 'none')).toBe('none');
   });
 });

@@ -3,13 +3,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { FileKind, InstallOutcome, stateDigest, TargetState } from '@binhost/shared';
 import { dispatch } from '@binhost/cli';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import { TEST_SERVER_NAME } from './helpers/pki.js';
+import type { StartedHost } from './helpers/start-host.js';
+import type { StartedTarget } from './helpers/start-target.js';
 import { waitFor } from './helpers/wait-for.js';
 import { writeSnapshot, type SnapshotFile } from './helpers/publish-snapshot.js';
 
@@ -18,32 +18,21 @@ const files = [{ path: 'etc/portage/make.conf', kind: FileKind.FILE_KIND_REGULAR
 const state = TargetState.fromPartial({ digest: stateDigest(files), files, hostname: 'alpha' });
 
 describe('TriggerSync for a target that is not connected', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost | undefined;
   let target: StartedTarget | undefined;
   let adminToml: string;
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    host = await startHost({ dir: `${tmp.dir}/host`, pki });
-    const a = await pki.files('admin', 'root');
-    adminToml = join(tmp.dir, 'admin.toml');
+    host = await h.startHost();
+    const a = await h.pki.files('admin', 'root');
+    adminToml = join(h.dir, 'admin.toml');
     await writeFile(adminToml, `host = "127.0.0.1:${host.port}"\nserver_name = "${TEST_SERVER_NAME}"\n[tls]\nca = "${a.ca}"\ncert = "${a.cert}"\nkey = "${a.key}"\n`);
-  });
-  afterEach(async () => {
-    await target?.stop();
-    await host?.stop();
-    await tmp.cleanup();
-    host = target = undefined;
   });
 
   const startAlpha = async () => {
-    await mkdir(join(tmp.dir, 'alpha/root/etc/portage'), { recursive: true });
-    return startTarget({
-      dir: `${tmp.dir}/alpha`,
-      pki,
+    await mkdir(join(h.dir, 'alpha/root/etc/portage'), { recursive: true });
+    return h.startTarget({
       name: 'alpha',
       address: host!.address,
       collectState: async () => state,
@@ -86,7 +75,7 @@ describe('TriggerSync for a target that is not connected', () => {
     await publish(2, [{ path: 'app-misc/hello/hello-2.0-1.gpkg.tar', data: randomBytes(30_000) }]);
     const port = host!.port;
     await host!.stop();
-    host = await startHost({ dir: `${tmp.dir}/host`, pki, port });
+    host = await h.startHost({ port });
     expect(host.daemon.registry.get('alpha').pendingSync?.requestId).toBe(newer.requestId);
 
     // alpha comes back: no further admin call, the queued confirmation installs snapshot 2

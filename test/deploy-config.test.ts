@@ -1,9 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadAdminConfig, loadHostConfig, loadTargetConfig, readTlsFiles, type TlsFiles } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki } from './helpers/pki.js';
+import { useHarness } from './helpers/harness.js';
 import { REPO } from './helpers/repo.js';
 
 /**
@@ -19,11 +18,7 @@ const TEMPLATES = {
 } as const;
 
 describe('config templates', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  beforeEach(async () => {
-    tmp = await tmpTree('binhost-templates-');
-  });
-  afterEach(() => tmp.cleanup());
+  const h = useHarness({ prefix: 'binhost-templates-' });
 
   for (const [name, { load, role }] of Object.entries(TEMPLATES)) {
     const template = join(REPO, 'deploy/config', `${name}.toml.example`);
@@ -32,8 +27,8 @@ describe('config templates', () => {
       const text = await readFile(template, 'utf8');
       const settings = text.split('\n').filter((l) => /^#[a-z_]+ = /.test(l));
       if (name !== 'admin') expect(settings.length).toBeGreaterThan(3);
-      const plain = join(tmp.dir, `${name}.toml`);
-      const uncommented = join(tmp.dir, `${name}-all.toml`);
+      const plain = join(h.dir, `${name}.toml`);
+      const uncommented = join(h.dir, `${name}-all.toml`);
       await writeFile(plain, text);
       await writeFile(uncommented, text.replace(/^#([a-z_]+ = )/gm, '$1'));
       const a = await load(plain);
@@ -42,13 +37,12 @@ describe('config templates', () => {
     });
 
     it(`${name}.toml.example with its certificate paths filled in passes the TLS checks`, async () => {
-      const pki = await makePki(join(tmp.dir, 'pki'));
-      const f = await pki.files(role, 'alpha');
+      const f = await h.pki.files(role, 'alpha');
       const text = (await readFile(template, 'utf8'))
         .replace(/^ca = ".*"$/m, `ca = "${f.ca}"`)
         .replace(/^cert = ".*"$/m, `cert = "${f.cert}"`)
         .replace(/^key = ".*"$/m, `key = "${f.key}"`);
-      const file = join(tmp.dir, `${name}.toml`);
+      const file = join(h.dir, `${name}.toml`);
       await writeFile(file, text);
       const config = await load(file);
       expect(config.tls).toEqual<TlsFiles>({ ca: f.ca, cert: f.cert, key: f.key });

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki } from './helpers/pki.js';
+import { useHarness } from './helpers/harness.js';
 import { REPO } from './helpers/repo.js';
 import { spawnAgent } from './helpers/agent-process.js';
 
@@ -14,7 +13,7 @@ import { spawnAgent } from './helpers/agent-process.js';
  * workspace, so it must find every dependency in its own node_modules.
  */
 describe('deploy/install.sh', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
+  const h = useHarness({ prefix: 'binhost-install-', scope: 'all' });
   let lib: string;
   let dest: string;
   /** What beforeAll's stage.sh and install.sh did; install is undefined when staging failed. */
@@ -30,14 +29,12 @@ describe('deploy/install.sh', () => {
   // as skipped, with no reason given. Each test calls requireInstalled() first and so fails with
   // the scripts' output. The scripts' deadlines add up to less than the hook's timeout.
   beforeAll(async () => {
-    tmp = await tmpTree('binhost-install-');
-    lib = join(tmp.dir, 'lib');
-    dest = join(tmp.dir, 'dest');
+    lib = join(h.dir, 'lib');
+    dest = join(h.dir, 'dest');
     const stage = await shWithDeadline(['deploy/stage.sh', lib], {}, 240_000);
     const install = isClean(stage) ? await shWithDeadline(['deploy/install.sh', '--lib', lib], { DESTDIR: dest }, 50_000) : undefined;
     setup = { stage, install };
   }, 300_000);
-  afterAll(() => tmp?.cleanup()); // tmp is unset when tmpTree itself failed
 
   /** Throws, with the failing script's exit status and output, unless staging and installing succeeded. */
   function requireInstalled(): void {
@@ -98,15 +95,14 @@ describe('deploy/install.sh', () => {
 
   it('runs from the installed tree alone: --check-config, the CLI, and a host that starts and stops on SIGTERM', async () => {
     requireInstalled();
-    const pki = await makePki(join(tmp.dir, 'pki'));
-    const f = await pki.files('host', 'host');
-    const config = join(tmp.dir, 'host.toml');
-    await writeFile(config, `listen = "127.0.0.1:0"\nstate_dir = "${join(tmp.dir, 'state')}"\n[tls]\nca = "${f.ca}"\ncert = "${f.cert}"\nkey = "${f.key}"\n`);
+    const f = await h.pki.files('host', 'host');
+    const config = join(h.dir, 'host.toml');
+    await writeFile(config, `listen = "127.0.0.1:0"\nstate_dir = "${join(h.dir, 'state')}"\n[tls]\nca = "${f.ca}"\ncert = "${f.cert}"\nkey = "${f.key}"\n`);
     const installed = (c: string) => join(dest, 'usr/lib/binhost-agents', c, 'dist/main.js');
-    const check = spawnSync(process.execPath, [installed('host'), '--config', config, '--check-config'], { cwd: tmp.dir, encoding: 'utf8' });
+    const check = spawnSync(process.execPath, [installed('host'), '--config', config, '--check-config'], { cwd: h.dir, encoding: 'utf8' });
     expect(check.stderr).toBe('');
     expect(check.stdout).toBe(`${config}: ok\n`);
-    const cli = spawnSync(process.execPath, [installed('cli'), 'completion', 'bash'], { cwd: tmp.dir, encoding: 'utf8' });
+    const cli = spawnSync(process.execPath, [installed('cli'), 'completion', 'bash'], { cwd: h.dir, encoding: 'utf8' });
     expect(cli.stdout).toContain('complete -F _binhostctl binhostctl');
 
     const host = spawnAgent(installed('host'), ['--config', config]);
@@ -131,7 +127,7 @@ describe('deploy/install.sh', () => {
 
   it('--dry-run prints the steps and changes nothing; bad arguments are refused by name', async () => {
     requireInstalled();
-    const dry = join(tmp.dir, 'dry');
+    const dry = join(h.dir, 'dry');
     const res = sh(['deploy/install.sh', '--dry-run', '--lib', lib, '--destdir', dry, '--init', 'systemd', 'target']);
     expect(res.status).toBe(0);
     expect(res.stdout).toContain(`chmod 0750 ${dry}/var/lib/binhost-target`);
@@ -141,27 +137,27 @@ describe('deploy/install.sh', () => {
     const bad = sh(['deploy/install.sh', '--init', 'upstart', '--destdir', dry]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toBe('install.sh: --init: expected auto, systemd, openrc, both or none, got "upstart"\n');
-    const nothing = sh(['deploy/install.sh', '--lib', join(tmp.dir, 'none'), '--destdir', dry]);
+    const nothing = sh(['deploy/install.sh', '--lib', join(h.dir, 'none'), '--destdir', dry]);
     expect(nothing.stderr).toContain("run 'sh deploy/stage.sh' in a built checkout first");
     expect(existsSync(dry)).toBe(false);
   });
 
   it('release.sh makes the tarball the ebuild unpacks; the ebuild and install.sh install the same tree', async () => {
     requireInstalled();
-    const rel = sh(['deploy/release.sh', '--lib', lib, join(tmp.dir, 'release')]);
+    const rel = sh(['deploy/release.sh', '--lib', lib, join(h.dir, 'release')]);
     expect(rel.stderr).toBe('');
-    const tarball = join(tmp.dir, 'release', 'binhost-agents-0.1.0.tar.gz');
+    const tarball = join(h.dir, 'release', 'binhost-agents-0.1.0.tar.gz');
     expect(rel.stdout.trim()).toBe(tarball);
-    const work = join(tmp.dir, 'work');
+    const work = join(h.dir, 'work');
     expect(spawnSync('sh', ['-c', `mkdir -p "${work}" && tar -C "${work}" -xzf "${tarball}"`]).status).toBe(0);
     const S = join(work, 'binhost-agents-0.1.0');
 
     // install.sh from the unpacked tarball finds the programs in its own build/lib.
-    const viaScript = join(tmp.dir, 'via-install-sh');
+    const viaScript = join(h.dir, 'via-install-sh');
     expect(spawnSync('sh', [join(S, 'deploy/install.sh'), '--destdir', viaScript, '--init', 'both'], { encoding: 'utf8' }).status).toBe(0);
 
     // The ebuild's src_compile and src_install, under test/fixtures/ebuild-helpers.sh.
-    const viaEbuild = join(tmp.dir, 'via-ebuild');
+    const viaEbuild = join(h.dir, 'via-ebuild');
     const ebuild = join(S, 'deploy/gentoo/app-admin/binhost-agents/binhost-agents-0.1.0.ebuild');
     const run = spawnSync('bash', [join(REPO, 'test/fixtures/ebuild-helpers.sh'), ebuild], {
       encoding: 'utf8',

@@ -1,9 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki } from './helpers/pki.js';
+import { useHarness } from './helpers/harness.js';
 import { REPO } from './helpers/repo.js';
 import { AGENT_MAIN } from './helpers/agent-process.js';
 
@@ -22,11 +21,7 @@ import { AGENT_MAIN } from './helpers/agent-process.js';
 const SCRIPTS = ['binhost-host', 'binhost-target'] as const;
 
 describe('OpenRC init scripts', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  beforeEach(async () => {
-    tmp = await tmpTree('binhost-openrc-');
-  });
-  afterEach(() => tmp.cleanup());
+  const h = useHarness({ prefix: 'binhost-openrc-' });
 
   for (const name of SCRIPTS) {
     const agent = name.replace('binhost-', '') as 'host' | 'target';
@@ -45,8 +40,8 @@ describe('OpenRC init scripts', () => {
 
     /** Runs `body` in sh after sourcing the init script with stubbed OpenRC helpers. */
     async function runScript(body: string, env: Record<string, string> = {}) {
-      const bin = join(tmp.dir, 'bin');
-      const calls = join(tmp.dir, 'calls.log');
+      const bin = join(h.dir, 'bin');
+      const calls = join(h.dir, 'calls.log');
       await mkdir(bin, { recursive: true });
       const stubs: Record<string, string> = {
         ebegin: `echo "ebegin $*" >>"${calls}"`,
@@ -82,9 +77,8 @@ describe('OpenRC init scripts', () => {
     });
 
     it(`${name}: depend() needs net; start_pre checks the config and makes the dirs; reload() sends HUP`, async () => {
-      const pki = await makePki(join(tmp.dir, 'pki'));
-      const f = await pki.files(agent, 'alpha');
-      const config = join(tmp.dir, `${agent}.toml`);
+      const f = await h.pki.files(agent, 'alpha');
+      const config = join(h.dir, `${agent}.toml`);
       await writeFile(config, `${agent === 'target' ? 'host = "binhost.lan:7453"\n' : ''}[tls]\nca = "${f.ca}"\ncert = "${f.cert}"\nkey = "${f.key}"\n`);
       const res = await runScript('depend\ncommand=agent\nstart_pre\nreload', { BINHOST_CONFIG: config });
       const checked = [`ebegin Checking ${config}`, `eend 0 ${config} is not usable (see the line above)`];
@@ -101,7 +95,7 @@ describe('OpenRC init scripts', () => {
     });
 
     it(`${name}: start_pre refuses a bad config with the agent's message and creates nothing`, async () => {
-      const config = join(tmp.dir, `${agent}.toml`);
+      const config = join(h.dir, `${agent}.toml`);
       await writeFile(config, 'bogus = 1\n');
       const res = await runScript('command=agent\nstart_pre', { BINHOST_CONFIG: config });
       expect(res.status).not.toBe(0);

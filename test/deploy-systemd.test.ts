@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpTree } from './helpers/tmp-tree.js';
+import { useHarness } from './helpers/harness.js';
 import { REPO } from './helpers/repo.js';
 
 /**
@@ -23,21 +23,17 @@ function verify(unitFile: string) {
 }
 
 describe('systemd units', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  beforeEach(async () => {
-    tmp = await tmpTree('binhost-units-');
-  });
-  afterEach(() => tmp.cleanup());
+  const h = useHarness({ prefix: 'binhost-units-', pki: false });
 
   /** The shipped unit with /usr/bin/NAME replaced by an executable stub in the temp dir. */
   async function testCopy(name: string, edit: (text: string) => string = (t) => t): Promise<string> {
     const text = await readFile(join(REPO, 'deploy/systemd', `${name}.service`), 'utf8');
     const program = `/usr/bin/${name}`;
     expect(text.split(program).length - 1).toBe(1); // only ExecStart names it
-    const stub = join(tmp.dir, name);
+    const stub = join(h.dir, name);
     await writeFile(stub, '#!/bin/sh\nexit 0\n');
     await chmod(stub, 0o755);
-    const file = join(tmp.dir, `${name}.service`);
+    const file = join(h.dir, `${name}.service`);
     await writeFile(file, edit(text.replace(program, stub)));
     return file;
   }

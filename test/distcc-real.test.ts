@@ -2,14 +2,12 @@ import { execFile } from 'node:child_process';
 import { copyFile, readdir, readFile, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BuildStatus, createConfigReloader, indexValue, loadHostConfig, parsePackagesIndex, silentLogger, type Build } from '@binhost/shared';
 import { readGpkg } from './helpers/gpkg.js';
 import { applyHostConfig, HOST_LIVE_KEYS } from '@binhost/agent-host';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { waitFor } from './helpers/wait-for.js';
 import { binhostctl } from './helpers/admin-cli.js';
 import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
@@ -28,40 +26,29 @@ const CALC_FILES = join(TEST_REPO, 'app-misc/calc/files');
  * own log shows them, and the objects are those of a local compile with the same resolved flags.
  */
 describe('real Portage with distcc helpers', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness({ scope: 'all', prefix: 'binhost-distcc-real-' });
   let machine: PortageMachine;
   let helper: Distccd;
   let deadPort: number;
   let host: StartedHost;
-  let target: StartedTarget;
 
   beforeAll(async () => {
-    tmp = await tmpTree('binhost-distcc-real-');
-    pki = await makePki(join(tmp.dir, 'pki'));
-    machine = await makePortageMachine(join(tmp.dir, 'machine'));
-    helper = await startDistccd(join(tmp.dir, 'distccd.log'));
+    machine = await makePortageMachine(join(h.dir, 'machine'));
+    helper = await startDistccd(join(h.dir, 'distccd.log'));
+    h.defer(() => helper.stop());
     deadPort = await freePort();
-    host = await startHost({
-      dir: join(tmp.dir, 'host'),
-      pki,
+    h.defer(() => host?.daemon.builds.signing.close()); // once the host has stopped
+    host = await h.startHost({
       extra:
         `[build]\nemerge = [${JSON.stringify(machine.emerge)}]\nrepository = ${JSON.stringify(TEST_REPO)}\ncancel_grace_seconds = 5\nhost_writable = [${JSON.stringify(machine.machine)}]\n` +
         `[distcc]\nhosts = ["127.0.0.1:${deadPort}/1", ${JSON.stringify(helper.host)}]\nbackoff_seconds = 600\n`,
     });
-    await makeTargetSystem(join(tmp.dir, 'alpha/root'), {
+    await makeTargetSystem(join(h.dir, 'alpha/root'), {
       makeConf: 'COMMON_FLAGS="-O2 -pipe -march=native"\nCFLAGS="${COMMON_FLAGS}"\nCXXFLAGS="${COMMON_FLAGS}"\nFEATURES="distcc"\nDISTCC_HOSTS="192.0.2.1"\n',
       world: ['app-misc/calc'],
     });
-    target = await startTarget({ dir: join(tmp.dir, 'alpha'), pki, name: 'alpha', address: host.address, extra: '[report]\ndebounce_ms = 200\n[install]\npolicy = "off"\n' });
+    await h.startTarget({ name: 'alpha', address: host.address, extra: '[report]\ndebounce_ms = 200\n[install]\npolicy = "off"\n' });
   }, 60_000);
-  afterAll(async () => {
-    await target?.stop();
-    await host?.stop();
-    await host?.daemon.builds.signing.close();
-    await helper?.stop();
-    await tmp?.cleanup();
-  });
 
   const finished = (id: number) =>
     waitFor(() => {
@@ -71,9 +58,9 @@ describe('real Portage with distcc helpers', () => {
 
   it('sends the compile jobs to the live helper past a dead one, which it reports; objects equal a local build', async () => {
     await waitFor(() => host.daemon.registry.store.readState('alpha'), { what: "alpha's state on the host" });
-    const stage3 = join(tmp.dir, 'stage3.tar');
+    const stage3 = join(h.dir, 'stage3.tar');
     await writeFile(stage3, buildTar(syntheticStage3()));
-    const added = await binhostctl(pki, tmp.dir, host.address, ['target', 'add', 'alpha', '--stage3', stage3]);
+    const added = await binhostctl(h.pki, h.dir, host.address, ['target', 'add', 'alpha', '--stage3', stage3]);
     expect(added.code, added.stderr).toBe(0);
     const build: Build = await finished(1);
     const log = await readFile(join(host.daemon.layout.buildsDir('alpha'), '1.log'), 'utf8');
@@ -100,14 +87,14 @@ describe('real Portage with distcc helpers', () => {
     const refused = d.problems.find((p) => p.host === `127.0.0.1:${deadPort}`);
     expect(refused?.reason).toBe('connection refused');
     expect(log).toContain(`>>> binhost: distcc: 5 compile jobs: ${onHelper} on 127.0.0.1:${helper.port}, ${d.localJobs} here`);
-    const listed = await binhostctl(pki, tmp.dir, host.address, ['builds', 'alpha']);
+    const listed = await binhostctl(h.pki, h.dir, host.address, ['builds', 'alpha']);
     expect(listed.stdout).toContain(`${onHelper} on 127.0.0.1:${helper.port}`);
     expect(listed.stdout).toContain(`127.0.0.1:${deadPort} connection refused`);
 
     // the objects distcc made equal those of a local compile with the root's resolved flags
     const cflags = (await readFile(join(rootDir, 'var/db/pkg/app-misc/calc-1.0/CFLAGS'), 'utf8')).trim();
     expect(cflags).toMatch(/-march=(?!native)/);
-    const local = join(tmp.dir, 'local-build');
+    const local = join(h.dir, 'local-build');
     await run('mkdir', ['-p', local]);
     for (const f of await readdir(CALC_FILES)) await copyFile(join(CALC_FILES, f), join(local, f));
     const objects = join(rootDir, 'usr/share/calc/objects');
@@ -131,7 +118,7 @@ describe('real Portage with distcc helpers', () => {
     });
     await writeFile(host.configFile, original.replace(/^hosts = .*$/m, `hosts = ["127.0.0.1:${deadPort}/1"]`));
     expect(await reloader.reload()).toEqual({ ok: true, applied: ['distcc.hosts'], restartRequired: [] });
-    const res = await binhostctl(pki, tmp.dir, host.address, ['build', 'alpha', '--', '--oneshot', 'app-misc/calc']);
+    const res = await binhostctl(h.pki, h.dir, host.address, ['build', 'alpha', '--', '--oneshot', 'app-misc/calc']);
     expect(res.code, res.stderr).toBe(0);
     const build = await finished(Number(/\d+/.exec(res.stdout)![0]));
     expect(build.status, build.error).toBe(BuildStatus.BUILD_STATUS_SUCCEEDED);
@@ -142,7 +129,7 @@ describe('real Portage with distcc helpers', () => {
     const log = await readFile(join(host.daemon.layout.buildsDir('alpha'), `${build.id}.log`), 'utf8');
     expect(log).toContain('>>> binhost: distcc: 5 compile jobs: 5 here (5 fell back to local compiles)');
     expect(log).toContain('fell back to local compiles: no helper could take them');
-    const listed = await binhostctl(pki, tmp.dir, host.address, ['builds', 'alpha']);
+    const listed = await binhostctl(h.pki, h.dir, host.address, ['builds', 'alpha']);
     expect(listed.stdout).toContain('5 here (5 fell back to local compiles)');
     await writeFile(host.configFile, original);
     await reloader.reload();
@@ -153,13 +140,13 @@ describe('real Portage with distcc helpers', () => {
     const before = await readFile(makeConf, 'utf8');
     await appendFile(makeConf, 'CFLAGS="${CFLAGS} -mtune=native"\n');
     try {
-      const res = await binhostctl(pki, tmp.dir, host.address, ['build', 'alpha', '--', '--oneshot', 'app-misc/calc']);
+      const res = await binhostctl(h.pki, h.dir, host.address, ['build', 'alpha', '--', '--oneshot', 'app-misc/calc']);
       expect(res.code, res.stderr).toBe(0);
       const build = await finished(Number(/\d+/.exec(res.stdout)![0]));
       expect(build.status).toBe(BuildStatus.BUILD_STATUS_FAILED);
       expect(build.error).toContain('distcc is on for root "alpha"');
       expect(build.error).toMatch(/etc\/portage\/make\.conf:\d+ CFLAGS has -mtune=native/);
-      const listed = await binhostctl(pki, tmp.dir, host.address, ['builds', 'alpha']);
+      const listed = await binhostctl(h.pki, h.dir, host.address, ['builds', 'alpha']);
       expect(listed.stdout).toContain('-mtune=native');
     } finally {
       await writeFile(makeConf, before);

@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
+import { useHarness } from './helpers/harness.js';
 import { AGENT_MAIN, spawnAgent, type AgentProcess } from './helpers/agent-process.js';
 
 /**
@@ -11,14 +10,9 @@ import { AGENT_MAIN, spawnAgent, type AgentProcess } from './helpers/agent-proce
  * a SIGKILLed host is taken over.
  */
 describe('host agent: one per state dir', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness({ prefix: 'binhost-lock-' });
   const procs: AgentProcess[] = [];
 
-  beforeEach(async () => {
-    tmp = await tmpTree('binhost-lock-');
-    pki = await makePki(join(tmp.dir, 'pki'));
-  });
   afterEach(async () => {
     for (const p of procs.splice(0)) {
       if (p.child.exitCode === null && p.child.signalCode === null) {
@@ -26,16 +20,15 @@ describe('host agent: one per state dir', () => {
         await p.exited;
       }
     }
-    await tmp.cleanup();
   });
 
-  const stateDir = () => join(tmp.dir, 'state');
+  const stateDir = () => join(h.dir, 'state');
   const lockFile = () => join(stateDir(), 'host.lock');
   const msg = (text: string) => (l: Record<string, unknown>) => l['msg'] === text;
 
   async function hostConfig(name: string): Promise<string> {
-    const f = await pki.files('host', 'host');
-    const file = join(tmp.dir, `${name}.toml`);
+    const f = await h.pki.files('host', 'host');
+    const file = join(h.dir, `${name}.toml`);
     await writeFile(file, `listen = "127.0.0.1:0"\nstate_dir = ${JSON.stringify(stateDir())}\n[tls]\nca = ${JSON.stringify(f.ca)}\ncert = ${JSON.stringify(f.cert)}\nkey = ${JSON.stringify(f.key)}\n`);
     return file;
   }

@@ -19,9 +19,9 @@ import {
   type FileEntry,
   type NativeFlags,
 } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
+import { useHarness } from './helpers/harness.js';
+import { TEST_SERVER_NAME } from './helpers/pki.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { clientsFor } from './helpers/clients.js';
 import { captureLog } from './helpers/capture-log.js';
 import { treeSnapshot } from './helpers/tree-snapshot.js';
@@ -89,20 +89,17 @@ async function refusal(p: Promise<unknown>): Promise<{ code: number; details: st
 }
 
 describe('a hostile target reporting its state', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost;
   let logs: ReturnType<typeof captureLog>;
   let mallory: Awaited<ReturnType<typeof clientsFor>>;
   let before: Record<string, string>;
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
     logs = captureLog('info');
-    host = await startHost({ dir: `${tmp.dir}/host`, pki, log: logs.log });
+    host = await h.startHost({ log: logs.log });
     // a valid target certificate, registered, with one good report stored: what it sends next must change nothing
-    mallory = await clientsFor(pki, host.address, 'target', 'mallory');
+    mallory = await clientsFor(h.pki, host.address, 'target', 'mallory');
     await callUnary(mallory.target.register.bind(mallory.target), { agentVersion: 't', hostname: 'mallory', lastReportedDigest: '', installedSnapshotId: 0 });
     const good = await callUnary(mallory.target.reportState.bind(mallory.target), { state: report() });
     expect(good).toEqual({ digest: report().digest, changed: true });
@@ -114,8 +111,6 @@ describe('a hostile target reporting its state', () => {
   });
   afterEach(async () => {
     mallory.close();
-    await host.stop();
-    await tmp.cleanup();
   });
 
   const send = (state: TargetState) => callUnary(mallory.target.reportState.bind(mallory.target), { state });
@@ -204,7 +199,7 @@ describe('a hostile target reporting its state', () => {
   async function healthClient() {
     const def = loadPackageDefinition(protoLoader.loadSync(require.resolve('grpc-health-check/proto/health/v1/health.proto'), { enums: String })) as GrpcObject;
     const Health = (((def['grpc'] as GrpcObject)['health'] as GrpcObject)['v1'] as GrpcObject)['Health'] as ServiceClientConstructor;
-    const f = await pki.files('admin', 'probe');
+    const f = await h.pki.files('admin', 'probe');
     const creds = clientCredentials({ ca: await readFile(f.ca), cert: await readFile(f.cert), key: await readFile(f.key) });
     return new Health(host.address, creds, clientChannelOptions({ serverName: TEST_SERVER_NAME }));
   }

@@ -1,11 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { clientChannelOptions, clientCredentials, callUnary } from '@binhost/shared';
 
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
+import { useHarness } from './helpers/harness.js';
+import { TEST_SERVER_NAME } from './helpers/pki.js';
+import type { StartedHost } from './helpers/start-host.js';
 import * as protoLoader from '@grpc/proto-loader';
 import { createRequire } from 'node:module';
 
@@ -14,22 +14,15 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 describe('health checking and reflection', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost;
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    host = await startHost({ dir: `${tmp.dir}/host`, pki });
-  });
-  afterEach(async () => {
-    await host.stop();
-    await tmp.cleanup();
+    host = await h.startHost();
   });
 
   async function creds() {
-    const f = await pki.files('admin', 'probe');
+    const f = await h.pki.files('admin', 'probe');
     return clientCredentials({ ca: await readFile(f.ca), cert: await readFile(f.cert), key: await readFile(f.key) });
   }
 
@@ -69,7 +62,7 @@ describe('health checking and reflection', () => {
     } finally {
       client.close();
     }
-    const anonymous = new Client(host.address, credentials.createSsl(await readFile(`${pki.dir}/ca.pem`)), clientChannelOptions({ serverName: TEST_SERVER_NAME }));
+    const anonymous = new Client(host.address, credentials.createSsl(await readFile(`${h.pki.dir}/ca.pem`)), clientChannelOptions({ serverName: TEST_SERVER_NAME }));
     try {
       const call = (anonymous as any).serverReflectionInfo({ deadline: new Date(Date.now() + 5000) });
       const err = await new Promise<any>((resolve) => {

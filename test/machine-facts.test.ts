@@ -1,9 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { FileKind, stateDigest, TargetState, type NativeFlags } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /** The same config files on a machine whose -march=native resolves to `march`. */
@@ -14,29 +12,18 @@ function stateOn(march: string): TargetState {
 }
 
 describe('machine facts in the report', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost;
-  let target: StartedTarget | undefined;
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    host = await startHost({ dir: `${tmp.dir}/host`, pki });
-  });
-  afterEach(async () => {
-    await target?.stop();
-    await host.stop();
-    await tmp.cleanup();
-    target = undefined;
+    host = await h.startHost();
   });
 
   async function runTargetOn(march: string) {
-    target = await startTarget({ dir: `${tmp.dir}/alpha`, pki, name: 'alpha', address: host.address, collectState: async () => stateOn(march) });
-    await waitFor(() => target!.daemon.connection?.connected, { what: 'connection' });
+    const target = await h.startTarget({ name: 'alpha', address: host.address, collectState: async () => stateOn(march) });
+    await waitFor(() => target.daemon.connection?.connected, { what: 'connection' });
     await target.daemon.reporter!.idle();
     await target.stop();
-    target = undefined;
   }
 
   it('stores and rebuilds for a new CPU even when no config file changed, and only then', async () => {

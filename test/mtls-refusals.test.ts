@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { status, credentials } from '@grpc/grpc-js';
 import {
@@ -11,9 +11,9 @@ import {
   issueCertificate,
 } from '@binhost/shared';
 import type { ServiceError } from '@grpc/grpc-js';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
+import { useHarness } from './helpers/harness.js';
+import { TEST_SERVER_NAME } from './helpers/pki.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { clientsFor } from './helpers/clients.js';
 import { captureLog } from './helpers/capture-log.js';
 import { treeSnapshot } from './helpers/tree-snapshot.js';
@@ -31,26 +31,19 @@ async function codeOf(p: Promise<unknown>): Promise<{ code: number; details: str
 }
 
 describe('mutual TLS and authorization', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost;
   let logs: ReturnType<typeof captureLog>;
   let before: Record<string, string>;
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
     logs = captureLog();
-    host = await startHost({ dir: `${tmp.dir}/host`, pki, log: logs.log });
+    host = await h.startHost({ log: logs.log });
     // a known target with stored state, so "nothing changed" has something to compare
-    const alpha = await clientsFor(pki, host.address, 'target', 'alpha');
+    const alpha = await clientsFor(h.pki, host.address, 'target', 'alpha');
     await callUnary(alpha.target.register.bind(alpha.target), { agentVersion: 't', hostname: 'alpha', lastReportedDigest: '', installedSnapshotId: 0 });
     alpha.close();
     before = await treeSnapshot(host.stateDir);
-  });
-  afterEach(async () => {
-    await host.stop();
-    await tmp.cleanup();
   });
 
   async function expectHostUnchanged() {
@@ -69,34 +62,34 @@ describe('mutual TLS and authorization', () => {
   }
 
   it('refuses a client without a certificate', async () => {
-    await refusedHandshake(credentials.createSsl(await readFile(`${pki.dir}/ca.pem`)));
+    await refusedHandshake(credentials.createSsl(await readFile(`${h.pki.dir}/ca.pem`)));
   });
 
   it('refuses a certificate from another CA', async () => {
     const otherCa = await createCa({ commonName: 'someone else' });
     const cert = await issueCertificate({ ca: otherCa, role: 'admin', name: 'mallory' });
-    await refusedHandshake(clientCredentials({ ca: Buffer.from(pki.ca.certPem), cert: Buffer.from(cert.certPem), key: Buffer.from(cert.keyPem) }));
+    await refusedHandshake(clientCredentials({ ca: Buffer.from(h.pki.ca.certPem), cert: Buffer.from(cert.certPem), key: Buffer.from(cert.keyPem) }));
   });
 
   it('refuses an expired certificate', async () => {
     const day = 86_400_000;
-    const cert = await issueCertificate({ ca: pki.ca, role: 'admin', name: 'old', notBefore: new Date(Date.now() - 10 * day), notAfter: new Date(Date.now() - day) });
-    await refusedHandshake(clientCredentials({ ca: Buffer.from(pki.ca.certPem), cert: Buffer.from(cert.certPem), key: Buffer.from(cert.keyPem) }));
+    const cert = await issueCertificate({ ca: h.pki.ca, role: 'admin', name: 'old', notBefore: new Date(Date.now() - 10 * day), notAfter: new Date(Date.now() - day) });
+    await refusedHandshake(clientCredentials({ ca: Buffer.from(h.pki.ca.certPem), cert: Buffer.from(cert.certPem), key: Buffer.from(cert.keyPem) }));
   });
 
   it('refuses a certificate that is not yet valid', async () => {
     const day = 86_400_000;
-    const cert = await issueCertificate({ ca: pki.ca, role: 'admin', name: 'future', notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 10 * day) });
-    await refusedHandshake(clientCredentials({ ca: Buffer.from(pki.ca.certPem), cert: Buffer.from(cert.certPem), key: Buffer.from(cert.keyPem) }));
+    const cert = await issueCertificate({ ca: h.pki.ca, role: 'admin', name: 'future', notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 10 * day) });
+    await refusedHandshake(clientCredentials({ ca: Buffer.from(h.pki.ca.certPem), cert: Buffer.from(cert.certPem), key: Buffer.from(cert.keyPem) }));
   });
 
   it('refuses a host certificate used as a client (no clientAuth usage)', async () => {
-    const f = await pki.files('host', 'other-host');
+    const f = await h.pki.files('host', 'other-host');
     await refusedHandshake(clientCredentials({ ca: await readFile(f.ca), cert: await readFile(f.cert), key: await readFile(f.key) }));
   });
 
   it('denies admin RPCs to a target certificate and logs who tried what', async () => {
-    const beta = await clientsFor(pki, host.address, 'target', 'beta');
+    const beta = await clientsFor(h.pki, host.address, 'target', 'beta');
     try {
       const listed = await codeOf(callUnary(beta.admin.listTargets.bind(beta.admin), {}));
       expect(listed.code).toBe(status.PERMISSION_DENIED);
@@ -112,7 +105,7 @@ describe('mutual TLS and authorization', () => {
   });
 
   it('denies target RPCs to an admin certificate', async () => {
-    const admin = await clientsFor(pki, host.address, 'admin', 'root');
+    const admin = await clientsFor(h.pki, host.address, 'admin', 'root');
     try {
       const { code } = await codeOf(callUnary(admin.target.reportState.bind(admin.target), { state: undefined }));
       expect(code).toBe(status.PERMISSION_DENIED);
@@ -123,7 +116,7 @@ describe('mutual TLS and authorization', () => {
   });
 
   it('gives a target only its own event stream, named by its certificate', async () => {
-    const beta = await clientsFor(pki, host.address, 'target', 'beta');
+    const beta = await clientsFor(h.pki, host.address, 'target', 'beta');
     try {
       const events = callServerStream(beta.target.openEvents.bind(beta.target), {}, { deadlineMs: 5000 });
       const first = await events.next();
@@ -140,7 +133,7 @@ describe('mutual TLS and authorization', () => {
   });
 
   it('accepts a valid admin certificate (the control case)', async () => {
-    const admin = await clientsFor(pki, host.address, 'admin', 'root');
+    const admin = await clientsFor(h.pki, host.address, 'admin', 'root');
     try {
       const res = await callUnary(admin.admin.listTargets.bind(admin.admin), {});
       expect(res.targets.map((t) => t.name)).toEqual(['alpha']);

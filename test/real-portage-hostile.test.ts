@@ -1,11 +1,9 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BuildStatus } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { waitFor } from './helpers/wait-for.js';
 import { binhostctl } from './helpers/admin-cli.js';
 import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
@@ -20,35 +18,24 @@ const exists = (p: string) => access(p).then(() => true, () => false);
  * Portage. The build sandbox must keep it inside its own root.
  */
 describe('real Portage: a hostile target config stays inside its root', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness({ scope: 'all', prefix: 'binhost-hostile-' });
   let machine: PortageMachine;
   let host: StartedHost;
-  let target: StartedTarget;
 
   beforeAll(async () => {
-    tmp = await tmpTree('binhost-hostile-');
-    pki = await makePki(join(tmp.dir, 'pki'));
-    machine = await makePortageMachine(join(tmp.dir, 'machine'));
-    host = await startHost({
-      dir: join(tmp.dir, 'host'),
-      pki,
+    machine = await makePortageMachine(join(h.dir, 'machine'));
+    h.defer(() => host?.daemon.builds.signing.close()); // once the host has stopped
+    host = await h.startHost({
       extra: realPortageBuildConfig(machine),
     });
   }, 60_000);
-  afterAll(async () => {
-    await target?.stop();
-    await host?.stop();
-    await host?.daemon.builds.signing.close();
-    await tmp?.cleanup();
-  });
 
   it('reads no other root, no key but its own, writes nothing of the host, and leaves nothing running', async () => {
     const state = host.stateDir;
     // another root's signing key, which this target's build must not be able to use
     const victim = await host.daemon.builds.signing.of('victim').ensure();
     const rootDir = join(state, 'roots/mallory');
-    const tlsKey = (await pki.files('host', 'host')).key;
+    const tlsKey = (await h.pki.files('host', 'host')).key;
     const report = join(rootDir, 'hostile-report');
     const bashrc = [
       'if [[ ${EBUILD_PHASE} == compile ]]; then',
@@ -60,19 +47,19 @@ describe('real Portage: a hostile target config stays inside its root', () => {
       `  echo pwned > /etc/binhost-hostile-test 2>/dev/null && echo "etc: written" >&3 || echo "etc: refused" >&3`,
       `  echo pwned > ${machine.machine}/hostile-file && echo "machine: written" >&3`,
       `  echo pwned > /var/tmp/binhost-hostile-test 2>/dev/null && echo "var: written" >&3 || echo "var: refused" >&3`,
-      `  echo pwned > ${tmp.dir}/outside 2>/dev/null && echo "tmp: written" >&3 || echo "tmp: refused" >&3`,
+      `  echo pwned > ${h.dir}/outside 2>/dev/null && echo "tmp: written" >&3 || echo "tmp: refused" >&3`,
       '  ( setsid sleep 600 & ) ; nohup sleep 601 >/dev/null 2>&1 &',
       'fi',
       '',
     ].join('\n');
-    const system = join(tmp.dir, 'mallory/root');
+    const system = join(h.dir, 'mallory/root');
     await makeTargetSystem(system, { makeConf: 'CFLAGS="-O2 -pipe"\n', world: ['app-misc/hello'] });
     await writeFile(join(system, 'etc/portage/bashrc'), bashrc);
-    target = await startTarget({ dir: join(tmp.dir, 'mallory'), pki, name: 'mallory', address: host.address, extra: `[install]\npolicy = "off"\n` });
+    await h.startTarget({ name: 'mallory', address: host.address, extra: `[install]\npolicy = "off"\n` });
     await waitFor(() => host.daemon.registry.store.readState('mallory'), { what: "mallory's state on the host" });
-    const stage3 = join(tmp.dir, 'stage3.tar');
+    const stage3 = join(h.dir, 'stage3.tar');
     await writeFile(stage3, buildTar(syntheticStage3()));
-    const added = await binhostctl(pki, tmp.dir, host.address, ['target', 'add', 'mallory', '--stage3', stage3]);
+    const added = await binhostctl(h.pki, h.dir, host.address, ['target', 'add', 'mallory', '--stage3', stage3]);
     expect(added.code, added.stderr).toBe(0);
     const build = await waitFor(
       () => {
@@ -92,10 +79,10 @@ describe('real Portage: a hostile target config stays inside its root', () => {
     expect(seen).toMatch(/^etc: refused$/m);
     expect(seen).toMatch(/^var: refused$/m);
     expect(seen).toMatch(/^tmp: refused$/m);
-    expect(await exists(join(tmp.dir, 'outside'))).toBe(false);
+    expect(await exists(join(h.dir, 'outside'))).toBe(false);
     expect(await exists('/etc/binhost-hostile-test')).toBe(false);
     expect(await exists('/var/tmp/binhost-hostile-test')).toBe(false);
-    expect(await exists(join(tmp.dir, 'outside'))).toBe(false);
+    expect(await exists(join(h.dir, 'outside'))).toBe(false);
     // Portage's running root is writable for --root-deps: into mallory's own layer, not the host's
     expect(seen).toMatch(/^machine: written$/m);
     expect(await exists(join(machine.machine, 'hostile-file'))).toBe(false);

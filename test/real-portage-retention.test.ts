@@ -1,11 +1,10 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { indexValue, InstallOutcome, parsePackagesIndex } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
+import type { StartedTarget } from './helpers/start-target.js';
 import { waitFor } from './helpers/wait-for.js';
 import { binhostctl } from './helpers/admin-cli.js';
 import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
@@ -20,40 +19,28 @@ import { installReportOf, makePortageMachine, makeTargetSystem, type PortageMach
  * `--usepkg` build still takes the binpkg, and the target still installs.
  */
 describe('real Portage: retention of binpkg instances', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness({ scope: 'all', prefix: 'binhost-real-retention-' });
   let machine: PortageMachine;
   let host: StartedHost;
   let target: StartedTarget;
   const vdb = (key: string) => readFile(join(target.root, 'var/db/pkg/app-misc/hello-1.0', key), 'utf8').then((s) => s.trim());
-  const ctl = (args: string[]) => binhostctl(pki, tmp.dir, host.address, args);
+  const ctl = (args: string[]) => binhostctl(h.pki, h.dir, host.address, args);
   const pkgIndex = async () => parsePackagesIndex(await readFile(join(host.daemon.layout.pkgDir('alpha'), 'Packages'), 'utf8'));
   const pkgFiles = async () => (await readdir(join(host.daemon.layout.pkgDir('alpha'), 'app-misc/hello'))).sort();
 
   beforeAll(async () => {
-    tmp = await tmpTree('binhost-real-retention-');
-    pki = await makePki(join(tmp.dir, 'pki'));
-    machine = await makePortageMachine(join(tmp.dir, 'machine'));
-    host = await startHost({
-      dir: join(tmp.dir, 'host'),
-      pki,
+    machine = await makePortageMachine(join(h.dir, 'machine'));
+    h.defer(() => host?.daemon.builds.signing.close()); // once the host has stopped
+    host = await h.startHost({
       extra: realPortageBuildConfig(machine, 'keep_snapshots = 1\n'),
     });
-    await makeTargetSystem(join(tmp.dir, 'alpha/root'), { makeConf: 'COMMON_FLAGS="-O2 -pipe"\nCFLAGS="${COMMON_FLAGS}"\n', world: ['app-misc/hello'] });
-    target = await startTarget({
-      dir: join(tmp.dir, 'alpha'),
-      pki,
+    await makeTargetSystem(join(h.dir, 'alpha/root'), { makeConf: 'COMMON_FLAGS="-O2 -pipe"\nCFLAGS="${COMMON_FLAGS}"\n', world: ['app-misc/hello'] });
+    target = await h.startTarget({
       name: 'alpha',
       address: host.address,
       extra: realPortageTargetConfig(machine),
     });
   }, 60_000);
-  afterAll(async () => {
-    await target?.stop();
-    await host?.stop();
-    await host?.daemon.builds.signing.close();
-    await tmp?.cleanup();
-  });
 
   const installOf = (snapshotId: number) => installReportOf(host, 'alpha', snapshotId);
 
@@ -66,7 +53,7 @@ describe('real Portage: retention of binpkg instances', () => {
 
   it('rebuilds add instances; snapshots keep the installed one; retention and emaint leave PKGDIR consistent', async () => {
     await waitFor(() => host.daemon.registry.store.readState('alpha'), { what: "alpha's state on the host" });
-    const stage3 = join(tmp.dir, 'stage3.tar');
+    const stage3 = join(h.dir, 'stage3.tar');
     await writeFile(stage3, buildTar(syntheticStage3()));
     expect((await ctl(['target', 'add', 'alpha', '--stage3', stage3])).code).toBe(0);
     const first = await installOf(1);

@@ -5,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUnary, indexValue, InstallOutcome, openKeyringToPortage, parsePackagesIndex, type InstallResult } from '@binhost/shared';
 import { readGpkg } from './helpers/gpkg.js';
 import { spawnRunner } from '@binhost/agent-target';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
+import type { StartedTarget } from './helpers/start-target.js';
 import { clientsFor } from './helpers/clients.js';
 import { waitFor } from './helpers/wait-for.js';
 import { binhostctl } from './helpers/admin-cli.js';
@@ -26,8 +25,7 @@ import { makeGpgHome } from './helpers/gpg-home.js';
  * happen where Portage refuses, each reported with its cause.
  */
 describe('real Portage: build, sign, deliver, install', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness({ scope: 'all', prefix: 'binhost-real-portage-' });
   let machine: PortageMachine;
   let host: StartedHost;
   let target: StartedTarget;
@@ -35,42 +33,31 @@ describe('real Portage: build, sign, deliver, install', () => {
   const vdb = (pf: string, key: string) => readFile(join(root(), 'var/db/pkg/app-misc', pf, key), 'utf8').then((s) => s.trim());
 
   beforeAll(async () => {
-    tmp = await tmpTree('binhost-real-portage-');
-    pki = await makePki(join(tmp.dir, 'pki'));
-    machine = await makePortageMachine(join(tmp.dir, 'machine'));
-    host = await startHost({
-      dir: join(tmp.dir, 'host'),
-      pki,
+    machine = await makePortageMachine(join(h.dir, 'machine'));
+    h.defer(() => host?.daemon.builds.signing.close()); // once the host has stopped
+    host = await h.startHost({
       // the machine is Portage's running root: what --root-deps merges for "/" goes there (into
       // the root's own layer of it, in the build sandbox)
       extra: realPortageBuildConfig(machine),
     });
-    await makeTargetSystem(join(tmp.dir, 'alpha/root'), {
+    await makeTargetSystem(join(h.dir, 'alpha/root'), {
       makeConf: 'COMMON_FLAGS="-O2 -pipe -march=native"\nCFLAGS="${COMMON_FLAGS}"\nCXXFLAGS="${COMMON_FLAGS}"\n',
       world: ['app-misc/hello', 'app-misc/greet'],
     });
-    target = await startTarget({
-      dir: join(tmp.dir, 'alpha'),
-      pki,
+    target = await h.startTarget({
       name: 'alpha',
       address: host.address,
       extra: realPortageTargetConfig(machine),
     });
   }, 60_000);
-  afterAll(async () => {
-    await target?.stop();
-    await host?.stop();
-    await host?.daemon.builds.signing.close();
-    await tmp?.cleanup();
-  });
 
   const installOf = (snapshotId: number) => installReportOf(host, 'alpha', snapshotId);
 
   it('builds in a root prepared from a stage3, signs, and the target installs it with verify-signature = true', async () => {
     await waitFor(() => host.daemon.registry.store.readState('alpha'), { what: "alpha's state on the host" });
-    const stage3 = join(tmp.dir, 'stage3.tar');
+    const stage3 = join(h.dir, 'stage3.tar');
     await writeFile(stage3, buildTar(syntheticStage3()));
-    const added = await binhostctl(pki, tmp.dir, host.address, ['target', 'add', 'alpha', '--stage3', stage3]);
+    const added = await binhostctl(h.pki, h.dir, host.address, ['target', 'add', 'alpha', '--stage3', stage3]);
     expect(added.code, added.stderr).toBe(0);
 
     const result = await installOf(1);
@@ -105,7 +92,7 @@ describe('real Portage: build, sign, deliver, install', () => {
     const built = build.packages.filter((p) => p.forRoot).map((p) => [p.cpv, p.source]);
     expect(built).toEqual(expect.arrayContaining([['app-misc/hello-1.0', 'observability'], ['app-misc/greet-1.0', 'observability']]));
     expect(build.packages.every((p) => p.seconds > 0)).toBe(true);
-    const shown = await binhostctl(pki, tmp.dir, host.address, ['builds', 'alpha', '1']);
+    const shown = await binhostctl(h.pki, h.dir, host.address, ['builds', 'alpha', '1']);
     expect(shown.stdout).toMatch(/^app-misc\/hello-1\.0\s+root\s+\d+\.\d s\s+.*observability$/m);
     // the build log is plain text: gcc and the ebuild helpers colour their output even off a terminal
     const log = await readFile(join(host.daemon.layout.buildsDir('alpha'), '1.log'), 'utf8');
@@ -118,7 +105,7 @@ describe('real Portage: build, sign, deliver, install', () => {
     // download dir where the next install will look: neither may need a manual step
     await rm(join(root(), 'etc/portage/gnupg'), { recursive: true });
     for (let id = 1; id <= 3; id++) {
-      const bad = join(tmp.dir, 'alpha/target-state/binpkgs/app-misc/greet', `greet-1.0-${id}.gpkg.tar`);
+      const bad = join(h.dir, 'alpha/target-state/binpkgs/app-misc/greet', `greet-1.0-${id}.gpkg.tar`);
       await mkdir(dirname(bad), { recursive: true });
       await writeFile(bad, Buffer.alloc(20480, 0x41));
     }
@@ -128,7 +115,7 @@ describe('real Portage: build, sign, deliver, install', () => {
     const result = await installOf(2);
     expect(result.outcome, `${result.error}\n${result.logTail.join('\n')}`).toBe(InstallOutcome.INSTALL_OUTCOME_INSTALLED);
     expect((await vdb('greet-1.0', 'USE')).split(' ')).not.toContain('loud');
-    const shown = await binhostctl(pki, tmp.dir, host.address, ['status', 'alpha']);
+    const shown = await binhostctl(h.pki, h.dir, host.address, ['status', 'alpha']);
     expect(shown.stdout).toMatch(/#2/);
   }, 300_000);
 
@@ -137,8 +124,8 @@ describe('real Portage: build, sign, deliver, install', () => {
     let admin: Awaited<ReturnType<typeof clientsFor>>;
     let foreign: Awaited<ReturnType<typeof makeGpgHome>>;
     beforeAll(async () => {
-      admin = await clientsFor(pki, host.address, 'admin', 'root');
-      foreign = await makeGpgHome(join(tmp.dir, 'foreign-key'));
+      admin = await clientsFor(h.pki, host.address, 'admin', 'root');
+      foreign = await makeGpgHome(join(h.dir, 'foreign-key'));
     });
     afterAll(async () => {
       admin?.close();
@@ -147,7 +134,7 @@ describe('real Portage: build, sign, deliver, install', () => {
 
     /** Builds app-misc/greet (USE as the target now has it) with the machine's real emerge into a scratch root. */
     async function buildGreet(name: string, env: Record<string, string>): Promise<string> {
-      const scratch = join(tmp.dir, name);
+      const scratch = join(h.dir, name);
       await makeTargetSystem(scratch, { makeConf: 'CFLAGS="-O2 -pipe"\n', world: [], packageUse: 'app-misc/greet -loud\n' });
       const r = await spawnRunner.run({
         argv: [machine.emerge, '--buildpkg', '--oneshot', 'app-misc/greet'],
@@ -176,15 +163,15 @@ describe('real Portage: build, sign, deliver, install', () => {
       // the installed package stayed as it was
       expect((await vdb('greet-1.0', 'USE')).split(' ')).not.toContain('loud');
       // the table shortens it; --verbose shows the cause whole
-      const shown = await binhostctl(pki, tmp.dir, host.address, ['status', 'alpha']);
+      const shown = await binhostctl(h.pki, h.dir, host.address, ['status', 'alpha']);
       expect(shown.stdout).toContain(`install of snapshot ${result.snapshotId} failed: ${result.error.slice(0, 10)}`);
-      const whole = await binhostctl(pki, tmp.dir, host.address, ['status', 'alpha', '--verbose']);
+      const whole = await binhostctl(h.pki, h.dir, host.address, ['status', 'alpha', '--verbose']);
       expect(whole.stdout).toContain(`alpha: last error: install of snapshot ${result.snapshotId} failed: ${result.error}\n`);
     }
 
     it('a key the keyring does not have, then the same key without trust', async () => {
       // the other binhost's own verify keyring, as Portage needs one right after signing
-      const verify = join(tmp.dir, 'foreign-verify');
+      const verify = join(h.dir, 'foreign-verify');
       await mkdir(verify, { mode: 0o755 });
       const armored = await foreign.gpg(['--armor', '--export', foreign.fingerprint]);
       const gpgVerify = (args: string[], input: string | Buffer) => spawnRunner.run({ argv: ['gpg', '--homedir', verify, '--batch', '--no-autostart', ...args], input });

@@ -1,13 +1,12 @@
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collectRepoRevisions, InstallOutcome } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedTarget } from './helpers/start-target.js';
 import { waitFor } from './helpers/wait-for.js';
-import { cli, makeState, startBuildHost, type BuildHost } from './helpers/build-host.js';
+import { cli, makeState, type BuildHost } from './helpers/build-host.js';
 import { reposConf, rsyncTree } from './helpers/ebuild-trees.js';
 
 const FAKE_EMERGE = fileURLToPath(new URL('./fixtures/delivery/fake-emerge.mjs', import.meta.url));
@@ -22,45 +21,31 @@ const HOST_COMMIT = 'b'.repeat(40);
  * replacing metadata/timestamp.*) and installs with the delivery tests' emerge.
  */
 describe('repository skew end to end', { timeout: 120_000 }, () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: BuildHost | undefined;
   let target: StartedTarget | undefined;
   const state = makeState('CFLAGS="-O2 -pipe"\n');
   const now = Date.now();
   const hostTime = new Date(now - HOUR);
 
-  beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-  });
-  afterEach(async () => {
-    await target?.stop();
-    await host?.stop();
-    await tmp.cleanup();
-    host = target = undefined;
-  });
-
-  const targetTree = () => join(tmp.dir, 'alpha-repos/gentoo');
+  const targetTree = () => join(h.dir, 'alpha-repos/gentoo');
   const lastInstall = () => host!.daemon.installs.last('alpha');
   const installed = () => readFile(join(target!.root, 'var/db/pkg/app-misc/hello-1.0/BINPKGMD5'), 'utf8').then(() => true, () => false);
-  const status = async (...args: string[]) => (await cli(pki, tmp.dir, host!.address, ['status', ...args])).stdout;
+  const status = async (...args: string[]) => (await cli(h.pki, h.dir, host!.address, ['status', ...args])).stdout;
 
   /** Host (policy `policy`, tree at hostTime) and target alpha (tree 3 days older), connected. */
   async function setUp(policy: string): Promise<void> {
-    host = await startBuildHost({ dir: `${tmp.dir}/host`, pki, extra: `[repos]\nskew_policy = "${policy}"` });
-    const hostTree = join(tmp.dir, 'host-repos/gentoo');
+    host = await h.startBuildHost({ extra: `[repos]\nskew_policy = "${policy}"` });
+    const hostTree = join(h.dir, 'host-repos/gentoo');
     await cp(FIXTURE_REPO, hostTree, { recursive: true });
     await rsyncTree(hostTree, 'gentoo', hostTime, HOST_COMMIT);
     await mkdir(join(host.stateDir, 'roots/alpha/etc/portage'), { recursive: true });
     await writeFile(join(host.stateDir, 'roots/alpha/etc/portage/repos.conf'), reposConf({ gentoo: hostTree }));
     await rsyncTree(targetTree(), 'gentoo', new Date(hostTime.getTime() - 72 * HOUR), 'a'.repeat(40));
-    const root = join(tmp.dir, 'alpha/root');
+    const root = join(h.dir, 'alpha/root');
     await mkdir(join(root, 'etc/portage'), { recursive: true });
     await writeFile(join(root, 'etc/portage/repos.conf'), reposConf({ gentoo: targetTree() }));
-    target = await startTarget({
-      dir: join(tmp.dir, 'alpha'),
-      pki,
+    target = await h.startTarget({
       name: 'alpha',
       address: host.address,
       // the config files of makeState (what the host builds from) and the trees this root really has
@@ -115,7 +100,7 @@ describe('repository skew end to end', { timeout: 120_000 }, () => {
     await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, { timeoutMs: 60_000, what: 'the install' });
     const out = await status();
     expect(out).toContain("alpha: host tree is 3 days newer than alpha's\n");
-    const json = JSON.parse((await cli(pki, tmp.dir, host!.address, ['status', '--json'])).stdout) as { targets: { name: string; repoSkew: string }[] };
+    const json = JSON.parse((await cli(h.pki, h.dir, host!.address, ['status', '--json'])).stdout) as { targets: { name: string; repoSkew: string }[] };
     expect(json.targets.find((t) => t.name === 'alpha')?.repoSkew).toBe("host tree is 3 days newer than alpha's");
   });
 });

@@ -1,49 +1,37 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger, type RepoRevision } from '@binhost/shared';
 import { collectTargetState } from '@binhost/agent-target';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { waitFor } from './helpers/wait-for.js';
 import { gitTree, reposConf, rsyncTree } from './helpers/ebuild-trees.js';
 
 const HOUR = 3_600_000;
 
 describe('repository revisions re-reported when a tree syncs', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost;
-  let target: StartedTarget | undefined;
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    host = await startHost({ dir: `${tmp.dir}/host`, pki });
-  });
-  afterEach(async () => {
-    await target?.stop();
-    await host.stop();
-    await tmp.cleanup();
-    target = undefined;
+    host = await h.startHost();
   });
 
   const revOf = (name: string): RepoRevision | undefined => host.daemon.registry.repoRevisionsOf('alpha').find((r) => r.name === name);
 
   it('sends the new revision of a git tree (new commit) and of rsync trees (timestamp files) with no etc/portage change', async () => {
-    const repos = join(tmp.dir, 'repos');
+    const repos = join(h.dir, 'repos');
     const t0 = new Date(Date.now() - 72 * HOUR);
     const gentoo = await gitTree(join(repos, 'gentoo'), 'gentoo', t0);
     await rsyncTree(join(repos, 'guru'), 'guru', t0, 'a'.repeat(40));
     await rsyncTree(join(repos, 'local'), 'local', t0);
-    const root = join(tmp.dir, 'alpha/root');
+    const root = join(h.dir, 'alpha/root');
     await mkdir(join(root, 'etc/portage'), { recursive: true });
     await writeFile(join(root, 'etc/portage/make.conf'), 'CFLAGS="-O2"\n');
     await writeFile(join(root, 'etc/portage/repos.conf'), reposConf({ gentoo: gentoo.dir, guru: join(repos, 'guru'), local: join(repos, 'local') }));
     const collect = () => collectTargetState({ root, maxFileBytes: 1 << 20, log: silentLogger(), runCompiler: async () => ({ exitCode: 1, output: 'no compiler here' }) });
-    target = await startTarget({ dir: join(tmp.dir, 'alpha'), pki, name: 'alpha', address: host.address, collectState: collect, extra: '[report]\ndebounce_ms = 50\n' });
+    await h.startTarget({ name: 'alpha', address: host.address, collectState: collect, extra: '[report]\ndebounce_ms = 50\n' });
     const digest = await waitFor(() => revOf('gentoo')?.source === 'git' && host.daemon.registry.currentDigest('alpha'), { what: 'the first report' });
     expect(revOf('guru')).toMatchObject({ revision: 'a'.repeat(40), source: 'timestamp.commit' });
     expect(revOf('local')?.timestamp?.getTime()).toBe(Math.floor(t0.getTime() / 1000) * 1000);
@@ -66,18 +54,18 @@ describe('repository revisions re-reported when a tree syncs', () => {
     // a restarted host still knows them (kept in the target's record), before the target is back
     const port = host.port;
     await host.stop();
-    host = await startHost({ dir: `${tmp.dir}/host`, pki, port });
+    host = await h.startHost({ port });
     expect(revOf('gentoo')?.revision).toBe(head);
     expect(revOf('guru')?.revision).toBe('b'.repeat(40));
   });
 
   it('watches a repository repos.conf names only after a config change, and a tree synced for the first time', async () => {
-    const repos = join(tmp.dir, 'repos');
-    const root = join(tmp.dir, 'alpha/root');
+    const repos = join(h.dir, 'repos');
+    const root = join(h.dir, 'alpha/root');
     await mkdir(join(root, 'etc/portage'), { recursive: true });
     await writeFile(join(root, 'etc/portage/make.conf'), 'CFLAGS="-O2"\n');
     const collect = () => collectTargetState({ root, maxFileBytes: 1 << 20, log: silentLogger(), runCompiler: async () => ({ exitCode: 1, output: 'no compiler here' }) });
-    target = await startTarget({ dir: join(tmp.dir, 'alpha'), pki, name: 'alpha', address: host.address, collectState: collect, extra: '[report]\ndebounce_ms = 50\n' });
+    await h.startTarget({ name: 'alpha', address: host.address, collectState: collect, extra: '[report]\ndebounce_ms = 50\n' });
     await waitFor(() => host.daemon.registry.currentDigest('alpha'), { what: 'the first report' });
     expect(host.daemon.registry.repoRevisionsOf('alpha')).toEqual([]);
 

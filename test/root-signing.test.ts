@@ -1,13 +1,12 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { callUnary, indexValue, InstallOutcome, parsePackagesIndex } from '@binhost/shared';
 import { spawnRunner } from '@binhost/agent-target';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
+import type { StartedTarget } from './helpers/start-target.js';
 import { clientsFor } from './helpers/clients.js';
 import { waitFor } from './helpers/wait-for.js';
 import { writeSnapshot } from './helpers/publish-snapshot.js';
@@ -20,28 +19,19 @@ const STAND_IN = fileURLToPath(new URL('./fixtures/bin/emerge', import.meta.url)
  * signatures the way Portage does (test/fixtures/README.md).
  */
 describe('signing keys per root', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost;
-  const targets: StartedTarget[] = [];
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    host = await startHost({ dir: `${tmp.dir}/host`, pki });
-  });
-  afterEach(async () => {
-    for (const t of targets.splice(0)) await t.stop();
-    await host.stop();
-    await host.daemon.builds.signing.close();
-    await tmp.cleanup();
+    h.defer(() => host.daemon.builds.signing.close()); // once the host has stopped
+    host = await h.startHost();
   });
 
   /** Builds app-misc/hello with the stand-in, signed with `root`'s key as a build of that root would be. */
   async function buildSignedBy(root: string): Promise<{ path: string; data: Buffer; index: string }> {
     const keys = host.daemon.builds.signing.of(root);
     const key = await keys.ensure();
-    const scratch = join(tmp.dir, `build-${root}`);
+    const scratch = join(h.dir, `build-${root}`);
     await mkdir(join(scratch, 'etc/portage'), { recursive: true });
     await writeFile(join(scratch, 'etc/portage/make.conf'), 'CFLAGS="-O2"\n');
     const pkgdir = join(scratch, 'var/cache/binpkgs');
@@ -67,7 +57,7 @@ describe('signing keys per root', () => {
   /** Publishes `pkg` as snapshot `id` of `root` for `target`, which then installs it. */
   async function publishAndInstall(target: string, root: string, id: number, pkg: { path: string; data: Buffer; index: string }) {
     await writeSnapshot({ stateDir: host.stateDir, root, id, files: [{ path: pkg.path, data: pkg.data }], index: pkg.index, publishFor: [target], daemon: host.daemon });
-    const admin = await clientsFor(pki, host.address, 'admin', 'root');
+    const admin = await clientsFor(h.pki, host.address, 'admin', 'root');
     try {
       const sync = await callUnary(admin.admin.triggerSync.bind(admin.admin), { target, confirmed: true, args: ['app-misc/hello'] });
       return await waitFor(async () => {
@@ -80,11 +70,10 @@ describe('signing keys per root', () => {
   }
 
   async function startNamed(name: string): Promise<StartedTarget> {
-    const root = join(tmp.dir, name, 'root');
+    const root = join(h.dir, name, 'root');
     await mkdir(join(root, 'etc/portage'), { recursive: true });
     await writeFile(join(root, 'etc/portage/make.conf'), 'CFLAGS="-O2"\n');
-    const t = await startTarget({ dir: join(tmp.dir, name), pki, name, address: host.address, extra: `[install]\npolicy = "auto"\nemerge = ${JSON.stringify([process.execPath, STAND_IN])}\n` });
-    targets.push(t);
+    const t = await h.startTarget({ name, address: host.address, extra: `[install]\npolicy = "auto"\nemerge = ${JSON.stringify([process.execPath, STAND_IN])}\n` });
     await waitFor(() => host.daemon.registry.isConnected(name), { timeoutMs: 30_000, what: `${name} connected` });
     return t;
   }
@@ -102,7 +91,7 @@ describe('signing keys per root', () => {
     const installed = await publishAndInstall('beta', 'beta', 2, fromB);
     expect(installed.outcome, installed.error).toBe(InstallOutcome.INSTALL_OUTCOME_INSTALLED);
     // the target trusts its root's key only
-    const listed = await spawnRunner.run({ argv: ['gpg', '--homedir', join(tmp.dir, 'beta/root/etc/portage/gnupg'), '--batch', '--with-colons', '--list-keys'] });
+    const listed = await spawnRunner.run({ argv: ['gpg', '--homedir', join(h.dir, 'beta/root/etc/portage/gnupg'), '--batch', '--with-colons', '--list-keys'] });
     const fingerprints = listed.tail.filter((l) => l.startsWith('fpr:')).map((l) => l.split(':')[9]);
     expect(fingerprints).toEqual([b.fingerprint]);
   });

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,10 +6,8 @@ import { Writable } from 'node:stream';
 import { dispatch } from '@binhost/cli';
 import { BuildStatus, parsePackagesIndex } from '@binhost/shared';
 import { listTarMembers, readGpkg } from './helpers/gpkg.js';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import { TEST_SERVER_NAME } from './helpers/pki.js';
 import { waitFor } from './helpers/wait-for.js';
 import { EMERGE_STAND_IN, TEST_REPO } from './helpers/emerge-stand-in.js';
 import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
@@ -24,46 +22,30 @@ function gpkgMetadata(gpkg: Buffer, key: string): string | undefined {
 }
 
 describe('target add, then the automatic loop, with the stand-in emerge', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
-  let host: StartedHost | undefined;
-  let target: StartedTarget | undefined;
-
-  beforeEach(async () => {
-    tmp = await tmpTree('binhost-roots-auto-');
-    pki = await makePki(join(tmp.dir, 'pki'));
-  });
-  afterEach(async () => {
-    await target?.stop();
-    await host?.stop();
-    await tmp.cleanup();
-    host = target = undefined;
-  });
+  const h = useHarness({ prefix: 'binhost-roots-auto-' });
 
   it("builds in the new root with the target's resolved -march, never native, and publishes", async () => {
-    host = await startHost({
-      dir: join(tmp.dir, 'host'),
-      pki,
+    const host = await h.startHost({
       extra: `[build]\nemerge = [${JSON.stringify(EMERGE_STAND_IN)}]\nrepository = ${JSON.stringify(TEST_REPO)}\n[signing]\nenabled = false\n`,
     });
     // The target's own tree: -march=native through COMMON_FLAGS, a binhost of its own, @world = hello.
-    const root = join(tmp.dir, 'alpha', 'root');
+    const root = join(h.dir, 'alpha', 'root');
     await mkdir(join(root, 'etc/portage'), { recursive: true });
     await mkdir(join(root, 'var/lib/portage'), { recursive: true });
     await writeFile(join(root, 'etc/portage/make.conf'), 'COMMON_FLAGS="-march=native -O2 -pipe"\nCFLAGS="${COMMON_FLAGS}"\nFEATURES="getbinpkg"\n');
     await writeFile(join(root, 'etc/portage/binrepos.conf'), '[me]\nsync-uri = https://binhost.example/\n');
     await writeFile(join(root, 'var/lib/portage/world'), 'app-misc/hello\n');
     await symlink('../../var/db/repos/test/profiles/default/linux/amd64/harness', join(root, 'etc/portage/make.profile'));
-    target = await startTarget({ dir: join(tmp.dir, 'alpha'), pki, name: 'alpha', address: host.address });
-    const state = await waitFor(() => host!.daemon.registry.store.readState('alpha'), { what: "alpha's state on the host" });
+    await h.startTarget({ name: 'alpha', address: host.address });
+    const state = await waitFor(() => host.daemon.registry.store.readState('alpha'), { what: "alpha's state on the host" });
     expect(state.nativeFlags?.known).toBe(true);
     // No root yet: the automatic loop refused and said how to make one.
-    await waitFor(() => host!.daemon.registry.get('alpha').lastError.includes('binhostctl target add alpha'), { what: 'refusal' });
+    await waitFor(() => host.daemon.registry.get('alpha').lastError.includes('binhostctl target add alpha'), { what: 'refusal' });
 
-    const stage3 = join(tmp.dir, 'stage3.tar');
+    const stage3 = join(h.dir, 'stage3.tar');
     await writeFile(stage3, buildTar(syntheticStage3()));
-    const tls = await pki.files('admin', 'root');
-    const adminConfig = join(tmp.dir, 'admin.toml');
+    const tls = await h.pki.files('admin', 'root');
+    const adminConfig = join(h.dir, 'admin.toml');
     await writeFile(adminConfig, `host = "127.0.0.1:${host.port}"\nserver_name = "${TEST_SERVER_NAME}"\n[tls]\nca = ${JSON.stringify(tls.ca)}\ncert = ${JSON.stringify(tls.cert)}\nkey = ${JSON.stringify(tls.key)}\n`);
     const err: string[] = [];
     const sink = new Writable({ write: (c: Buffer, _e, cb) => (err.push(c.toString()), cb()) });
@@ -73,7 +55,7 @@ describe('target add, then the automatic loop, with the stand-in emerge', () => 
 
     const build = await waitFor(
       () => {
-        const b = host!.daemon.builds.list('alpha', 1)[0];
+        const b = host.daemon.builds.list('alpha', 1)[0];
         return b && b.status !== BuildStatus.BUILD_STATUS_QUEUED && b.status !== BuildStatus.BUILD_STATUS_RUNNING ? b : undefined;
       },
       { what: 'the automatic build to finish', timeoutMs: 60_000 },

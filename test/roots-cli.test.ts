@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,9 +9,9 @@ import { dispatch } from '@binhost/cli';
 import { callClientStream, FileKind, stateDigest, TargetState, type AddTargetRequest, type AddTargetResponse, type FileEntry } from '@binhost/shared';
 import { status } from '@grpc/grpc-js';
 import { clientsFor } from './helpers/clients.js';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
+import { useHarness } from './helpers/harness.js';
+import { TEST_SERVER_NAME } from './helpers/pki.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { buildTar, sha256Hex, syntheticStage3 } from './helpers/tar-builder.js';
 
 const PROFILE = 'default/linux/amd64/23.0';
@@ -56,27 +56,20 @@ function reportedState(): TargetState {
 }
 
 describe('binhostctl target add / target config', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness({ prefix: 'binhost-roots-cli-' });
   let host: StartedHost;
   let adminConfig: string;
 
   beforeEach(async () => {
-    tmp = await tmpTree('binhost-roots-cli-');
-    pki = await makePki(join(tmp.dir, 'pki'));
-    const repo = join(tmp.dir, 'repo');
+    const repo = join(h.dir, 'repo');
     await mkdir(join(repo, 'profiles', PROFILE), { recursive: true });
-    host = await startHost({ dir: join(tmp.dir, 'host'), pki, extra: `[build]\nrepository = ${JSON.stringify(repo)}\n` });
-    const tls = await pki.files('admin', 'root');
-    adminConfig = join(tmp.dir, 'admin.toml');
+    host = await h.startHost({ extra: `[build]\nrepository = ${JSON.stringify(repo)}\n` });
+    const tls = await h.pki.files('admin', 'root');
+    adminConfig = join(h.dir, 'admin.toml');
     await writeFile(
       adminConfig,
       `host = "127.0.0.1:${host.port}"\nserver_name = "${TEST_SERVER_NAME}"\n[tls]\nca = ${JSON.stringify(tls.ca)}\ncert = ${JSON.stringify(tls.cert)}\nkey = ${JSON.stringify(tls.key)}\n`,
     );
-  });
-  afterEach(async () => {
-    await host.stop();
-    await tmp.cleanup();
   });
 
   const cli = async (...argv: string[]) => {
@@ -90,7 +83,7 @@ describe('binhostctl target add / target config', () => {
     // The target reported before it had a root.
     await host.daemon.registry.acceptState('alpha', reportedState());
     const data = xzSync(buildTar(syntheticStage3()));
-    const stage3 = join(tmp.dir, 'stage3-amd64-openrc.tar.xz');
+    const stage3 = join(h.dir, 'stage3-amd64-openrc.tar.xz');
     await writeFile(stage3, data);
 
     const add = await cli('target', 'add', 'alpha', '--stage3', stage3, '--sha256', sha256Hex(data));
@@ -129,7 +122,7 @@ describe('binhostctl target add / target config', () => {
   });
 
   it('refuses a stage3 with a ../ entry and leaves nothing on the host', async () => {
-    const stage3 = join(tmp.dir, 'evil.tar');
+    const stage3 = join(h.dir, 'evil.tar');
     await writeFile(stage3, buildTar([{ path: './', type: 'dir' }, { path: './etc/../../../pwned', content: 'x' }]));
     const add = await cli('target', 'add', 'evil', '--stage3', stage3);
     expect(add.code).toBe(1);
@@ -144,7 +137,7 @@ describe('binhostctl target add / target config', () => {
     ['a header alone', [{ part: { $case: 'header', value: { name: 'u', sha256: '', url: '', fileName: 's.tar', installPolicy: 0 } } }], /no stage3 given/],
     ['a bad name', [{ part: { $case: 'header', value: { name: '../u', sha256: '', url: '', fileName: 's.tar', installPolicy: 0 } } }], /target name/],
   ] as Array<[string, AddTargetRequest[], RegExp]>)('refuses an AddTarget stream with %s', async (_what, messages, message) => {
-    const c = await clientsFor(pki, host.address, 'admin', 'root');
+    const c = await clientsFor(h.pki, host.address, 'admin', 'root');
     try {
       const call = callClientStream<AddTargetRequest, AddTargetResponse>(c.admin.addTarget.bind(c.admin));
       for (const m of messages) await call.write(m);
@@ -158,7 +151,7 @@ describe('binhostctl target add / target config', () => {
   });
 
   it('refuses a sha256 mismatch and reports no applied config for an unknown root', async () => {
-    const stage3 = join(tmp.dir, 'stage3.tar');
+    const stage3 = join(h.dir, 'stage3.tar');
     await writeFile(stage3, buildTar(syntheticStage3()));
     const add = await cli('target', 'add', 'beta', '--stage3', stage3, '--sha256', '0'.repeat(64));
     expect(add.code).toBe(1);

@@ -1,47 +1,36 @@
 import { buildProcesses } from './helpers/build-processes.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildStatus } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
+import { useHarness } from './helpers/harness.js';
 import { makeHarnessTarget } from './helpers/portage-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import type { StartedHost } from './helpers/start-host.js';
+import type { StartedTarget } from './helpers/start-target.js';
 import { waitFor } from './helpers/wait-for.js';
 import { binhostctl } from './helpers/admin-cli.js';
 import { EMERGE_STAND_IN, TEST_REPO } from './helpers/emerge-stand-in.js';
 import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
-import { startBuildHost, type BuildHost } from './helpers/build-host.js';
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
 describe('binhostctl target remove', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness({ prefix: 'binhost-roots-remove-' });
   let host: StartedHost;
   let stage3: string;
+  /** The running target agents by name (the harness stops them after each test). */
   const agents = new Map<string, StartedTarget>();
 
   beforeEach(async () => {
-    tmp = await tmpTree('binhost-roots-remove-');
-    pki = await makePki(join(tmp.dir, 'pki'));
-    host = await startHost({
-      dir: join(tmp.dir, 'host'),
-      pki,
+    agents.clear();
+    host = await h.startHost({
       extra: `[build]\nemerge = [${JSON.stringify(EMERGE_STAND_IN)}]\nrepository = ${JSON.stringify(TEST_REPO)}\n[signing]\nenabled = false\n`,
     });
-    stage3 = join(tmp.dir, 'stage3.tar');
+    stage3 = join(h.dir, 'stage3.tar');
     await writeFile(stage3, buildTar(syntheticStage3()));
   });
-  afterEach(async () => {
-    for (const t of agents.values()) await t.stop();
-    agents.clear();
-    await host.stop();
-    await tmp.cleanup();
-  });
 
-  const ctl = (...args: string[]) => binhostctl(pki, tmp.dir, host.address, args);
+  const ctl = (...args: string[]) => binhostctl(h.pki, h.dir, host.address, args);
   const layout = () => host.daemon.layout;
   const targetNames = async () => (JSON.parse((await ctl('--json', 'targets')).stdout) as { targets: { name: string }[] }).targets.map((t) => t.name);
 
@@ -64,9 +53,7 @@ describe('binhostctl target remove', () => {
     const leftover = layout().removingDir('deadbeef');
     await mkdir(join(leftover, '0/etc/portage'), { recursive: true });
     await writeFile(join(leftover, '0/etc/portage/make.conf'), 'CFLAGS="-O2"\n');
-    host = await startHost({
-      dir: join(tmp.dir, 'host'),
-      pki,
+    host = await h.startHost({
       port,
       extra: `[build]\nemerge = [${JSON.stringify(EMERGE_STAND_IN)}]\nrepository = ${JSON.stringify(TEST_REPO)}\n[signing]\nenabled = false\n`,
     });
@@ -126,9 +113,8 @@ describe('binhostctl target remove', () => {
 
   it('refuses a connected target, then with --purge keeps the root the other target shares', async () => {
     for (const name of ['alpha', 'beta']) {
-      const dir = join(tmp.dir, name);
-      await makeHarnessTarget(join(dir, 'root'));
-      agents.set(name, await startTarget({ dir, pki, name, address: host.address, extra: '[install]\npolicy = "off"' }));
+      await makeHarnessTarget(join(h.dir, name, 'root'));
+      agents.set(name, await h.startTarget({ name, address: host.address, extra: '[install]\npolicy = "off"' }));
     }
     const { registry, builds } = host.daemon;
     await waitFor(() => registry.currentKey('alpha') && registry.currentKey('alpha') === registry.currentKey('beta'), { what: 'both states' });
@@ -164,27 +150,16 @@ describe('binhostctl target remove', () => {
 });
 
 describe('binhostctl target remove with builds of its root', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let host: BuildHost | undefined;
-
-  beforeEach(async () => {
-    tmp = await tmpTree('binhost-roots-remove-builds-');
-  });
-  afterEach(async () => {
-    await host?.stop();
-    host = undefined;
-    await tmp.cleanup();
-  });
+  const h = useHarness({ prefix: 'binhost-roots-remove-builds-' });
 
   it('cancels the queued and the running build of an unshared root, and nothing is published', async () => {
-    const pki = await makePki(join(tmp.dir, 'pki'));
     // An emerge that prints its pid and then runs until it is stopped.
     const code = [
       "require('node:fs').writeFileSync(process.env.ROOT + 'emerge.pid', String(process.pid));",
       "console.log('>>> Emerging (1 of 1) app-misc/hello-1.0::gentoo for ' + process.env.ROOT);",
       'setInterval(() => {}, 1000);',
     ].join('\n');
-    host = await startBuildHost({ dir: join(tmp.dir, 'host'), pki, emerge: [process.execPath, '-e', code, '--'] });
+    const host = await h.startBuildHost({ emerge: [process.execPath, '-e', code, '--'] });
     const { daemon, stateDir } = host;
     await daemon.registry.update('alpha', (r) => (r.root = 'alpha'));
     const running = await daemon.builds.trigger('alpha', ['app-misc/hello']);
@@ -194,7 +169,7 @@ describe('binhostctl target remove with builds of its root', () => {
     // (its pid is one of its build sandbox's PID namespace: find it by its ROOT instead)
     expect(await buildProcesses(join(stateDir, 'roots/alpha'))).not.toEqual([]);
 
-    const res = await binhostctl(pki, tmp.dir, host.address, ['target', 'remove', 'alpha']);
+    const res = await binhostctl(h.pki, h.dir, host.address, ['target', 'remove', 'alpha']);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toBe(
       `target alpha removed\ncancelled builds ${queued.id}, ${running.id} of root alpha\nroot alpha kept, with its builds and snapshots (--purge deletes it)\n`,
@@ -208,8 +183,7 @@ describe('binhostctl target remove with builds of its root', () => {
   }, 60_000);
 
   it('after --purge, a root made again under the same name is served its own snapshot 1, not the old one', async () => {
-    const pki = await makePki(join(tmp.dir, 'pki'));
-    host = await startBuildHost({ dir: join(tmp.dir, 'host'), pki });
+    const host = await h.startBuildHost();
     const { daemon, stateDir } = host;
     const makeRoot = async () => {
       await mkdir(join(stateDir, 'roots/alpha/var/lib/portage'), { recursive: true });
@@ -225,7 +199,7 @@ describe('binhostctl target remove with builds of its root', () => {
     const first = await buildAndServe('app-misc/hello');
     expect(first.indexBytes.toString()).toContain('CPV: app-misc/hello-');
 
-    const res = await binhostctl(pki, tmp.dir, host.address, ['target', 'remove', 'alpha', '--purge']);
+    const res = await binhostctl(h.pki, h.dir, host.address, ['target', 'remove', 'alpha', '--purge']);
     expect(res.stdout).toBe('target alpha removed\nroot alpha removed, with its builds and snapshots\n');
     expect(daemon.builds.list(undefined, 0)).toEqual([]);
     expect(await daemon.publications.published('alpha')).toBeUndefined();

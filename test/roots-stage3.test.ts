@@ -1,28 +1,25 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { HostLayout, RootManager, RootExistsError, UnsafeArchiveEntryError, DigestMismatchError } from '@binhost/agent-host';
 import { InvalidArgumentError, silentLogger, SpawnCommandRunner, type CommandRunner, type CommandSpec } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
+import { useHarness } from './helpers/harness.js';
 import { buildTar, sha256Hex, syntheticStage3, type TarMember } from './helpers/tar-builder.js';
 
 describe('RootManager.create', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
+  const h = useHarness({ prefix: 'binhost-roots-', pki: false });
   let layout: HostLayout;
   let roots: RootManager;
 
   beforeEach(async () => {
-    ({ dir, cleanup } = await tmpTree('binhost-roots-'));
-    layout = new HostLayout(join(dir, 'state'));
+    layout = new HostLayout(join(h.dir, 'state'));
     roots = new RootManager({ layout, log: silentLogger(), compiler: 'gcc', repository: '/nonexistent' });
   });
-  afterEach(() => cleanup());
 
   async function stage3File(members: TarMember[], name = 'stage3.tar'): Promise<string> {
-    const file = join(dir, name);
+    const file = join(h.dir, name);
     await writeFile(file, buildTar(members));
     return file;
   }
@@ -64,7 +61,7 @@ describe('RootManager.create', () => {
     ['bzip2', 'stage3.tar.bz2', (b: Buffer) => spawnSync('bzip2', ['-c'], { input: b }).stdout],
     ['zstd', 'stage3.tar.zst', (b: Buffer) => spawnSync('zstd', ['-c', '-q'], { input: b }).stdout],
   ])('reads a %s-compressed stage3', async (_kind, name, compress) => {
-    const file = join(dir, name);
+    const file = join(h.dir, name);
     const data = compress(buildTar(syntheticStage3()));
     expect(data.length).toBeGreaterThan(0);
     await writeFile(file, data);
@@ -93,11 +90,11 @@ describe('RootManager.create', () => {
     expect((err as Error).message).toMatch(message);
     expect(await rootsDirEntries()).toEqual([]);
     expect(await roots.exists('bad')).toBe(false);
-    await expect(lstat(join(dir, 'escaped'))).rejects.toThrow();
+    await expect(lstat(join(h.dir, 'escaped'))).rejects.toThrow();
   });
 
   it('refuses a bad entry inside an xz stream the same way', async () => {
-    const file = join(dir, 'evil.tar.xz');
+    const file = join(h.dir, 'evil.tar.xz');
     // Enough good data after the bad entry that xz is still writing when extraction stops.
     const filler = Array.from({ length: 200 }, (_, i) => ({ path: `./etc/f${i}`, content: 'z'.repeat(20_000 + i) }));
     await writeFile(file, spawnSync('xz', ['-c', '-0'], { input: buildTar([...base, { path: './../x', content: 'x' }, ...filler]) }).stdout);
@@ -119,14 +116,14 @@ describe('RootManager.create', () => {
 
   it('refuses a corrupt xz stage3 with the decompressor\'s message and leaves nothing', async () => {
     const good = spawnSync('xz', ['-c'], { input: buildTar(syntheticStage3()) }).stdout;
-    const file = join(dir, 'stage3.tar.xz');
+    const file = join(h.dir, 'stage3.tar.xz');
     await writeFile(file, good.subarray(0, Math.floor(good.length / 2)));
     await expect(roots.create('cut', { file })).rejects.toThrow(/xz -dc .* exited with 1: .*(Unexpected end of input|unexpected end)/i);
     expect(await rootsDirEntries()).toEqual([]);
   });
 
   it("never changes the host's files through an absolute symlink that replaces a directory", async () => {
-    const outside = join(dir, 'outside');
+    const outside = join(h.dir, 'outside');
     await mkdir(outside, { mode: 0o700 });
     await chmod(outside, 0o700);
     const file = await stage3File([...base, { path: './x/', type: 'dir', mode: 0o777 }, { path: './x', type: 'symlink', linkpath: outside }]);
@@ -136,7 +133,7 @@ describe('RootManager.create', () => {
   });
 
   it("refuses a stage3 whose etc links outside, before touching the host's binrepos.conf", async () => {
-    const hostEtc = join(dir, 'host-etc');
+    const hostEtc = join(h.dir, 'host-etc');
     await mkdir(join(hostEtc, 'portage/binrepos.conf'), { recursive: true });
     await writeFile(join(hostEtc, 'portage/binrepos.conf/gentoobinhost.conf'), '[g]\n');
     const file = await stage3File([{ path: './', type: 'dir' }, { path: './etc', type: 'symlink', linkpath: hostEtc }]);
@@ -226,7 +223,7 @@ describe('RootManager.create', () => {
     const file = await stage3File(syntheticStage3());
     await roots.create('one', { file });
     await expect(roots.create('one', { file })).rejects.toBeInstanceOf(RootExistsError);
-    const junk = join(dir, 'junk.tar');
+    const junk = join(h.dir, 'junk.tar');
     await writeFile(junk, 'not a tarball at all');
     await expect(roots.create('two', { file: junk })).rejects.toThrow(/not a tar archive/);
     await expect(roots.create('three', { url: 'http://example.invalid/stage3.tar.xz' })).rejects.toThrow(/must be https/);

@@ -1,41 +1,29 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { dispatch } from '@binhost/cli';
 import { BuildStatus } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
+import { useHarness } from './helpers/harness.js';
 import { makeHarnessTarget } from './helpers/portage-tree.js';
-import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { TEST_SERVER_NAME } from './helpers/pki.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { waitFor } from './helpers/wait-for.js';
 import { EMERGE_STAND_IN, TEST_REPO } from './helpers/emerge-stand-in.js';
 import { buildTar, syntheticStage3 } from './helpers/tar-builder.js';
 
 describe('many targets per host', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness({ prefix: 'binhost-shared-roots-' });
   let host: StartedHost;
-  const targets: StartedTarget[] = [];
   let adminConfig: string;
 
   beforeEach(async () => {
-    tmp = await tmpTree('binhost-shared-roots-');
-    pki = await makePki(join(tmp.dir, 'pki'));
-    host = await startHost({
-      dir: join(tmp.dir, 'host'),
-      pki,
+    host = await h.startHost({
       extra: `[build]\nemerge = [${JSON.stringify(EMERGE_STAND_IN)}]\nrepository = ${JSON.stringify(TEST_REPO)}\n[signing]\nenabled = false\n`,
     });
-    const tls = await pki.files('admin', 'root');
-    adminConfig = join(tmp.dir, 'admin.toml');
+    const tls = await h.pki.files('admin', 'root');
+    adminConfig = join(h.dir, 'admin.toml');
     await writeFile(adminConfig, `host = "127.0.0.1:${host.port}"\nserver_name = "${TEST_SERVER_NAME}"\n[tls]\nca = ${JSON.stringify(tls.ca)}\ncert = ${JSON.stringify(tls.cert)}\nkey = ${JSON.stringify(tls.key)}\n`);
-  });
-  afterEach(async () => {
-    for (const t of targets.splice(0)) await t.stop();
-    await host.stop();
-    await tmp.cleanup();
   });
 
   async function ctl(...args: string[]): Promise<string> {
@@ -48,14 +36,13 @@ describe('many targets per host', () => {
 
   it('lets identical targets share one root and its build, and separates one whose config changes', async () => {
     for (const name of ['alpha', 'beta']) {
-      const dir = join(tmp.dir, name);
-      await makeHarnessTarget(join(dir, 'root'));
-      targets.push(await startTarget({ dir, pki, name, address: host.address, extra: '[install]\npolicy = "off"' }));
+      await makeHarnessTarget(join(h.dir, name, 'root'));
+      await h.startTarget({ name, address: host.address, extra: '[install]\npolicy = "off"' });
     }
     const registry = host.daemon.registry;
     await waitFor(() => registry.currentKey('alpha') && registry.currentKey('alpha') === registry.currentKey('beta'), { what: 'both states' });
 
-    const stage3 = join(tmp.dir, 'stage3.tar');
+    const stage3 = join(h.dir, 'stage3.tar');
     await writeFile(stage3, buildTar(syntheticStage3()));
     await ctl('target', 'add', 'alpha', '--stage3', stage3);
     // one build, in alpha's root, published to both
@@ -75,7 +62,7 @@ describe('many targets per host', () => {
     // beta's admin changes its config: beta no longer shares alpha's root (and has none of its own)
     expect(registry.get('beta').lastError).toBe('');
     const shared = registry.currentKey('beta');
-    const betaConf = join(tmp.dir, 'beta/root/etc/portage/make.conf');
+    const betaConf = join(h.dir, 'beta/root/etc/portage/make.conf');
     await writeFile(`${betaConf}.tmp`, 'COMMON_FLAGS="-march=native -O3"\nCFLAGS="${COMMON_FLAGS}"\n');
     await rename(`${betaConf}.tmp`, betaConf);
     await waitFor(() => registry.currentKey('beta') !== shared && registry.get('beta').lastError.includes('binhostctl target add beta'), {

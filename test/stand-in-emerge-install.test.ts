@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { indexValue, parsePackagesIndex, serializePackagesIndex } from '@binhost
 import { readGpkg } from './helpers/gpkg.js';
 import { createHash } from 'node:crypto';
 import { rewriteIndexDigests } from './helpers/index-digests.js';
-import { tmpTree } from './helpers/tmp-tree.js';
+import { useHarness } from './helpers/harness.js';
 import { makePortageRoot, runEmerge } from './helpers/emerge-stand-in.js';
 import { serveDirectory, type StaticServer } from './helpers/static-server.js';
 import { importPublicKey, makeGpgHome, type GpgHome } from './helpers/gpg-home.js';
@@ -31,18 +31,14 @@ function tail(output: string, n: number): string[] {
 }
 
 describe('stand-in emerge --getbinpkgonly', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
+  const h = useHarness({ prefix: 'stand-in-install-', pki: false });
   let server: StaticServer | undefined;
   const homes: GpgHome[] = [];
 
-  beforeEach(async () => {
-    tmp = await tmpTree('stand-in-install-');
-  });
   afterEach(async () => {
     await server?.close();
     server = undefined;
-    for (const h of homes.splice(0)) await h.cleanup();
-    await tmp.cleanup();
+    for (const home of homes.splice(0)) await home.cleanup();
   });
 
   /** A binhost root (optionally signing) with `atoms` built, served over HTTP. */
@@ -50,7 +46,7 @@ describe('stand-in emerge --getbinpkgonly', () => {
     // signing switched on in make.conf, the settings the host passes through the environment
     const signing = signer ? `FEATURES="binpkg-signing"\nBINPKG_FORMAT="gpkg"\nBINPKG_GPG_SIGNING_GPG_HOME="${signer.dir}"\nBINPKG_GPG_SIGNING_KEY="${signer.fingerprint}"\nBINPKG_GPG_VERIFY_GPG_HOME="${signer.dir}"\n` : '';
     const makeConf = MAKE_CONF + extra + signing;
-    const root = await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf });
+    const root = await makePortageRoot(join(h.dir, 'binhost'), { makeConf });
     const run = await runEmerge(root, ['--buildpkg', '--root-deps', ...atoms]);
     expect(run.code, run.output).toBe(0);
     const pkgdir = join(root, 'var/cache/binpkgs');
@@ -59,7 +55,7 @@ describe('stand-in emerge --getbinpkgonly', () => {
   }
 
   async function target(options: { verify?: boolean; packageUse?: string; name?: string } = {}): Promise<string> {
-    return makePortageRoot(join(tmp.dir, options.name ?? 'target'), {
+    return makePortageRoot(join(h.dir, options.name ?? 'target'), {
       makeConf: MAKE_CONF,
       ...(options.packageUse !== undefined ? { packageUse: options.packageUse } : {}),
       binreposConf: `[binhost]\nsync-uri = ${server!.url}\npriority = 10\nverify-signature = ${options.verify ? 'true' : 'false'}\nlocation = %(EROOT)svar/cache/binhost/binhost\n`,
@@ -111,7 +107,7 @@ describe('stand-in emerge --getbinpkgonly', () => {
 
   it('reads binrepos.conf and package.use as directories, skipping an unreachable binhost', async () => {
     await binhost(['app-misc/greet']);
-    const root = await makePortageRoot(join(tmp.dir, 'target'), { makeConf: MAKE_CONF });
+    const root = await makePortageRoot(join(h.dir, 'target'), { makeConf: MAKE_CONF });
     await mkdir(join(root, 'etc/portage/binrepos.conf'));
     await writeFile(join(root, 'etc/portage/binrepos.conf/gentoobinhost.conf'), '[gentoobinhost]\nsync-uri = http://127.0.0.1:1/nothing\npriority = 1\n');
     await writeFile(join(root, 'etc/portage/binrepos.conf/zz-binhost.conf'), `[binhost]\nsync-uri = ${server!.url}\npriority = 10\n`);
@@ -165,7 +161,7 @@ describe('stand-in emerge --getbinpkgonly', () => {
   });
 
   it('signs with binpkg-signing (the real signed layout) and installs after verifying with a trusted keyring', async () => {
-    const signer = await makeGpgHome(join(tmp.dir, 'signer'));
+    const signer = await makeGpgHome(join(h.dir, 'signer'));
     homes.push(signer);
     const { pkgdir } = await binhost(['app-misc/hello'], signer);
     const buf = await readFile(join(pkgdir, 'app-misc/hello/hello-1.0-1.gpkg.tar'));
@@ -185,9 +181,9 @@ describe('stand-in emerge --getbinpkgonly', () => {
   });
 
   it('takes the signing settings from the environment, as the host agent passes them (env wins over make.conf)', async () => {
-    const signer = await makeGpgHome(join(tmp.dir, 'signer'));
+    const signer = await makeGpgHome(join(h.dir, 'signer'));
     homes.push(signer);
-    const root = await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF + 'FEATURES="-binpkg-signing"\nCFLAGS="-O1"\n' });
+    const root = await makePortageRoot(join(h.dir, 'binhost'), { makeConf: MAKE_CONF + 'FEATURES="-binpkg-signing"\nCFLAGS="-O1"\n' });
     const env = {
       FEATURES: 'binpkg-signing',
       BINPKG_FORMAT: 'gpkg',
@@ -205,10 +201,10 @@ describe('stand-in emerge --getbinpkgonly', () => {
   });
 
   it('fails a signed build when the binhost cannot verify its own signature (no verify keyring)', async () => {
-    const signer = await makeGpgHome(join(tmp.dir, 'signer'));
+    const signer = await makeGpgHome(join(h.dir, 'signer'));
     homes.push(signer);
     const sign = `FEATURES="binpkg-signing"\nBINPKG_GPG_SIGNING_GPG_HOME="${signer.dir}"\nBINPKG_GPG_SIGNING_KEY="${signer.fingerprint}"\n`;
-    const root = await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF + sign });
+    const root = await makePortageRoot(join(h.dir, 'binhost'), { makeConf: MAKE_CONF + sign });
     const run = await runEmerge(root, ['--buildpkg', 'app-misc/hello']);
     expect(run.code).toBe(1);
     expect(run.output).toContain(' * \tbinpkg signed with at least one unknown key.');
@@ -217,8 +213,8 @@ describe('stand-in emerge --getbinpkgonly', () => {
   });
 
   it('refuses unsigned, unknown-key, untrusted-key and tampered packages with Portage\'s summaries', async () => {
-    const signer = await makeGpgHome(join(tmp.dir, 'signer'));
-    const other = await makeGpgHome(join(tmp.dir, 'other'));
+    const signer = await makeGpgHome(join(h.dir, 'signer'));
+    const other = await makeGpgHome(join(h.dir, 'other'));
     homes.push(signer, other);
     const { pkgdir } = await binhost(['app-misc/hello'], signer);
     const cases: Array<[string, GpgHome | undefined, boolean, string]> = [
@@ -264,11 +260,11 @@ describe('stand-in emerge --getbinpkgonly', () => {
 
   async function binhostUnsigned(): Promise<{ root: string }> {
     // same binhost root and PKGDIR, signing switched off for this build (as binhost-build-greet-unsigned.txt)
-    return { root: await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null }) };
+    return { root: await makePortageRoot(join(h.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null }) };
   }
 
   it('installs the real Portage-signed gpkg fixture, verifying it with the real public key', async () => {
-    const pkgdir = join(tmp.dir, 'real-binhost');
+    const pkgdir = join(h.dir, 'real-binhost');
     await mkdir(join(pkgdir, 'app-misc/hello'), { recursive: true });
     await cp(fixturePath('signed/hello-1.0-1.gpkg.tar'), join(pkgdir, 'app-misc/hello/hello-1.0-1.gpkg.tar'));
     const index = parsePackagesIndex(await readFile(fixturePath('signed/Packages'), 'utf8'));

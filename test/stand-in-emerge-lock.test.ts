@@ -1,27 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpTree } from './helpers/tmp-tree.js';
+import { useHarness } from './helpers/harness.js';
 import { makePortageRoot, runEmerge, startEmerge, type StartedEmerge } from './helpers/emerge-stand-in.js';
 import { waitFor } from './helpers/wait-for.js';
 
 describe('stand-in emerge lock, delay and SIGTERM', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
+  const h = useHarness({ prefix: 'stand-in-lock-', pki: false });
   let running: StartedEmerge | undefined;
 
-  beforeEach(async () => {
-    tmp = await tmpTree('stand-in-lock-');
-  });
   afterEach(async () => {
     running?.child.kill('SIGKILL');
     await running?.done;
     running = undefined;
-    await tmp.cleanup();
   });
 
   it('refuses a second emerge on a locked root, dies promptly on SIGTERM and frees the lock', async () => {
-    const root = await makePortageRoot(join(tmp.dir, 'binhost'));
+    const root = await makePortageRoot(join(h.dir, 'binhost'));
     const lock = join(root, 'var/db/.pkg.portage_lockfile');
     running = startEmerge(root, ['--buildpkg', 'app-misc/hello'], { BINHOST_FAKE_EMERGE_DELAY_MS: '20000' });
     const pid = running.child.pid!;
@@ -52,7 +48,7 @@ describe('stand-in emerge lock, delay and SIGTERM', () => {
   });
 
   it('takes over a stale lock (an empty file as Portage leaves it, or a dead pid)', async () => {
-    const root = await makePortageRoot(join(tmp.dir, 'binhost'));
+    const root = await makePortageRoot(join(h.dir, 'binhost'));
     const lock = join(root, 'var/db/.pkg.portage_lockfile');
     await mkdir(join(root, 'var/db'), { recursive: true });
     await writeFile(lock, '');

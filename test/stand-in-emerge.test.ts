@@ -1,11 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { indexValue, makeConfValues, parsePackagesIndex, serializePackagesIndex } from '@binhost/shared';
 import { checkGpkgManifest, listTarMembers, readGpkg } from './helpers/gpkg.js';
-import { tmpTree } from './helpers/tmp-tree.js';
+import { useHarness } from './helpers/harness.js';
 import { makePortageRoot, runEmerge } from './helpers/emerge-stand-in.js';
 
 const MAKE_CONF = 'COMMON_FLAGS="-O2 -pipe -march=x86-64-v3"\nCFLAGS="${COMMON_FLAGS}"\nCXXFLAGS="${COMMON_FLAGS}"\n';
@@ -28,15 +28,11 @@ function zstdTarFiles(data: Uint8Array): Map<string, string> {
 }
 
 describe('stand-in emerge --buildpkg', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
+  const h = useHarness({ prefix: 'stand-in-build-', pki: false });
   let root: string;
 
   beforeEach(async () => {
-    tmp = await tmpTree('stand-in-build-');
-    root = await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF });
-  });
-  afterEach(async () => {
-    await tmp.cleanup();
+    root = await makePortageRoot(join(h.dir, 'binhost'), { makeConf: MAKE_CONF });
   });
 
   it('writes a Packages index with the real header keys and per-package key order', async () => {
@@ -102,7 +98,7 @@ describe('stand-in emerge --buildpkg', () => {
     const again = await runEmerge(root, ['--buildpkg', '--update', '--deep', '--newuse', '@world']);
     expect(again.code, again.output).toBe(0);
     expect(again.output).not.toContain('>>> Emerging');
-    await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null, packageUse: 'app-misc/greet -loud\n' });
+    await makePortageRoot(join(h.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null, packageUse: 'app-misc/greet -loud\n' });
     const newuse = await runEmerge(root, ['--buildpkg', '--update', '--deep', '--newuse', '@world']);
     expect(newuse.code, newuse.output).toBe(0);
     expect(newuse.output).toContain(`>>> Emerging (1 of 1) app-misc/greet-1.0::gentoo for ${root}`);
@@ -114,7 +110,7 @@ describe('stand-in emerge --buildpkg', () => {
 
   it('rebuilds everything when make.conf CFLAGS change (stand-in rule) and --pretend lists it', async () => {
     expect((await runEmerge(root, ['--buildpkg', 'app-misc/hello-user'])).code).toBe(0);
-    await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: 'CFLAGS="-O1"\n', profile: null });
+    await makePortageRoot(join(h.dir, 'binhost'), { makeConf: 'CFLAGS="-O1"\n', profile: null });
     const pretend = await runEmerge(root, ['--pretend', '--buildpkg', '--update', '--deep', '--newuse', '@world']);
     expect(pretend.output.split('\n').filter((l) => l.startsWith('['))).toEqual([
       `[ebuild   R    ] app-misc/hello-1.0::gentoo to ${root}`,
@@ -128,9 +124,9 @@ describe('stand-in emerge --buildpkg', () => {
 
   it('reuses a matching PKGDIR binpkg with --usepkg instead of rebuilding', async () => {
     expect((await runEmerge(root, ['--buildpkg', 'app-misc/greet'])).code).toBe(0);
-    await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null, packageUse: 'app-misc/greet -loud\n' });
+    await makePortageRoot(join(h.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null, packageUse: 'app-misc/greet -loud\n' });
     expect((await runEmerge(root, ['--buildpkg', '-uDN', '--usepkg', '@world'])).code).toBe(0);
-    await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null, packageUse: '' });
+    await makePortageRoot(join(h.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null, packageUse: '' });
     const back = await runEmerge(root, ['--buildpkg', '--update', '--deep', '--newuse', '--usepkg', '@world']);
     expect(back.code, back.output).toBe(0);
     expect(back.output).toContain(`>>> Emerging binary (1 of 1) app-misc/greet-1.0::gentoo for ${root}`);
@@ -141,7 +137,7 @@ describe('stand-in emerge --buildpkg', () => {
   });
 
   it('expands @world with world_sets and prints --info from the root\'s config', async () => {
-    await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null, world: ['app-misc/greet'] });
+    await makePortageRoot(join(h.dir, 'binhost'), { makeConf: MAKE_CONF, profile: null, world: ['app-misc/greet'] });
     await writeFile(join(root, 'var/lib/portage/world_sets'), '@mine\n');
     await mkdir(join(root, 'etc/portage/sets'), { recursive: true });
     await writeFile(join(root, 'etc/portage/sets/mine'), 'app-misc/hello\n');
@@ -169,7 +165,7 @@ describe('stand-in emerge --buildpkg', () => {
     const rewritten = original.replace('-march=native', '-march=x86-64-v2').replace('-mtune=native', '-mtune=generic');
     const expected = makeConfValues(rewritten, 'make.conf');
     expect(expected.get('CXXFLAGS')).toBe('-O2 -pipe -march=x86-64-v2 -mtune=generic');
-    await makePortageRoot(join(tmp.dir, 'binhost'), { makeConf: rewritten, profile: null });
+    await makePortageRoot(join(h.dir, 'binhost'), { makeConf: rewritten, profile: null });
     const info = await runEmerge(root, ['--info']);
     // the product reads values as words (runs of blanks inside a value are one space to it)
     const shown = (key: string) => new RegExp(`^${key}="(.*)"$`, 'm').exec(info.output)?.[1]?.split(/\s+/).join(' ');
@@ -186,7 +182,7 @@ describe('stand-in emerge --buildpkg', () => {
     const missing = await runEmerge(root, ['--pretend', '--buildpkg', 'app-misc/hello']);
     expect(missing.output).toContain("!!! Section 'gentoo' in repos.conf has location attribute set to nonexistent directory: '/var/db/repos/gentoo-not-here'");
     expect(missing.output).toContain(`[ebuild  N     ] app-misc/hello-1.0::gentoo to ${root}`);
-    const other = join(tmp.dir, 'other-repo');
+    const other = join(h.dir, 'other-repo');
     await mkdir(join(other, 'profiles'), { recursive: true });
     await writeFile(join(other, 'profiles/repo_name'), 'other\n');
     await mkdir(join(other, 'app-misc/solo'), { recursive: true });
@@ -240,11 +236,11 @@ describe('stand-in emerge --buildpkg', () => {
     const none = await runEmerge(root, ['--buildpkg', 'app-misc/nope']);
     expect(none.code).toBe(1);
     expect(none.output.trimEnd().split('\n').pop()).toBe(`emerge: there are no ebuilds to satisfy "app-misc/nope" for ${root}.`);
-    const dangling = await makePortageRoot(join(tmp.dir, 'dangling'), { profile: '../../var/db/repos/gentoo/profiles/default/linux/amd64/23.0' });
+    const dangling = await makePortageRoot(join(h.dir, 'dangling'), { profile: '../../var/db/repos/gentoo/profiles/default/linux/amd64/23.0' });
     const bad = await runEmerge(dangling, ['--buildpkg', 'app-misc/hello']);
     expect(bad.code).toBe(1);
     expect(bad.output).toContain('!!! Your current profile is invalid.');
-    const syntax = await makePortageRoot(join(tmp.dir, 'syntax'), { makeConf: 'CFLAGS="-O2\n' });
+    const syntax = await makePortageRoot(join(h.dir, 'syntax'), { makeConf: 'CFLAGS="-O2\n' });
     const err = await runEmerge(syntax, ['--buildpkg', 'app-misc/hello']);
     expect(err.code).toBe(1);
     expect(err.output).toContain(`${join(syntax, 'etc/portage/make.conf')}:1: unterminated double quote in CFLAGS`);

@@ -1,32 +1,22 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { TargetState } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
+import type { StartedTarget } from './helpers/start-target.js';
 import { waitFor } from './helpers/wait-for.js';
 import { captureLog } from './helpers/capture-log.js';
 import { editorSave, makePortageTree } from './helpers/portage-tree.js';
 
 describe('target state delivery', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost | undefined;
   let target: StartedTarget | undefined;
   let root: string;
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    root = join(tmp.dir, 'alpha', 'root');
+    root = join(h.dir, 'alpha', 'root');
     await makePortageTree(root);
-  });
-  afterEach(async () => {
-    await target?.stop();
-    await host?.stop();
-    await tmp.cleanup();
-    host = target = undefined;
   });
 
   /** An offer from the target's monitor whose make.conf says `marker`. */
@@ -42,9 +32,9 @@ describe('target state delivery', () => {
 
   it('after a host restart, sends the latest of the edits made while it was down, exactly once, and nothing when nothing changed', async () => {
     const targetLog = captureLog('info');
-    host = await startHost({ dir: `${tmp.dir}/host`, pki });
+    host = await h.startHost();
     const port = host.port;
-    target = await startTarget({ dir: `${tmp.dir}/alpha`, pki, name: 'alpha', address: host.address, log: targetLog.log, extra: '[report]\ndebounce_ms = 50\n' });
+    target = await h.startTarget({ name: 'alpha', address: host.address, log: targetLog.log, extra: '[report]\ndebounce_ms = 50\n' });
     const reports = () => targetLog.lines().filter((l) => l['msg'] === 'state reported');
     const first = await waitFor(() => host!.daemon.registry.currentDigest('alpha'), { what: 'the first state on the host' });
     expect(first).toBe(target.daemon.monitor!.digest);
@@ -52,7 +42,7 @@ describe('target state delivery', () => {
     // A restart with nothing changed: the target reconnects and sends nothing.
     await host.stop();
     await waitFor(() => !target!.daemon.connection?.connected, { what: 'the target noticed the host is gone' });
-    host = await startHost({ dir: `${tmp.dir}/host`, pki, port });
+    host = await h.startHost({ port });
     await waitFor(() => target!.daemon.connection?.connected, { what: 'reconnection' });
     await target.daemon.reporter!.idle();
     expect(reports()).toHaveLength(1);
@@ -66,7 +56,7 @@ describe('target state delivery', () => {
       await editorSave(root, 'etc/portage/make.conf', `CFLAGS="-O2" # edit-${n}\n`);
       last = await seen;
     }
-    host = await startHost({ dir: `${tmp.dir}/host`, pki, port });
+    host = await h.startHost({ port });
     const stored: string[] = [];
     host.daemon.registry.on('state', (e: { state: TargetState }) => stored.push(e.state.digest));
     await waitFor(() => host!.daemon.registry.currentDigest('alpha') === last!.digest, { what: 'the latest state after reconnect' });

@@ -1,35 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createConfigReloader, loadTargetConfig, silentLogger } from '@binhost/shared';
 import { TARGET_LIVE_KEYS } from '@binhost/agent-target';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /** A SIGHUP reload (the reloader main.ts wires to SIGHUP) reaches the running target's install decisions. */
 describe('target config reload', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
-  let host: StartedHost | undefined;
-  let target: StartedTarget | undefined;
-
-  beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(join(tmp.dir, 'pki'));
-  });
-  afterEach(async () => {
-    await target?.stop();
-    await host?.stop();
-    host = target = undefined;
-    await tmp.cleanup();
-  });
+  const h = useHarness();
 
   it('switches the running delivery to the reloaded install.policy and keeps the connection', async () => {
-    host = await startHost({ dir: join(tmp.dir, 'host'), pki });
-    target = await startTarget({ dir: join(tmp.dir, 'alpha'), pki, name: 'alpha', address: host.address });
+    const host = await h.startHost();
+    const target = await h.startTarget({ name: 'alpha', address: host.address });
     const daemon = target.daemon;
     await waitFor(() => daemon.connection?.connected, { what: 'connected' });
     expect(daemon.delivery?.policy).toBe('auto');

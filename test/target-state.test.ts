@@ -1,40 +1,30 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { callUnary, FileKind, type TargetState } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
-import { startTarget, type StartedTarget } from './helpers/start-target.js';
+import { useHarness } from './helpers/harness.js';
+import type { StartedHost } from './helpers/start-host.js';
+import type { StartedTarget } from './helpers/start-target.js';
 import { clientsFor } from './helpers/clients.js';
 import { waitFor } from './helpers/wait-for.js';
 import { editorSave, makePortageTree } from './helpers/portage-tree.js';
 import { binhostctl } from './helpers/admin-cli.js';
 
 describe('target state over mTLS', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost | undefined;
   let target: StartedTarget | undefined;
   let root: string;
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    root = join(tmp.dir, 'alpha', 'root');
+    root = join(h.dir, 'alpha', 'root');
     await makePortageTree(root);
-  });
-  afterEach(async () => {
-    await target?.stop();
-    await host?.stop();
-    await tmp.cleanup();
-    host = target = undefined;
   });
 
   const start = async () => {
-    host = await startHost({ dir: `${tmp.dir}/host`, pki });
-    target = await startTarget({ dir: `${tmp.dir}/alpha`, pki, name: 'alpha', address: host.address, extra: '[report]\ndebounce_ms = 100\n' });
+    host = await h.startHost();
+    target = await h.startTarget({ name: 'alpha', address: host.address, extra: '[report]\ndebounce_ms = 100\n' });
   };
   /** Waits until the host holds a state for alpha that satisfies `check`, and returns it. */
   const hostState = (check: (s: TargetState) => boolean, what: string) =>
@@ -56,7 +46,7 @@ describe('target state over mTLS', () => {
     const second = await hostState((s) => s.digest !== first.digest && text(s, 'var/lib/portage/world')?.includes('vim') === true && text(s, 'etc/portage/make.conf')?.includes('-O3') === true, 'the edited state');
     expect(host!.daemon.registry.currentDigest('alpha')).toBe(second.digest);
 
-    const admin = await clientsFor(pki, host!.address, 'admin', 'root');
+    const admin = await clientsFor(h.pki, host!.address, 'admin', 'root');
     try {
       const diff = await callUnary(admin.admin.diffTarget.bind(admin.admin), { name: 'alpha', fromDigest: first.digest, toDigest: '' });
       expect(diff.fromDigest).toBe(first.digest);
@@ -76,27 +66,27 @@ describe('target state over mTLS', () => {
       admin.close();
     }
 
-    const cli = await binhostctl(pki, tmp.dir, host!.address, ['--json', 'target', 'diff', 'alpha']);
+    const cli = await binhostctl(h.pki, h.dir, host!.address, ['--json', 'target', 'diff', 'alpha']);
     expect(cli.code).toBe(0);
     const json = JSON.parse(cli.stdout) as { fromDigest: string; toDigest: string; files: { path: string; change: string; unifiedDiff: string }[]; worldAdded: string[] };
     expect([json.fromDigest, json.toDigest]).toEqual([first.digest, second.digest]);
     expect(json.files.map((f) => `${f.change} ${f.path}`)).toEqual(['modified etc/portage/make.conf', 'modified var/lib/portage/world']);
     expect(json.worldAdded).toEqual(['app-editors/vim']);
 
-    const textDiff = await binhostctl(pki, tmp.dir, host!.address, ['target', 'diff', 'alpha', first.digest.slice(7, 19)]);
+    const textDiff = await binhostctl(h.pki, h.dir, host!.address, ['target', 'diff', 'alpha', first.digest.slice(7, 19)]);
     expect(textDiff.stdout).toContain(`alpha: ${first.digest.slice(7, 19)} → ${second.digest.slice(7, 19)}\n`);
     expect(textDiff.stdout).toContain('world: +app-editors/vim -app-misc/greet\n');
     expect(textDiff.stdout).toContain('  M etc/portage/make.conf\n');
     expect(textDiff.stdout).toContain('+COMMON_FLAGS="-O3 -pipe -march=native"\n');
 
-    const show = await binhostctl(pki, tmp.dir, host!.address, ['target', 'show', 'alpha']);
+    const show = await binhostctl(h.pki, h.dir, host!.address, ['target', 'show', 'alpha']);
     expect(show.code).toBe(0);
     expect(show.stdout).toContain(`digest         ${second.digest}\n`);
     expect(show.stdout).toContain(`-march=native  -march=${second.nativeFlags!.march} -mtune=${second.nativeFlags!.mtune}  (gcc)\n`);
     expect(show.stdout).toContain('profile        default/linux/amd64/23.0\n');
     expect(show.stdout).toContain('world          2 atoms, 0 sets\n');
     expect(show.stdout).toContain(`CPU_FLAGS_X86  ${second.cpuFlagsX86.join(' ')}\n`);
-    const showJson = JSON.parse((await binhostctl(pki, tmp.dir, host!.address, ['target', 'show', 'alpha', '--json'])).stdout) as Record<string, unknown>;
+    const showJson = JSON.parse((await binhostctl(h.pki, h.dir, host!.address, ['target', 'show', 'alpha', '--json'])).stdout) as Record<string, unknown>;
     expect(showJson).toMatchObject({ version: 1, name: 'alpha', state: { digest: second.digest, profile: 'default/linux/amd64/23.0', world: { atoms: 2, sets: 0 } } });
     const history = showJson['history'] as { digest: string }[];
     expect(history[0]!.digest).toBe(first.digest);
@@ -107,7 +97,7 @@ describe('target state over mTLS', () => {
   it('refuses a diff against a digest that is not in the history, naming it', async () => {
     await start();
     await hostState(() => true, 'a state');
-    const cli = await binhostctl(pki, tmp.dir, host!.address, ['target', 'diff', 'alpha', 'abcdef123456']);
+    const cli = await binhostctl(h.pki, h.dir, host!.address, ['target', 'diff', 'alpha', 'abcdef123456']);
     expect(cli.code).toBe(1);
     expect(cli.stderr).toBe('binhostctl: target diff: digest abcdef123456 is not in the history of target "alpha"\n');
   });

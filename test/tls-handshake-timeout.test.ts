@@ -3,9 +3,9 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import { callUnary, serverCredentials, TLS_HANDSHAKE_TIMEOUT_MS } from '@binhost/shared';
-import { tmpTree } from './helpers/tmp-tree.js';
-import { makePki, TEST_SERVER_NAME, type TestPki } from './helpers/pki.js';
-import { startHost, type StartedHost } from './helpers/start-host.js';
+import { useHarness } from './helpers/harness.js';
+import { TEST_SERVER_NAME } from './helpers/pki.js';
+import type { StartedHost } from './helpers/start-host.js';
 import { clientsFor } from './helpers/clients.js';
 
 /** The start of a TLS 1.2+ ClientHello record: handshake (22), version 3.1, length 512, then 3 of those bytes. */
@@ -31,20 +31,15 @@ function openAndWaitForClose(port: number, send?: Buffer): Promise<{ socket: Soc
  * subject to it.
  */
 describe('TLS handshake timeout', () => {
-  let tmp: { dir: string; cleanup: () => Promise<void> };
-  let pki: TestPki;
+  const h = useHarness();
   let host: StartedHost;
   const sockets: Socket[] = [];
 
   beforeEach(async () => {
-    tmp = await tmpTree();
-    pki = await makePki(`${tmp.dir}/pki`);
-    host = await startHost({ dir: `${tmp.dir}/host`, pki, handshakeTimeoutMs: TIMEOUT_MS });
+    host = await h.startHost({ handshakeTimeoutMs: TIMEOUT_MS });
   });
   afterEach(async () => {
     for (const s of sockets.splice(0)) s.destroy();
-    await host.stop();
-    await tmp.cleanup();
   });
 
   it('closes silent and half-hello connections after the timeout and serves mTLS clients meanwhile', async () => {
@@ -53,7 +48,7 @@ describe('TLS handshake timeout', () => {
     sockets.push(silent.socket, partial.socket);
 
     // served while both stalled connections are open
-    const admin = await clientsFor(pki, host.address, 'admin', 'root');
+    const admin = await clientsFor(h.pki, host.address, 'admin', 'root');
     try {
       const listed = await callUnary(admin.admin.listTargets.bind(admin.admin), {}, { deadlineMs: 5000 });
       expect(listed.targets).toEqual([]);
@@ -71,7 +66,7 @@ describe('TLS handshake timeout', () => {
   });
 
   it('leaves a connection whose handshake completed open past the timeout', async () => {
-    const f = await pki.files('admin', 'root');
+    const f = await h.pki.files('admin', 'root');
     const socket = tlsConnect({
       host: '127.0.0.1',
       port: host.port,
@@ -96,7 +91,7 @@ describe('TLS handshake timeout', () => {
   });
 
   it('defaults to TLS_HANDSHAKE_TIMEOUT_MS (10 s)', async () => {
-    const f = await pki.files('host', 'host');
+    const f = await h.pki.files('host', 'host');
     const creds = serverCredentials({ ca: await readFile(f.ca), cert: await readFile(f.cert), key: await readFile(f.key) });
     expect(TLS_HANDSHAKE_TIMEOUT_MS).toBe(10_000);
     expect(creds._getConstructorOptions()).toMatchObject({ handshakeTimeout: 10_000, requestCert: true });

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A temp directory removed by `cleanup()`; tests call it in afterEach. */
+/** A temp directory removed by `cleanup()`; useHarness (harness.ts) makes one per test and removes it. */
 export async function tmpTree(prefix = 'binhost-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   // 0755 like /var/lib: real Portage verifies packages as nobody, who must pass through to keyrings
