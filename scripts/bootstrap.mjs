@@ -10,7 +10,7 @@ const have = spawnSync('pnpm', ['--version'], { encoding: 'utf8' });
 const [cmd, args] = have.status === 0 && have.stdout.trim() === PNPM.split('@')[1]
   ? ['pnpm', []]
   : ['npx', ['-y', PNPM]];
-const res = spawnSync(cmd, [...args, 'install', '--frozen-lockfile', '--reporter=silent'], { stdio: 'inherit' });
+const res = spawnSync(cmd, [...args, 'install', '--frozen-lockfile', '--loglevel=error'], { stdio: 'inherit' });
 if (res.status !== 0) {
   console.error(`bootstrap: ${cmd} ${[...args, 'install'].join(' ')} failed (exit ${res.status})`);
   process.exit(res.status ?? 1);
