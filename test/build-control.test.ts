@@ -10,7 +10,7 @@ import { buildProcesses } from './helpers/build-processes.js';
 import { useHarness } from './helpers/harness.js';
 import { clientsFor } from './helpers/clients.js';
 import { waitFor } from './helpers/wait-for.js';
-import { cli, makeState, targetClient } from './helpers/build-host.js';
+import { cli, targetClient } from './helpers/build-host.js';
 
 const waitLong = <T>(check: () => T | Promise<T>, what: string) => waitFor(check, { timeoutMs: 30_000, what });
 type Admin = Awaited<ReturnType<typeof clientsFor>>['admin'];
@@ -54,7 +54,7 @@ describe('build control', { timeout: 90_000 }, () => {
       'setInterval(() => {}, 1000);',
     ].join('\n');
     const { host, admin } = await setUp({ emerge: [process.execPath, '-e', code, '--'] });
-    const started = (await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: ['app-misc/hello'] })).build!;
+    const started = (await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: ['app-misc/hello'], reinstallRebuilt: false })).build!;
     await waitLong(async () => (await latest(admin))?.phase === 'compile', 'build compiling');
     const childPid = Number(await readFile(join(host.stateDir, 'roots/alpha/child.pid'), 'utf8'));
     const t0 = Date.now();
@@ -71,7 +71,7 @@ describe('build control', { timeout: 90_000 }, () => {
   it('streams a live log to a follower in order, then the finished build (binhostctl logs -f)', async () => {
     const { host, admin } = await setUp();
     host.control({ delayMs: 150 });
-    await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: [] });
+    await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: [], reinstallRebuilt: false });
     await waitLong(async () => (await latest(admin))?.phase === 'unpack', 'build running');
     const followed = await cli(h.pki, h.dir, host.address, ['logs', '-f', 'alpha']);
     const log = await readFile(join(host.stateDir, 'roots/alpha.meta/builds/1.log'), 'utf8');
@@ -108,7 +108,7 @@ describe('build control', { timeout: 90_000 }, () => {
     await waitLong(() => target.events.length > 0, 'event stream open');
     await callUnary(target.client.register.bind(target.client), { agentVersion: 't', hostname: 'alpha-box', lastReportedDigest: '', installedSnapshotId: 1 });
     for (let i = 1; i <= 4; i++) {
-      await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: ['--oneshot', `app-misc/${i % 2 ? 'hello' : 'greet'}`] });
+      await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: ['--oneshot', `app-misc/${i % 2 ? 'hello' : 'greet'}`], reinstallRebuilt: false });
       await waitLong(async () => (await latest(admin))?.id === i && ended(await latest(admin)), `build ${i}`);
     }
     const listed = await callUnary(admin.listSnapshots.bind(admin), { target: 'alpha' });
@@ -140,7 +140,7 @@ describe('build control', { timeout: 90_000 }, () => {
   it('stops emerge when the host stops mid-build, and the restarted host shows the build INTERRUPTED', async () => {
     const first = await setUp();
     first.host.control({ delayMs: 60_000 });
-    await callUnary(first.admin.triggerBuild.bind(first.admin), { target: 'alpha', args: [] });
+    await callUnary(first.admin.triggerBuild.bind(first.admin), { target: 'alpha', args: [], reinstallRebuilt: false });
     await waitLong(async () => (await latest(first.admin))?.phase === 'unpack', 'build running');
     const rootDir = join(first.host.stateDir, 'roots/alpha');
     expect(await buildProcesses(rootDir)).not.toEqual([]);
@@ -169,7 +169,7 @@ describe('build control', { timeout: 90_000 }, () => {
     const { child, port } = await startProcess(60_000);
     const c = await clientsFor(h.pki, `127.0.0.1:${port}`, 'admin', 'root');
     h.defer(() => c.close());
-    await callUnary(c.admin.triggerBuild.bind(c.admin), { target: 'alpha', args: [] });
+    await callUnary(c.admin.triggerBuild.bind(c.admin), { target: 'alpha', args: [], reinstallRebuilt: false });
     await waitLong(async () => (await latest(c.admin))?.phase === 'unpack', 'build running');
     const rootDir = join(h.dir, 'host/host-state/roots/alpha');
     const left = await buildProcesses(rootDir);
@@ -191,7 +191,7 @@ describe('build control', { timeout: 90_000 }, () => {
     const c2 = await clientsFor(h.pki, `127.0.0.1:${again.port}`, 'admin', 'root');
     h.defer(() => c2.close());
     expect(await latest(c2.admin)).toMatchObject({ id: 1, status: BuildStatus.BUILD_STATUS_INTERRUPTED, error: 'the host stopped while this build ran' });
-    await callUnary(c2.admin.triggerBuild.bind(c2.admin), { target: 'alpha', args: ['app-misc/hello'] });
+    await callUnary(c2.admin.triggerBuild.bind(c2.admin), { target: 'alpha', args: ['app-misc/hello'], reinstallRebuilt: false });
     const b = await waitLong(async () => {
       const x = await latest(c2.admin);
       return x?.id === 2 && ended(x) ? x : undefined;

@@ -129,7 +129,7 @@ describe('automatic builds', { timeout: 90_000 }, () => {
     const { host, admin } = await setUp({ emerge: ['/nonexistent/bin/emerge'] });
     // the target registers on its event stream, which opens in the background
     await waitLong(() => host.daemon.registry.has('alpha'), { what: 'alpha registered' });
-    await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: [] });
+    await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: [], reinstallRebuilt: false });
     const b = await waitLong(async () => {
       const [x] = await builds(admin);
       return ended(x) ? x : undefined;
@@ -146,7 +146,7 @@ describe('automatic builds', { timeout: 90_000 }, () => {
     const lockFile = join(host.stateDir, 'roots', 'alpha', 'var/db/.pkg.portage_lockfile');
     await mkdir(dirname(lockFile), { recursive: true });
     await writeFile(lockFile, `${process.pid}\n`);
-    await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: ['app-misc/hello'] });
+    await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: ['app-misc/hello'], reinstallRebuilt: false });
     const b = await waitLong(async () => {
       const [x] = await builds(admin);
       return ended(x) ? x : undefined;
@@ -179,10 +179,10 @@ describe('automatic builds', { timeout: 90_000 }, () => {
     await mkdir(join(host.stateDir, 'roots/alpha/var/lib/portage'), { recursive: true });
     await writeFile(join(host.stateDir, 'roots/alpha/var/lib/portage/world'), 'app-misc/hello\n');
     host.control({ delayMs: 150 });
-    const first = (await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: [] })).build!;
+    const first = (await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: [], reinstallRebuilt: false })).build!;
     await waitLong(async () => (await builds(admin))[0]?.phase === 'unpack', { what: 'first emerge running' });
     const ids = [];
-    for (let i = 0; i < 3; i++) ids.push((await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: [] })).build!.id);
+    for (let i = 0; i < 3; i++) ids.push((await callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: [], reinstallRebuilt: false })).build!.id);
     expect(new Set(ids)).toEqual(new Set([first.id + 1]));
     host.control({});
     await waitLong(async () => (await builds(admin)).every(ended), { what: 'builds ended' });
@@ -200,7 +200,7 @@ describe('automatic builds', { timeout: 90_000 }, () => {
 
   it('refuses manual arguments with NUL or newlines', async () => {
     const { admin } = await setUp();
-    await expect(callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: ['app-misc/x\nrm'] })).rejects.toMatchObject({
+    await expect(callUnary(admin.triggerBuild.bind(admin), { target: 'alpha', args: ['app-misc/x\nrm'], reinstallRebuilt: false })).rejects.toMatchObject({
       details: 'emerge argument 1 contains a NUL or newline: "app-misc/x\\nrm"',
     });
   });

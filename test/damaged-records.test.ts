@@ -26,7 +26,7 @@ import { captureLog } from './helpers/capture-log.js';
 
 /** A state with one make.conf line of its own, so alpha's and beta's differ (no shared root). */
 function stateOf(name: string, line = `# ${name}`): TargetState {
-  const files = [{ path: 'etc/portage/make.conf', kind: FileKind.FILE_KIND_FILE, mode: 0o644, content: Buffer.from(`${line}\n`), linkTarget: '' }];
+  const files = [{ path: 'etc/portage/make.conf', kind: FileKind.FILE_KIND_REGULAR, mode: 0o644, content: Buffer.from(`${line}\n`), linkTarget: '' }];
   return TargetState.fromPartial({ digest: stateDigest(files), files, hostname: name });
 }
 

@@ -70,7 +70,7 @@ describe(USE_NETNS ? 'two machines: host and target agents as processes in separ
     await waitFor(() => hostOut.join('').includes('"msg":"listening"'), { timeoutMs: 30_000, what: 'host listening' });
     procs.push(agent(prefixTarget, 'agent-target', ['--config', join(h.dir, 'target.toml')], targetOut));
     const vdb = join(h.dir, 'root/var/db/pkg/app-misc/hello-1.0/BINPKGMD5');
-    await waitFor(() => readFile(vdb, 'utf8').catch(() => ''), { timeoutMs: 30_000, what: `install on the target (log: ${targetOut.join('').slice(-2000)})`, timeoutMs: 30_000 });
+    await waitFor(() => readFile(vdb, 'utf8').catch(() => ''), { timeoutMs: 30_000, what: `install on the target (log: ${targetOut.join('').slice(-2000)})` });
     expect(targetOut.join('')).toContain('"msg":"snapshot mirrored"');
 
     // the mirror endpoint is on the target's loopback only: not reachable from the host namespace

@@ -139,7 +139,6 @@ describe('real Portage: build, sign, deliver, install', () => {
       const r = await spawnRunner.run({
         argv: [machine.emerge, '--buildpkg', '--oneshot', 'app-misc/greet'],
         env: { ...process.env, ROOT: scratch, PORTAGE_CONFIGROOT: scratch, PKGDIR: join(scratch, 'pkgdir'), PORTAGE_TMPDIR: join(scratch, 'tmp'), ...env },
-        tailLines: 80,
       });
       expect(r.exitCode, r.tail.join('\n')).toBe(0);
       return join(scratch, 'pkgdir');
