@@ -4,10 +4,14 @@ import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
+/** Test files and their helpers beside the code they test. */
+const TESTS = ['packages/*/src/**/*.test.ts', 'packages/*/src/**/*.test-helpers.ts'];
+
 export default tseslint.config(
-  { ignores: ['**/*.test.ts', '**/*.test-helpers.ts', '**/dist/**', '**/node_modules/**', 'packages/shared/src/gen/**', '.portage/**', 'bench/out/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'packages/shared/src/gen/**', '.portage/**', 'bench/out/**', '**/*.js', '**/*.mjs'] },
   {
     files: ['packages/*/src/**/*.ts'],
+    ignores: TESTS,
     extends: [tseslint.configs.base],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     plugins: { 'import-x': importX },
@@ -21,9 +25,21 @@ export default tseslint.config(
     },
   },
   {
+    // the tests: type-checked through tsconfig.test.json, held to the same promise rules
+    files: ['test/**/*.ts', ...TESTS],
+    extends: [tseslint.configs.base],
+    languageOptions: { parserOptions: { project: './tsconfig.test.json', tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
     // the host's domain (builds, roots, snapshots, registry, keys, retention) and its delivery
     // state know nothing of gRPC: the RPC layer (rpc/) calls them, never the other way round
     files: ['packages/agent-host/src/{build,root,publish,registry,signing,gc,events,repos,distcc,diff,delivery}/**/*.ts'],
+    ignores: TESTS,
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['../rpc/*'], message: 'domain and delivery code do not import the RPC layer (rpc/)' }] }],
     },
