@@ -2,7 +2,8 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { collectRepoRevisions, InstallOutcome } from '@binhost/shared';
+import { collectRepoRevisions, createConfigReloader, InstallOutcome, loadHostConfig, silentLogger } from '@binhost/shared';
+import { applyHostConfig, HOST_LIVE_KEYS } from '@binhost/agent-host';
 import { useHarness } from './helpers/harness.js';
 import type { StartedTarget } from './helpers/start-target.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -92,6 +93,37 @@ describe('repository skew end to end', { timeout: 120_000 }, () => {
     await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, { timeoutMs: 60_000, what: 'publication and install after the sync' });
     expect(host!.daemon.builds.snapshots.publishedId('alpha')).toBe(1);
     expect(await installed()).toBe(true);
+    expect(host!.daemon.registry.get('alpha').lastError).toBe('');
+  });
+
+  /** What SIGHUP does (main.ts): host.toml rewritten with `policy`, reloaded, its live keys applied. */
+  async function reloadPolicy(from: string, to: string) {
+    const reloader = createConfigReloader({
+      file: host!.configFile,
+      load: loadHostConfig,
+      current: await loadHostConfig(host!.configFile),
+      liveKeys: HOST_LIVE_KEYS,
+      apply: (next) => applyHostConfig(host!.daemon, next),
+      log: silentLogger(),
+    });
+    await writeFile(host!.configFile, (await readFile(host!.configFile, 'utf8')).replace(`skew_policy = "${from}"`, `skew_policy = "${to}"`));
+    return reloader.reload();
+  }
+
+  it('a reloaded skew_policy applies at once: hold → warn installs the held snapshot without a tree sync', async () => {
+    await setUp('hold');
+    await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_HELD, { timeoutMs: 60_000, what: 'the held install' });
+    expect(await reloadPolicy('hold', 'warn')).toEqual({ ok: true, applied: ['repos.skew_policy'], restartRequired: [] });
+    await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, { timeoutMs: 60_000, what: 'the install after the reload' });
+    expect(await installed()).toBe(true);
+  });
+
+  it('a reloaded skew_policy applies at once: refuse → warn publishes the refused snapshot, and it installs', async () => {
+    await setUp('refuse');
+    await waitFor(() => host!.daemon.registry.get('alpha').lastError.includes('not published'), { timeoutMs: 60_000, what: 'the refusal' });
+    expect(await reloadPolicy('refuse', 'warn')).toMatchObject({ ok: true, applied: ['repos.skew_policy'] });
+    await waitFor(async () => (await lastInstall())?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, { timeoutMs: 60_000, what: 'publication and install after the reload' });
+    expect(host!.daemon.builds.snapshots.publishedId('alpha')).toBe(1);
     expect(host!.daemon.registry.get('alpha').lastError).toBe('');
   });
 

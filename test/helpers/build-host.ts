@@ -38,6 +38,8 @@ export interface BuildHost {
   address: string;
   port: number;
   stateDir: string;
+  /** Its host.toml (a test may rewrite it and reload). */
+  configFile: string;
   applied: string[];
   /** Sets the stand-in's controls for emerge runs started from now on. */
   control(c: EmergeControl): void;
@@ -105,6 +107,7 @@ export async function startBuildHost(options: { dir: string; pki: TestPki; extra
     address: `127.0.0.1:${port}`,
     port,
     stateDir,
+    configFile,
     applied,
     control,
     async stop() {

@@ -161,7 +161,7 @@ export class HostDaemon {
       TargetServiceDefinition,
       adaptService(
         TargetServiceDefinition,
-        targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signingKey: (t) => this.builds.signingKeyOf(t), holdOnRepoSkew: config.repos.skewPolicy === 'hold', ...delivery }),
+        targetServiceHandlers({ registry: this.registry, hub: this.hub, publishedSnapshotId, signingKey: (t) => this.builds.signingKeyOf(t), holdOnRepoSkew: () => this.builds.holdsOnRepoSkew(), ...delivery }),
         { ...adapt, role: 'target' },
       ),
     );

@@ -9,10 +9,13 @@ import type { HostDaemon } from './daemon.js';
  *
  * - `distcc` (the whole table): read at each build start, so the next build uses the new helpers;
  *   a running build keeps those it started with.
+ * - `repos.skew_policy`: the next publication follows it; connected targets are told at once
+ *   whether to hold installs; leaving `refuse` publishes the snapshots it held back.
  */
-export const HOST_LIVE_KEYS: readonly string[] = ['distcc'];
+export const HOST_LIVE_KEYS: readonly string[] = ['distcc', 'repos.skewPolicy'];
 
 /** Puts the live keys of a reloaded config in place. */
 export function applyHostConfig(daemon: HostDaemon, next: HostConfig): void {
   daemon.builds.distcc.setConfig(next.distcc);
+  daemon.builds.setSkewPolicy(next.repos.skewPolicy);
 }

@@ -53,12 +53,15 @@ export class BuildSystem {
   readonly registry: TargetRegistry;
   /** Distributed compiles (`[distcc]`, live on reload). */
   readonly distcc: DistccBuilds;
+  /** `repos.skew_policy`, live on SIGHUP ({@link setSkewPolicy}). */
+  private skewPolicy: HostConfig['repos']['skewPolicy'];
   /** The environment and sandbox of every Portage command run for a root. */
   private readonly environment: RootEnvironment;
 
   constructor(private readonly options: BuildSystemOptions) {
     this.registry = options.registry;
     const { config, layout, log } = options;
+    this.skewPolicy = config.repos.skewPolicy;
     this.store = new BuildStore(layout, log.child({ component: 'builds' }), options.registry.damage);
     this.snapshots = new SnapshotStore(layout, log.child({ component: 'snapshots' }), undefined, options.registry.damage);
     this.distcc = new DistccBuilds({ config: config.distcc, layout, configFile: config.configFile, log: log.child({ component: 'distcc' }) });
@@ -110,18 +113,18 @@ export class BuildSystem {
     });
   }
 
-  /** Publishes the snapshot `target` was refused once its reported trees are at least as new. */
+  /** Publishes the snapshot `target` was refused once its reported trees are at least as new, or the policy no longer refuses. */
   private async publishCaughtUp(target: string): Promise<void> {
     const { registry, hub } = this.options;
     const refused = this.refused.get(target);
     if (!refused || !registry.has(target) || this.rootOf(target) !== refused.root) return;
     const snapshot = await this.snapshots.read(refused.root, refused.id).catch(() => undefined);
-    if (snapshot && targetTreeOlder(snapshot.repoRevisions, registry.repoRevisionsOf(target))) return;
+    if (snapshot && this.skewPolicy === 'refuse' && targetTreeOlder(snapshot.repoRevisions, registry.repoRevisionsOf(target))) return;
     this.refused.delete(target);
     if (!snapshot) return; // pruned meanwhile: the next build publishes
     await this.snapshots.publish(target, refused.root, snapshot.id);
     await registry.update(target, (r) => (r.lastError = ''));
-    this.options.log.info({ target, snapshotId: snapshot.id }, 'refused snapshot published: target tree caught up');
+    this.options.log.info({ target, snapshotId: snapshot.id }, `refused snapshot published: ${this.skewPolicy === 'refuse' ? 'target tree caught up' : `repos.skew_policy is now "${this.skewPolicy}"`}`);
     hub.publish(target, { $case: 'snapshotPublished', value: snapshot });
   }
 
@@ -153,6 +156,26 @@ export class BuildSystem {
     await this.queue.stop();
     await this.auto.detach();
     await this.signing.close();
+  }
+
+  /**
+   * A reloaded `repos.skew_policy`: publications from now on follow it, and each target is told
+   * whether to hold installs (RepoSkewPolicyChanged). Leaving `refuse` publishes what was held back.
+   */
+  setSkewPolicy(policy: HostConfig['repos']['skewPolicy']): void {
+    const { registry, hub, log } = this.options;
+    if (policy === this.skewPolicy) return;
+    const holdChanged = (policy === 'hold') !== (this.skewPolicy === 'hold');
+    this.skewPolicy = policy;
+    for (const t of registry.names()) {
+      if (holdChanged) hub.publish(t, { $case: 'repoSkewPolicyChanged', value: { holdOnRepoSkew: policy === 'hold' } });
+      if (policy !== 'refuse' && this.refused.has(t)) this.publishCaughtUp(t).catch((err: unknown) => log.error({ err, target: t }, 'publishing a refused snapshot failed'));
+    }
+  }
+
+  /** Whether targets hold installs while their tree is older (`repos.skew_policy = "hold"`), now. */
+  holdsOnRepoSkew(): boolean {
+    return this.skewPolicy === 'hold';
   }
 
   rootOf(target: string): string {
@@ -203,7 +226,7 @@ export class BuildSystem {
     // build.target may have been removed meanwhile (`target remove`): publishing would recreate its dir
     const targets = new Set([build.target, ...registry.names().filter((t) => this.rootOf(t) === build.root)].filter((t) => registry.has(t)));
     for (const t of targets) {
-      if (config.repos.skewPolicy === 'refuse' && targetTreeOlder(snapshot.repoRevisions, registry.repoRevisionsOf(t))) {
+      if (this.skewPolicy === 'refuse' && targetTreeOlder(snapshot.repoRevisions, registry.repoRevisionsOf(t))) {
         // its tree lacks versions the build may have: what it has stays published until it syncs
         const why = `snapshot ${snapshot.id} not published: ${t}'s ebuild tree is older than the build's (${describeSkew(t, snapshot.repoRevisions, registry.repoRevisionsOf(t))}); sync its tree (repos.skew_policy = "refuse")`;
         this.options.log.warn({ target: t, snapshotId: snapshot.id }, 'snapshot held back: target tree older');

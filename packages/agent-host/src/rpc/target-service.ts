@@ -36,8 +36,8 @@ export interface TargetServiceDeps {
   activity: ActivityHub;
   /** Stores install results. */
   installs: InstallReports;
-  /** The host's `repos.skew_policy` is `hold`: told to each target when it registers. @default false */
-  holdOnRepoSkew?: boolean;
+  /** The host's `repos.skew_policy` is `hold` now: told to each target when it registers. @default never */
+  holdOnRepoSkew?: () => boolean;
 }
 
 /**
@@ -62,7 +62,7 @@ export function targetServiceHandlers(deps: TargetServiceDeps): Handlers<typeof 
         storedDigest: registry.currentDigest(name) ?? '',
         installPolicy: record.installPolicy ? installPolicyFromJSON(`INSTALL_POLICY_${record.installPolicy.toUpperCase()}`) : InstallPolicy.INSTALL_POLICY_UNSPECIFIED,
         publishedSnapshotId: deps.publishedSnapshotId(name),
-        holdOnRepoSkew: deps.holdOnRepoSkew ?? false,
+        holdOnRepoSkew: deps.holdOnRepoSkew?.() ?? false,
       };
     },
 

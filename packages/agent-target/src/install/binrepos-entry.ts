@@ -1,4 +1,4 @@
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError, atomicWrite, errnoCode } from '@binhost/shared';
 
@@ -8,6 +8,22 @@ const BINREPO_NAME = 'binhost-agent';
 const BINREPO_PRIORITY = 9999;
 const BEGIN = '# BEGIN binhost-agent (managed by binhost-target; edits inside are overwritten)';
 const END = '# END binhost-agent';
+
+/** Portage's `location` for our binrepo: where emerge keeps the files it downloads from the endpoint. */
+export function portageDownloadDir(stateDir: string): string {
+  return join(stateDir, 'binpkgs');
+}
+
+/**
+ * Empties Portage's download dir before a sync. Portage keeps what it downloaded there and trusts
+ * a file it finds: one that is bad (an interrupted or tampered download) would fail every later
+ * install with "Digest verification failed" even after the mirror has the right one. The mirror
+ * is the cache; a download from the loopback endpoint costs nothing.
+ */
+export async function clearPortageDownloads(stateDir: string): Promise<void> {
+  await rm(portageDownloadDir(stateDir), { recursive: true, force: true });
+  await mkdir(portageDownloadDir(stateDir), { recursive: true });
+}
 
 /** The `[binhost-agent]` section pointing Portage at the loopback endpoint. */
 export function binreposSection(port: number, location: string): string {

@@ -1,4 +1,3 @@
-import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   callUnary,
@@ -28,7 +27,7 @@ import { Mirror, type MirrorOptions } from '../mirror/mirror.js';
 import { grpcSnapshotSource, type SnapshotSource } from '../mirror/snapshot-source.js';
 import { bulkSnapshotSource, type BulkSnapshotSource } from '../mirror/bulk-source.js';
 import { Installer } from '../install/installer.js';
-import { writeBinreposEntry } from '../install/binrepos-entry.js';
+import { clearPortageDownloads, portageDownloadDir, writeBinreposEntry } from '../install/binrepos-entry.js';
 import { HostKey } from '../install/host-key.js';
 import { ActivityStream } from './activity-stream.js';
 import { runSync } from './sync-run.js';
@@ -69,7 +68,7 @@ export class Delivery {
   private unsent: InstallResult | undefined;
   private readonly hostKey: HostKey;
   private installed = 0;
-  /** The host's repos.skew_policy is "hold" (told at Register). */
+  /** The host's repos.skew_policy is "hold" (told at Register and when it changes). */
   private holdOnSkew = false;
   /** The name the host knows this target by (for the hold's words). */
   private targetName = '';
@@ -120,27 +119,11 @@ export class Delivery {
     log.info({ port: this.port, binrepos: file, installed: this.installed }, 'mirror endpoint listening');
   }
 
-  /** Portage's `location` for our binrepo: where emerge keeps the files it downloads from the endpoint. */
-  private get downloadDir(): string {
-    return join(this.options.config.stateDir, 'binpkgs');
-  }
-
-  /**
-   * Empties Portage's download dir before a sync. Portage keeps what it downloaded there and
-   * trusts a file it finds: one that is bad (an interrupted or tampered download) would fail
-   * every later install with "Digest verification failed" even after the mirror has the right
-   * one. The mirror is the cache; a download from the loopback endpoint costs nothing.
-   */
-  private async clearDownloads(): Promise<void> {
-    await rm(this.downloadDir, { recursive: true, force: true });
-    await mkdir(this.downloadDir, { recursive: true });
-  }
-
   /** (Re)writes the binrepos.conf entry; a missing etc/portage is logged, not fatal. */
   private async writeBinrepos(): Promise<string | undefined> {
     const { config, log } = this.options;
     try {
-      return await writeBinreposEntry(config.root, this.port, this.downloadDir);
+      return await writeBinreposEntry(config.root, this.port, portageDownloadDir(config.stateDir));
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'binrepos.conf entry not written');
       return undefined;
@@ -183,10 +166,15 @@ export class Delivery {
   treeChanged(): void {
     // during a sync the tree may have been read before it moved: that sync's hold is tried again
     if (this.running) this.treeMoved = true;
+    this.retryHeld('tree-synced', 'ebuild tree synced');
+  }
+
+  /** Requests the held install again (it is checked anew). */
+  private retryHeld(id: string, reason: string): void {
     const req = this.held;
     if (!req || this.pending) return;
     this.held = undefined;
-    this.request({ ...req, requestId: `tree-synced-${req.snapshotId}`, reason: 'ebuild tree synced' });
+    this.request({ ...req, requestId: `${id}-${req.snapshotId}`, reason });
   }
 
   /**
@@ -221,6 +209,10 @@ export class Delivery {
     } else if (ev.$case === 'syncRequested') this.request(ev.value);
     else if (ev.$case === 'keyRotated') this.track(this.hostKey.install(ev.value));
     else if (ev.$case === 'installPolicyChanged') this.setPolicy(ev.value.policy);
+    else if (ev.$case === 'repoSkewPolicyChanged') {
+      this.holdOnSkew = ev.value.holdOnRepoSkew;
+      if (!this.holdOnSkew) this.retryHeld('skew-policy', 'repos.skew_policy no longer holds');
+    }
   }
 
   private track(work: Promise<void>): void {
@@ -244,7 +236,7 @@ export class Delivery {
       const log = this.options.log.child({ requestId: req.requestId, snapshotId: req.snapshotId });
       await this.writeBinrepos(); // etc/portage may have appeared (or been replaced) since start
       await this.hostKey.refresh(this.connectedClient()); // the key of the root it is served from now; the keyring may be gone
-      await this.clearDownloads();
+      await clearPortageDownloads(this.options.config.stateDir);
       const activity = new ActivityStream(this.connection?.connected ? this.connection.client : undefined, req.requestId, log);
       let result: InstallResult;
       this.treeMoved = false;

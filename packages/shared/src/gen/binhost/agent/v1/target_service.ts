@@ -90,6 +90,7 @@ export interface OpenEventsResponse {
     | { $case: "keyRotated"; value: SigningKey }
     | { $case: "stateAccepted"; value: StateAccepted }
     | { $case: "installPolicyChanged"; value: InstallPolicyChanged }
+    | { $case: "repoSkewPolicyChanged"; value: RepoSkewPolicyChanged }
     | undefined;
 }
 
@@ -104,6 +105,11 @@ export interface StateAccepted {
 
 export interface InstallPolicyChanged {
   policy: InstallPolicy;
+}
+
+/** The host's repos.skew_policy changed (SIGHUP): RegisterResponse.hold_on_repo_skew, now. */
+export interface RepoSkewPolicyChanged {
+  holdOnRepoSkew: boolean;
 }
 
 /** Ask the target to mirror a snapshot and (per policy, or because `confirmed`) install. */
@@ -751,6 +757,9 @@ export const OpenEventsResponse: MessageFns<OpenEventsResponse> = {
       case "installPolicyChanged":
         InstallPolicyChanged.encode(message.event.value, writer.uint32(146).fork()).join();
         break;
+      case "repoSkewPolicyChanged":
+        RepoSkewPolicyChanged.encode(message.event.value, writer.uint32(154).fork()).join();
+        break;
     }
     return writer;
   },
@@ -859,6 +868,17 @@ export const OpenEventsResponse: MessageFns<OpenEventsResponse> = {
             };
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.event = {
+              $case: "repoSkewPolicyChanged",
+              value: RepoSkewPolicyChanged.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -909,6 +929,10 @@ export const OpenEventsResponse: MessageFns<OpenEventsResponse> = {
         ? { $case: "installPolicyChanged", value: InstallPolicyChanged.fromJSON(object.installPolicyChanged) }
         : isSet(object.install_policy_changed)
         ? { $case: "installPolicyChanged", value: InstallPolicyChanged.fromJSON(object.install_policy_changed) }
+        : isSet(object.repoSkewPolicyChanged)
+        ? { $case: "repoSkewPolicyChanged", value: RepoSkewPolicyChanged.fromJSON(object.repoSkewPolicyChanged) }
+        : isSet(object.repo_skew_policy_changed)
+        ? { $case: "repoSkewPolicyChanged", value: RepoSkewPolicyChanged.fromJSON(object.repo_skew_policy_changed) }
         : undefined,
     };
   },
@@ -939,6 +963,8 @@ export const OpenEventsResponse: MessageFns<OpenEventsResponse> = {
       obj.stateAccepted = StateAccepted.toJSON(message.event.value);
     } else if (message.event?.$case === "installPolicyChanged") {
       obj.installPolicyChanged = InstallPolicyChanged.toJSON(message.event.value);
+    } else if (message.event?.$case === "repoSkewPolicyChanged") {
+      obj.repoSkewPolicyChanged = RepoSkewPolicyChanged.toJSON(message.event.value);
     }
     return obj;
   },
@@ -1004,6 +1030,15 @@ export const OpenEventsResponse: MessageFns<OpenEventsResponse> = {
           message.event = {
             $case: "installPolicyChanged",
             value: InstallPolicyChanged.fromPartial(object.event.value),
+          };
+        }
+        break;
+      }
+      case "repoSkewPolicyChanged": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = {
+            $case: "repoSkewPolicyChanged",
+            value: RepoSkewPolicyChanged.fromPartial(object.event.value),
           };
         }
         break;
@@ -1236,6 +1271,79 @@ export const InstallPolicyChanged: MessageFns<InstallPolicyChanged> = {
   fromPartial<I extends Exact<DeepPartial<InstallPolicyChanged>, I>>(object: I): InstallPolicyChanged {
     const message = createBaseInstallPolicyChanged();
     message.policy = object.policy ?? 0;
+    return message;
+  },
+};
+
+function createBaseRepoSkewPolicyChanged(): RepoSkewPolicyChanged {
+  return { holdOnRepoSkew: false };
+}
+
+export const RepoSkewPolicyChanged: MessageFns<RepoSkewPolicyChanged> = {
+  encode(message: RepoSkewPolicyChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.holdOnRepoSkew !== false) {
+      writer.uint32(8).bool(message.holdOnRepoSkew);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RepoSkewPolicyChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRepoSkewPolicyChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.holdOnRepoSkew = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RepoSkewPolicyChanged {
+    return {
+      holdOnRepoSkew: isSet(object.holdOnRepoSkew)
+        ? globalThis.Boolean(object.holdOnRepoSkew)
+        : isSet(object.hold_on_repo_skew)
+        ? globalThis.Boolean(object.hold_on_repo_skew)
+        : false,
+    };
+  },
+
+  toJSON(message: RepoSkewPolicyChanged): unknown {
+    const obj: any = {};
+    if (message.holdOnRepoSkew !== false) {
+      obj.holdOnRepoSkew = message.holdOnRepoSkew;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RepoSkewPolicyChanged>, I>>(base?: I): RepoSkewPolicyChanged {
+    return RepoSkewPolicyChanged.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RepoSkewPolicyChanged>, I>>(object: I): RepoSkewPolicyChanged {
+    const message = createBaseRepoSkewPolicyChanged();
+    message.holdOnRepoSkew = object.holdOnRepoSkew ?? false;
     return message;
   },
 };
