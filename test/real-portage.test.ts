@@ -42,7 +42,8 @@ describe('real Portage: build, sign, deliver, install', () => {
     });
     await makeTargetSystem(join(h.dir, 'alpha/root'), {
       makeConf: 'COMMON_FLAGS="-O2 -pipe -march=native"\nCFLAGS="${COMMON_FLAGS}"\nCXXFLAGS="${COMMON_FLAGS}"\n',
-      world: ['app-misc/hello', 'app-misc/greet'],
+      // calc: a parallel emake, with Portage's GNUMAKEFLAGS=--output-sync=line (no MAKEOPTS here)
+      world: ['app-misc/hello', 'app-misc/greet', 'app-misc/calc'],
     });
     target = await h.startTarget({
       name: 'alpha',
@@ -74,6 +75,7 @@ describe('real Portage: build, sign, deliver, install', () => {
     expect(cflags.split(' ')).toContain(march);
     expect(cflags).not.toContain('native');
     expect((await vdb('greet-1.0', 'USE')).split(' ')).toContain('loud');
+    expect((await vdb('calc-1.0', 'CFLAGS')).split(' ')).toContain(march); // make's output sync needs a writable /tmp
     // signed by the host: every member has its signature
     const snapshot = host.daemon.layout.snapshotDir('alpha', 1);
     const index = parsePackagesIndex(await readFile(join(snapshot, 'Packages'), 'utf8'));

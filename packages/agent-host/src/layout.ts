@@ -107,6 +107,10 @@ export class HostLayout {
     assertValidName(root, 'root name');
     return join(this.stateDir, 'build-tmp', root);
   }
+  /** The /tmp of a root's build sandbox (emptied before each build). */
+  sandboxTmpDir(root: string): string {
+    return join(this.buildTmpDir(root), '.tmp');
+  }
   /**
    * Where a root's build sandbox has Portage's /run/portage: the running emerge's observability
    * status file and socket (FEATURES=observability).

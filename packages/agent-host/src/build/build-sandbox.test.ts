@@ -72,6 +72,35 @@ describe('sandboxArgv (real unshare and bwrap)', () => {
     expect(again.out).toBe('layered\n');
   });
 
+  it("gives the build its own writable /tmp, showing the host's /tmp read-only: make's --output-sync works", async () => {
+    const own = join(dir, 'state/build-tmp/alpha/.tmp');
+    await mkdir(own, { recursive: true });
+    const hostEntry = await mkdtemp(join('/tmp', 'sandbox-host-entry-'));
+    await writeFile(join(hostEntry, 'seen'), 'host file\n');
+    await writeFile(join(hostEntry, 'Makefile'), 'all: a b\na:\n\t@echo a\nb:\n\t@echo b\n');
+    const script = [
+      // GNU make <= 4.3 puts --output-sync's temp files in /tmp whatever TMPDIR says
+      `GNUMAKEFLAGS=--output-sync=line make -s -j2 -f ${join(hostEntry, 'Makefile')} && echo make-ok`,
+      'echo private > /tmp/written && echo tmp-ok',
+      `cat ${join(hostEntry, 'seen')}`,
+      `(echo x > ${join(hostEntry, 'seen')}) 2>/dev/null || echo 'host tmp read-only'`,
+    ].join('\n');
+    try {
+      const withTmp = { ...spec, tmp: { dir: own, hostEntries: [{ name: hostEntry.slice('/tmp/'.length) }, { name: 'gone-meanwhile' }] } };
+      const r = await run(sandboxArgv(withTmp, ['sh', '-c', script]));
+      expect(r.code, r.out).toBe(0);
+      expect(r.out.trim().split('\n').filter((l) => !/^[ab]$/.test(l))).toEqual(['make-ok', 'tmp-ok', 'host file', 'host tmp read-only']);
+      expect(await readFile(join(own, 'written'), 'utf8')).toBe('private\n');
+      expect(await exists('/tmp/written')).toBe(false);
+      expect(await readFile(join(hostEntry, 'seen'), 'utf8')).toBe('host file\n');
+      // without it, /tmp is the host's, read-only, and make cannot sync its output
+      const without = await run(sandboxArgv(spec, ['sh', '-c', script]));
+      expect(without.out).not.toContain('make-ok');
+    } finally {
+      await rm(hostEntry, { recursive: true, force: true });
+    }
+  });
+
   it('passes a SIGTERM of its process group on to the build, which gets its grace period', async () => {
     const { spawn } = await import('node:child_process');
     const script = `trap 'echo build got TERM; exit 7' TERM; echo started; sleep 300 & wait`;

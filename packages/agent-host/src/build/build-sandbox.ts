@@ -29,6 +29,21 @@ export interface SandboxSpec {
   bwrap: string;
   /** Bound to /run/portage (Portage's observability status and socket), so the host can follow the build. */
   runPortage?: string;
+  /**
+   * The build's own writable /tmp: `dir` (emptied by the caller before each build) bound there,
+   * and in it, read-only, what the host's /tmp held when the build started (`hostEntries`: the
+   * emerge program may live there). Without it /tmp is the host's, read-only, and programs that
+   * put temp files in /tmp whatever TMPDIR says fail: GNU make ≤ 4.3 with Portage's
+   * `GNUMAKEFLAGS=--output-sync=line` dies of a segmentation fault in every parallel emake.
+   */
+  tmp?: { dir: string; hostEntries: readonly TmpEntry[] };
+}
+
+/** An entry of the host's /tmp: shown read-only in the build's /tmp, a symlink as the same link. */
+export interface TmpEntry {
+  name: string;
+  /** The link's target, for a symlink. */
+  link?: string;
 }
 
 /** A path the sandbox cannot take (it would break the overlay options or the mount list). */
@@ -91,11 +106,19 @@ function parentsUnder(bases: readonly string[], paths: readonly string[]): strin
 }
 
 /**
- * Empty in every sandbox: the host's runtime state is none of a build's business. (/tmp stays
- * visible, read-only like the rest of `/`: the emerge program may live there, and builds get
- * TMPDIR in their own build temp dir.)
+ * Empty in every sandbox: the host's runtime state is none of a build's business. (/tmp is the
+ * build's own: {@link SandboxSpec.tmp}; builds also get TMPDIR in their own build temp dir.)
  */
 const PRIVATE_DIRS = ['/run'];
+
+/**
+ * bwrap arguments for the build's own /tmp with the host's entries in it, read-only. `-try`: an
+ * entry removed since it was listed (another program's temp dir) is left out, not a failed build.
+ */
+function privateTmp(dir: string, entries: readonly TmpEntry[]): string[] {
+  const shown = entries.flatMap((e) => (e.link !== undefined ? ['--symlink', e.link, `/tmp/${e.name}`] : ['--ro-bind-try', `/tmp/${e.name}`, `/tmp/${e.name}`]));
+  return ['--bind', dir, '/tmp', ...shown];
+}
 
 const dirs = (paths: readonly string[]) => paths.flatMap((p) => ['--perms', '0711', '--dir', p]);
 
@@ -121,6 +144,7 @@ export function sandboxArgv(spec: SandboxSpec, argv: readonly string[]): string[
     '--unshare-pid',
     '--unshare-ipc',
     '--ro-bind', '/', '/',
+    ...(spec.tmp ? privateTmp(spec.tmp.dir, spec.tmp.hostEntries) : []),
     '--dev', '/dev',
     '--proc', '/proc',
     ...PRIVATE_DIRS.flatMap((p) => ['--tmpfs', p]),

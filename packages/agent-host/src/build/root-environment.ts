@@ -1,11 +1,11 @@
-import { lstat, mkdir } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readlink, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FailedPreconditionError, findProgram, type HostConfig } from '@binhost/shared';
 import type { HostLayout } from '../layout.js';
 import type { RootSigningKeys } from '../signing/root-signing-keys.js';
 import { signingEnv } from '../signing/signing-env.js';
 import type { DistccBuilds } from '../distcc/distcc-builds.js';
-import { sandboxArgv, type SandboxSpec } from './build-sandbox.js';
+import { sandboxArgv, type SandboxSpec, type TmpEntry } from './build-sandbox.js';
 
 /** What {@link RootEnvironment} is made from. */
 export interface RootEnvironmentOptions {
@@ -77,7 +77,30 @@ export class RootEnvironment {
       writable: signing.enabled ? [keys.homeDir] : [],
       bwrap: config.build.bwrap,
       runPortage: layout.observabilityDir(root),
+      tmp: { dir: await freshDir(layout.sandboxTmpDir(root)), hostEntries: await hostTmpEntries() },
     };
     return sandboxArgv(spec, argv);
   }
+}
+
+/** `dir`, emptied: what one build left in its /tmp is not the next one's. */
+async function freshDir(dir: string): Promise<string> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await chmod(dir, 0o1777); // as /tmp is: Portage's phases that drop to the portage user write it too
+  return dir;
+}
+
+/** What the host's /tmp holds now, for the build's /tmp (build-sandbox.ts `SandboxSpec.tmp`). */
+async function hostTmpEntries(): Promise<TmpEntry[]> {
+  const entries = await readdir('/tmp', { withFileTypes: true }).catch(() => []);
+  const shown: TmpEntry[] = [];
+  for (const e of entries) {
+    if (!e.isSymbolicLink()) shown.push({ name: e.name });
+    else {
+      const link = await readlink(join('/tmp', e.name)).catch(() => undefined);
+      if (link !== undefined) shown.push({ name: e.name, link });
+    }
+  }
+  return shown;
 }
