@@ -86,6 +86,9 @@ export function targetServiceHandlers(deps: TargetServiceDeps): Handlers<typeof 
 
     async *openEvents(_req, ctx): AsyncGenerator<OpenEventsResponse> {
       const name = ctx.identity.name;
+      // a stream left over from a dropped connection, or a second agent with this certificate:
+      // the admin is told, since two agents reporting as one overwrite each other's state
+      if (hub.streams(name) > 0) ctx.log.warn({ target: name, streams: hub.streams(name) + 1 }, 'target opened another event stream while one is open: a reconnect, or two agents using the same certificate');
       const sub = hub.subscribe(name);
       // marks it seen; a sync requested while it was away goes into `sub`, to follow the hello
       await openStreamAndTakeQueued(deps, name, ctx.log);
