@@ -132,6 +132,24 @@ describe('mutual TLS and authorization', () => {
     }
   });
 
+  it('tells the admin when a target opens a second event stream while one is open (two agents, one certificate)', async () => {
+    const one = await clientsFor(h.pki, host.address, 'target', 'beta');
+    const two = await clientsFor(h.pki, host.address, 'target', 'beta');
+    const warned = () => logs.lines().filter((l) => l['msg'] === 'target opened another event stream while one is open: a reconnect, or two agents using the same certificate');
+    try {
+      const first = callServerStream(one.target.openEvents.bind(one.target), {}, { deadlineMs: 5000 });
+      await first.next();
+      expect(warned()).toEqual([]);
+      const second = callServerStream(two.target.openEvents.bind(two.target), {}, { deadlineMs: 5000 });
+      await second.next();
+      expect(warned()).toEqual([expect.objectContaining({ target: 'beta', streams: 2 })]);
+      await Promise.all([first.return(undefined), second.return(undefined)]);
+    } finally {
+      one.close();
+      two.close();
+    }
+  });
+
   it('accepts a valid admin certificate (the control case)', async () => {
     const admin = await clientsFor(h.pki, host.address, 'admin', 'root');
     try {
