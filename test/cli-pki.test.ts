@@ -67,7 +67,7 @@ describe('binhostctl pki', () => {
   it('prints usage for an unknown role, on stderr, exit 2', async () => {
     const out = io();
     expect(await dispatch(['pki', 'issue', 'root', 'x', '--dir', h.dir], out)).toBe(2);
-    expect(out.err()).toContain("value 'root' is invalid for argument 'ROLE'. Allowed choices are host, target, admin.");
+    expect(out.err()).toContain('binhostctl: ROLE must be host, target or admin, got "root"\n');
     expect(out.err()).toContain('usage: binhostctl pki issue [options] <ROLE> <NAME>\n');
     expect(out.out()).toBe('');
   });

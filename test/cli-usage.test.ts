@@ -78,6 +78,16 @@ describe('binhostctl help and usage', () => {
     expect((await ctl('emerge', 'alpha')).err).toContain('emerge needs "-- EMERGE_ARGS..."');
   });
 
+  it('says which values an argument or option takes, in plain words', async () => {
+    const policy = await ctl('policy', 'alpha', 'sometimes');
+    expect(policy).toMatchObject({ code: 2, out: '' });
+    expect(policy.err).toMatch(/^binhostctl: POLICY must be auto, confirm, off or default, got "sometimes"\nusage: binhostctl policy /);
+    const add = await ctl('target', 'add', 'alpha', '--policy', 'sometimes');
+    expect(add).toMatchObject({ code: 2, out: '' });
+    expect(add.err).toMatch(/^binhostctl: --policy must be auto, confirm or off, got "sometimes"\nusage: binhostctl target add /);
+    for (const res of [policy, add]) expect(res.err).not.toContain('is invalid');
+  });
+
   it('has --version on all three programs', async () => {
     expect(await ctl('--version')).toEqual({ code: 0, out: `binhostctl ${VERSION}\n`, err: '' });
     for (const [program, main] of [['binhost-host', AGENT_MAIN.host], ['binhost-target', AGENT_MAIN.target]] as const) {

@@ -29,10 +29,26 @@ function columns(stream: NodeJS.WritableStream): number {
   return typeof c === 'number' && c > 20 ? c : 80;
 }
 
-function argument(a: ArgSpec): Argument {
+function argument(a: ArgSpec, cmd: Command): Argument {
   const word = a.variadic ? `${a.name}...` : a.name;
   const arg = new Argument(a.optional || a.variadic ? `[${word}]` : `<${word}>`, a.description);
-  return a.choices ? arg.choices(a.choices) : arg;
+  // choices() for help and completion; the check says what is allowed in plain words
+  if (a.choices) arg.choices(a.choices);
+  if (a.choices && !a.variadic) arg.argParser(choiceParser(cmd, a.name, a.choices));
+  return arg;
+}
+
+/**
+ * Checks a value against `choices` with a message naming WHAT and the allowed values
+ * (`POLICY must be auto, confirm, off or default, got "sometimes"`), instead of commander's
+ * "command-argument value 'sometimes' is invalid" (which it prefixes to any parser's message).
+ */
+function choiceParser(cmd: Command, what: string, choices: readonly string[]): (value: string) => string {
+  const allowed = choices.length > 1 ? `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}` : (choices[0] ?? '');
+  return (value) => {
+    if (!choices.includes(value)) cmd.error(`error: ${what} must be ${allowed}, got "${value}"`);
+    return value;
+  };
 }
 
 /** Sends commander's output to our streams; a usage error is followed by the command's usage line. */
@@ -66,12 +82,12 @@ function addCommand(parent: Command, spec: CliCommand, o: ProgramOptions): void 
   const cmd = configure(parent.command(leaf), `binhostctl ${spec.name}`, o).summary(spec.summary);
   // Single newlines in a description are for the source only: commander wraps to the terminal.
   cmd.description(spec.description ? `${spec.summary}.\n\n${spec.description.replace(/(?<!\n)\n(?!\n)/g, ' ')}` : spec.summary);
-  for (const a of spec.args ?? []) cmd.addArgument(argument(a));
+  for (const a of spec.args ?? []) cmd.addArgument(argument(a, cmd));
   if (spec.passthrough) cmd.usage(`${cmd.usage()} ${spec.passthrough.required ? '' : '['}-- ${spec.passthrough.name}...${spec.passthrough.required ? '' : ']'}`);
   for (const opt of spec.options ?? []) {
     const option = new Option(opt.flags, opt.description);
     if (opt.default !== undefined) option.default(opt.default);
-    if (opt.choices) option.choices(opt.choices);
+    if (opt.choices) option.choices(opt.choices).argParser(choiceParser(cmd, option.long ?? opt.flags, opt.choices));
     if (opt.required) option.makeOptionMandatory();
     if (opt.repeatable) option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     cmd.addOption(option);
