@@ -42,7 +42,11 @@ describe('binhostctl help and usage', () => {
     for (const c of COMMANDS.filter((x) => x.name.startsWith(`${name} `))) expect(help.out).toContain(`  ${c.name.split(' ')[1]}`);
     const bare = await ctl(name);
     expect(bare).toMatchObject({ code: 2, out: '' });
-    expect(bare.err).toContain(`Usage: binhostctl ${name} [options] [command]`);
+    const subs = COMMANDS.filter((x) => x.name.startsWith(`${name} `)).map((x) => x.name.split(' ')[1]);
+    expect(bare.err).toMatch(new RegExp(`^binhostctl ${name}: missing subcommand \\((${subs.join('|')})(, (${subs.join('|')}))*\\)\nUsage: binhostctl ${name} \\[options\\] \\[command\\]\n`));
+    const unknown = await ctl(name, 'help', 'nosuch');
+    expect(unknown).toMatchObject({ code: 2, out: '' });
+    expect(unknown.err).toMatch(new RegExp(`^binhostctl ${name}: unknown subcommand "nosuch"\nUsage: binhostctl ${name} `));
   });
 
   it.each(COMMANDS.map((c) => c.name))('"%s" with an unknown option exits 2 with its usage on stderr', async (name) => {
@@ -55,7 +59,12 @@ describe('binhostctl help and usage', () => {
   it('prints usage on stderr and exits 2 without a command, or with an unknown one', async () => {
     const none = await ctl();
     expect(none).toMatchObject({ code: 2, out: '' });
-    expect(none.err).toContain('Usage: binhostctl [options] [command]');
+    expect(none.err).toMatch(/^binhostctl: missing command\nUsage: binhostctl \[options\] \[command\]\n/);
+    const helpNosuch = await ctl('help', 'nosuch');
+    expect(helpNosuch).toMatchObject({ code: 2, out: '' });
+    expect(helpNosuch.err).toMatch(/^binhostctl: unknown command "nosuch"\nUsage: binhostctl \[options\] \[command\]\n/);
+    // help itself is not an error
+    expect(await ctl('help', 'target')).toMatchObject({ code: 0, err: '' });
     const unknown = await ctl('statsu');
     expect(unknown).toMatchObject({ code: 2, out: '' });
     expect(unknown.err).toContain("binhostctl: unknown command 'statsu'\n(Did you mean status?)");

@@ -113,7 +113,24 @@ function addCommand(parent: Command, spec: CliCommand, o: ProgramOptions): void 
 function addGroup(root: Command, g: GroupSpec, specs: readonly CliCommand[], o: ProgramOptions): Command {
   const cmd = configure(root.command(g.name), `binhostctl ${g.name}`, o).summary(g.summary).description(g.summary);
   const examples = specs.filter((s) => s.name.startsWith(`${g.name} `)).map((s) => `  binhostctl ${s.examples[0] ?? s.name}`);
+  sayWhatIsWrong(cmd, `binhostctl ${g.name}`, 'subcommand');
   return cmd.addHelpText('after', `\nExamples:\n${examples.join('\n')}\n`);
+}
+
+/**
+ * Commander answers a missing (sub)command and `help NOSUCH` with the whole help on stderr and
+ * nothing else; this puts what is wrong on the first line: `binhostctl target: missing
+ * subcommand (add, remove, …)`, `binhostctl: unknown command "nosuch"`.
+ */
+function sayWhatIsWrong(cmd: Command, path: string, what: 'command' | 'subcommand'): void {
+  cmd.addHelpText('before', ({ error }) => {
+    if (!error) return '';
+    const [first, second] = cmd.args;
+    if (first === 'help' && second !== undefined) return `${path}: unknown ${what} "${second}"`;
+    // the program's commands are listed just below; a group's few are named here
+    if (what === 'command') return `${path}: missing command`;
+    return `${path}: missing subcommand (${cmd.commands.map((c) => c.name()).join(', ')})`;
+  });
 }
 
 /**
@@ -127,6 +144,7 @@ export function buildProgram(specs: readonly CliCommand[], groups: readonly Grou
     .version(o.version, '-V, --version', 'print the version')
     .addHelpText('after', `\n${HELP_EPILOGUE}\nEach command has --help, e.g. "binhostctl status --help".\n`);
   for (const g of GLOBAL_OPTIONS) root.option(g.flags, g.description);
+  sayWhatIsWrong(root, 'binhostctl', 'command');
   // Commands appear in the table's order; a group (`target`) where its first subcommand is.
   const parents = new Map<string, Command>();
   for (const spec of specs) {
