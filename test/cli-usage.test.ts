@@ -97,6 +97,11 @@ describe('binhostctl help and usage', () => {
     for (const res of [policy, add]) expect(res.err).not.toContain('is invalid');
   });
 
+  it('target add names the option and the file of a stage3 that is not there, before it reaches the host', async () => {
+    const res = await ctl('target', 'add', 'alpha', '--stage3', '/nonexistent/stage3.tar.xz');
+    expect(res).toEqual({ code: 1, out: '', err: 'binhostctl: --stage3 /nonexistent/stage3.tar.xz: no such file\n' });
+  });
+
   it('has --version on all three programs', async () => {
     expect(await ctl('--version')).toEqual({ code: 0, out: `binhostctl ${VERSION}\n`, err: '' });
     for (const [program, main] of [['binhost-host', AGENT_MAIN.host], ['binhost-target', AGENT_MAIN.target]] as const) {
