@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { dispatch } from '@binhost/cli';
@@ -64,10 +64,25 @@ describe('binhostctl pki', () => {
     }
   });
 
+  it('names the file: pki show of a missing file or of one that is not PEM, pki issue without a CA', async () => {
+    const missing = io();
+    expect(await dispatch(['pki', 'show', `${h.dir}/nosuch.pem`], missing)).toBe(1);
+    expect(missing.err()).toBe(`binhostctl: ${h.dir}/nosuch.pem: no such file\n`);
+    await writeFile(`${h.dir}/notes.txt`, 'not a certificate\n');
+    const notPem = io();
+    expect(await dispatch(['pki', 'show', `${h.dir}/notes.txt`], notPem)).toBe(1);
+    expect(notPem.err()).toBe(`binhostctl: ${h.dir}/notes.txt: not a PEM certificate (no "-----BEGIN CERTIFICATE-----" line)\n`);
+    const noCa = io();
+    expect(await dispatch(['pki', 'issue', 'admin', 'bob', '--dir', `${h.dir}/empty`], noCa)).toBe(1);
+    expect(noCa.err()).toBe(
+      `binhostctl: no CA to sign with: ${h.dir}/empty/ca.pem does not exist (create the CA with binhostctl pki init --dir ${h.dir}/empty, or give --dir of an existing one)\n`,
+    );
+  });
+
   it('prints usage for an unknown role, on stderr, exit 2', async () => {
     const out = io();
     expect(await dispatch(['pki', 'issue', 'root', 'x', '--dir', h.dir], out)).toBe(2);
-    expect(out.err()).toContain("value 'root' is invalid for argument 'ROLE'. Allowed choices are host, target, admin.");
+    expect(out.err()).toContain('binhostctl: ROLE must be host, target or admin, got "root"\n');
     expect(out.err()).toContain('usage: binhostctl pki issue [options] <ROLE> <NAME>\n');
     expect(out.out()).toBe('');
   });

@@ -42,7 +42,11 @@ describe('binhostctl help and usage', () => {
     for (const c of COMMANDS.filter((x) => x.name.startsWith(`${name} `))) expect(help.out).toContain(`  ${c.name.split(' ')[1]}`);
     const bare = await ctl(name);
     expect(bare).toMatchObject({ code: 2, out: '' });
-    expect(bare.err).toContain(`Usage: binhostctl ${name} [options] [command]`);
+    const subs = COMMANDS.filter((x) => x.name.startsWith(`${name} `)).map((x) => x.name.split(' ')[1]);
+    expect(bare.err).toMatch(new RegExp(`^binhostctl ${name}: missing subcommand \\((${subs.join('|')})(, (${subs.join('|')}))*\\)\nUsage: binhostctl ${name} \\[options\\] \\[command\\]\n`));
+    const unknown = await ctl(name, 'help', 'nosuch');
+    expect(unknown).toMatchObject({ code: 2, out: '' });
+    expect(unknown.err).toMatch(new RegExp(`^binhostctl ${name}: unknown subcommand "nosuch"\nUsage: binhostctl ${name} `));
   });
 
   it.each(COMMANDS.map((c) => c.name))('"%s" with an unknown option exits 2 with its usage on stderr', async (name) => {
@@ -55,7 +59,12 @@ describe('binhostctl help and usage', () => {
   it('prints usage on stderr and exits 2 without a command, or with an unknown one', async () => {
     const none = await ctl();
     expect(none).toMatchObject({ code: 2, out: '' });
-    expect(none.err).toContain('Usage: binhostctl [options] [command]');
+    expect(none.err).toMatch(/^binhostctl: missing command\nUsage: binhostctl \[options\] \[command\]\n/);
+    const helpNosuch = await ctl('help', 'nosuch');
+    expect(helpNosuch).toMatchObject({ code: 2, out: '' });
+    expect(helpNosuch.err).toMatch(/^binhostctl: unknown command "nosuch"\nUsage: binhostctl \[options\] \[command\]\n/);
+    // help itself is not an error
+    expect(await ctl('help', 'target')).toMatchObject({ code: 0, err: '' });
     const unknown = await ctl('statsu');
     expect(unknown).toMatchObject({ code: 2, out: '' });
     expect(unknown.err).toContain("binhostctl: unknown command 'statsu'\n(Did you mean status?)");
@@ -76,6 +85,21 @@ describe('binhostctl help and usage', () => {
     expect(bad.err).toContain('binhostctl: BUILD must be a positive number, got "x1"');
     expect((await ctl('status', '--', 'x')).err).toContain('status takes no "-- ARGS"');
     expect((await ctl('emerge', 'alpha')).err).toContain('emerge needs "-- EMERGE_ARGS..."');
+  });
+
+  it('says which values an argument or option takes, in plain words', async () => {
+    const policy = await ctl('policy', 'alpha', 'sometimes');
+    expect(policy).toMatchObject({ code: 2, out: '' });
+    expect(policy.err).toMatch(/^binhostctl: POLICY must be auto, confirm, off or default, got "sometimes"\nusage: binhostctl policy /);
+    const add = await ctl('target', 'add', 'alpha', '--policy', 'sometimes');
+    expect(add).toMatchObject({ code: 2, out: '' });
+    expect(add.err).toMatch(/^binhostctl: --policy must be auto, confirm or off, got "sometimes"\nusage: binhostctl target add /);
+    for (const res of [policy, add]) expect(res.err).not.toContain('is invalid');
+  });
+
+  it('target add names the option and the file of a stage3 that is not there, before it reaches the host', async () => {
+    const res = await ctl('target', 'add', 'alpha', '--stage3', '/nonexistent/stage3.tar.xz');
+    expect(res).toEqual({ code: 1, out: '', err: 'binhostctl: --stage3 /nonexistent/stage3.tar.xz: no such file\n' });
   });
 
   it('has --version on all three programs', async () => {

@@ -52,6 +52,7 @@ describe('binhostctl status, sync, emerge, policy', () => {
   };
 
   beforeEach(async () => {
+    built.length = 0;
     process.env['FAKE_EMERGE_LOG'] = join(h.dir, 'emerge.log');
     h.defer(() => delete process.env['FAKE_EMERGE_LOG']); // once the agents have stopped
     host = await h.startHost({ emergeBuilder: builder });
@@ -101,6 +102,19 @@ describe('binhostctl status, sync, emerge, policy', () => {
     const status = await cli('--json', 'status');
     const [alpha] = (JSON.parse(status.out) as { targets: { installedSnapshotId: number; builtDigest: string; configDigest: string }[] }).targets;
     expect(alpha).toMatchObject({ installedSnapshotId: 2, builtDigest: state.digest, configDigest: state.digest });
+  });
+
+  it('emerge of a target that is not connected is refused by the host before any build', async () => {
+    await target.stop();
+    await waitFor(() => !host.daemon.registry.isConnected('alpha'), { timeoutMs: 30_000, what: 'alpha disconnected' });
+    const snapshotsBefore = await cli('--json', 'snapshots', 'alpha');
+    const res = await cli('emerge', 'alpha', '--', 'app-misc/hello');
+    // the host's refusal (exit 1, said with the command), not an unreachable host (69)
+    expect(res.code, res.err).toBe(1);
+    expect(res.err).toBe('binhostctl: emerge: alpha is not connected: emerge needs it connected, nothing was built\n');
+    expect(res.out).toBe('');
+    expect(built).toEqual([]);
+    expect((await cli('--json', 'snapshots', 'alpha')).out).toBe(snapshotsBefore.out);
   });
 
   it('status shows digests and snapshots; policy reaches the target; sync --yes is delivered', async () => {

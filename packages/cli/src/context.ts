@@ -5,7 +5,9 @@ import {
   DEFAULT_PATHS,
   loadAdminConfig,
   readTlsFiles,
+  type TlsMaterial,
 } from '@binhost/shared';
+import { probeTls } from './tls-probe.js';
 
 /** Where the host is, as the config file says: for error messages that name it. */
 export interface HostAddress {
@@ -14,6 +16,10 @@ export interface HostAddress {
   readonly host: string;
   /** The DNS name the host's certificate must carry. */
   readonly serverName: string;
+  /** `tls.ca` of the config file, the CA the host's certificate must be signed by. */
+  readonly caFile: string;
+  /** `tls.cert` of the config file, the admin certificate. */
+  readonly certFile: string;
 }
 
 /** What every command gets: global flags, output streams, and a lazily made host client. */
@@ -29,6 +35,11 @@ export interface CommandContext {
   admin(): Promise<AdminServiceClient>;
   /** The host the client dials, once `admin()` has read the config; for error messages. */
   hostAddress(): HostAddress | undefined;
+  /**
+   * After a call failed UNAVAILABLE: the TLS error of one plain TLS connection to the host with the
+   * same files (see tls-probe.ts), which grpc-js does not tell; undefined when there is none.
+   */
+  probeTls(): Promise<string | undefined>;
   /** Closes the client, if one was made. */
   close(): void;
 }
@@ -50,6 +61,7 @@ export interface ContextOptions {
 export function createContext(options: ContextOptions): CommandContext {
   let client: AdminServiceClient | undefined;
   let address: HostAddress | undefined;
+  let material: TlsMaterial | undefined;
   const env = options.env ?? process.env;
   const configFile = options.configFile ?? env['BINHOST_ADMIN_CONFIG'] ?? DEFAULT_PATHS.adminConfig;
   return {
@@ -63,11 +75,13 @@ export function createContext(options: ContextOptions): CommandContext {
       if (options.admin) return (client = await options.admin());
       const config = await loadAdminConfig(configFile);
       const tls = await readTlsFiles(config.tls, config.configFile);
-      address = { configFile: config.configFile, host: config.host, serverName: config.serverName };
+      material = tls;
+      address = { configFile: config.configFile, host: config.host, serverName: config.serverName, caFile: config.tls.ca, certFile: config.tls.cert };
       client = new AdminServiceClient(config.host, clientCredentials(tls), clientChannelOptions({ serverName: config.serverName }));
       return client;
     },
     hostAddress: () => address,
+    probeTls: async () => (address && material ? probeTls(address.host, address.serverName, material) : undefined),
     close() {
       client?.close();
     },

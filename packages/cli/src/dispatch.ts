@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { status } from '@grpc/grpc-js';
 import { AgentError, ConfigError, errnoCode, errorMessage, EXIT, isServiceError, packageVersion, type AdminServiceClient } from '@binhost/shared';
 import type { CliCommand, GroupSpec } from './command-spec.js';
 import { createContext, type CommandContext } from './context.js';
@@ -103,7 +104,9 @@ export async function dispatch(argv: readonly string[], io: DispatchIo = {}): Pr
       return EXIT.CONFIG;
     }
     if (isServiceError(err)) {
-      const failure = describeHostError(err, ctx?.hostAddress());
+      // grpc-js hides why a TLS handshake failed: ask TLS itself.
+      const tlsError = err.code === status.UNAVAILABLE ? await ctx?.probeTls() : undefined;
+      const failure = describeHostError(err, ctx?.hostAddress(), tlsError);
       // What the host refused is said with the command; an unreachable host or a certificate problem without.
       stderr.write(`binhostctl: ${failure.exitCode === EXIT.FAILURE ? `${command}: ` : ''}${failure.message}\n`);
       return failure.exitCode;

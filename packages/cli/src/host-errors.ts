@@ -1,6 +1,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { EXIT } from '@binhost/shared';
 import type { HostAddress } from './context.js';
+import { REFUSED_AFTER_HANDSHAKE } from './tls-probe.js';
 
 /** A failed call in words, with the exit code it means. */
 export interface HostFailure {
@@ -39,11 +40,17 @@ function certificateProblem(details: string, where: HostAddress | undefined): st
   }
   if (/CERT_HAS_EXPIRED|certificate has expired/i.test(details)) return `the host's certificate has expired: issue the host a new one (binhostctl pki issue host …)`;
   if (/CERT_NOT_YET_VALID|certificate is not yet valid/i.test(details)) return `the host's certificate is not valid yet: check the clocks of the host and this machine`;
-  if (/UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate|self[- ]signed certificate|unable to get local issuer/i.test(details)) {
-    return `the host's certificate is not signed by the CA in tls.ca of ${config}: use the CA that issued the host's certificate`;
+  if (/UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate|self[- ]signed certificate|unable to get (local )?issuer/i.test(details)) {
+    const ca = where ? `the CA in ${where.caFile} (tls.ca of ${config})` : `the CA in tls.ca of ${config}`;
+    return `the host's certificate is not signed by ${ca}: use the CA that issued the host's certificate`;
   }
-  if (/alert (unknown ca|bad certificate|certificate unknown|certificate expired|certificate required)/i.test(details)) {
-    return `the host refused the admin certificate (${/alert ([a-z ]+)/i.exec(details)?.[1] ?? 'TLS alert'}): check tls.cert in ${config} is an admin certificate of the host's CA`;
+  if (details === REFUSED_AFTER_HANDSHAKE) {
+    const cert = where ? `tls.cert in ${config} (${where.certFile})` : `tls.cert in ${config}`;
+    return `the host refused the admin certificate (${details}; its log says why): check ${cert} is an admin certificate of the host's CA and has not expired`;
+  }
+  if (/alert (unknown ca|bad certificate|certificate unknown|certificate expired|certificate required|certificate revoked|unsupported certificate|access denied)/i.test(details)) {
+    const cert = where ? `tls.cert in ${config} (${where.certFile})` : `tls.cert in ${config}`;
+    return `the host refused the admin certificate (${/alert ([a-z ]+)/i.exec(details)?.[1]?.trim() ?? 'TLS alert'}): check ${cert} is an admin certificate of the host's CA`;
   }
   return undefined;
 }
@@ -59,13 +66,14 @@ function plainDetails(details: string): string {
 /**
  * Describes a failed call to the host: an unreachable host as `cannot reach HOST:PORT: connection
  * refused` (exit 69), a certificate problem with what to fix (exit 78), and anything the host said
- * (its details are already meant for people) as is (exit 1).
+ * (its details are already meant for people) as is (exit 1). `tlsError` is what a plain TLS
+ * connection to the host said (tls-probe.ts), grpc-js hiding the TLS alert of a refused handshake.
  */
-export function describeHostError(err: ServiceError, where: HostAddress | undefined): HostFailure {
+export function describeHostError(err: ServiceError, where: HostAddress | undefined, tlsError?: string): HostFailure {
   const details = err.details || err.message;
   const host = where?.host ?? 'the host';
   if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) {
-    const cert = certificateProblem(details, where);
+    const cert = (tlsError && certificateProblem(tlsError, where)) || certificateProblem(details, where);
     if (cert) return { message: cert, exitCode: EXIT.CONFIG };
     // A deadline on a call that had connected is the host being slow, not unreachable.
     if (err.code === status.UNAVAILABLE || /Waiting for LB pick|No connection established/.test(details)) {

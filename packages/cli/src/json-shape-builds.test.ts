@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { json, pin, shape } from './json-shape.test-helpers.js';
+import { json, pin, shape, stdoutOf } from './json-shape.test-helpers.js';
 
 /** The `--json` documents of the build and snapshot commands (json-shape.test-helpers.ts). */
 describe('binhostctl --json', () => {
@@ -190,5 +190,18 @@ describe('binhostctl --json', () => {
         "version": "number",
       }
     `);
+  });
+
+  it('streaming outputs (build -f, logs -f, emerge) are JSON Lines: one object per line, each with its event', async () => {
+    for (const argv of [['build', 'alpha', '-f'], ['logs', '-f', 'alpha'], ['logs', 'alpha'], ['emerge', 'alpha', '--', 'x']]) {
+      const lines = (await stdoutOf(...argv)).split('\n');
+      expect(lines.pop(), argv.join(' ')).toBe('');
+      expect(lines.length, argv.join(' ')).toBeGreaterThan(1);
+      for (const l of lines) expect(JSON.parse(l), `${argv.join(' ')}: ${l}`).toMatchObject({ version: 1, event: expect.any(String) });
+    }
+    // build -f: the queued build first, then the log as "logs --json"
+    const [queued, ...log] = (await stdoutOf('build', 'alpha', '-f')).trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+    expect(queued).toMatchObject({ event: 'queued', build: { kind: 'manual' } });
+    expect(log.map((e) => e.event)).toEqual(['build', 'line', 'finished']);
   });
 });

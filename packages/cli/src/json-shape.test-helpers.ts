@@ -100,13 +100,19 @@ export function shape(v: unknown): unknown {
 
 /** Runs `binhostctl --json ARGV` against the stand-in host: its document, or its JSON Lines. */
 export async function json(...argv: string[]): Promise<unknown[]> {
+  const out = await stdoutOf(...argv);
+  // a document, or JSON Lines for the streaming commands
+  return out.trimStart().startsWith('{\n') ? [JSON.parse(out)] : out.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+}
+
+/** What `binhostctl --json ARGV` prints on stdout against the stand-in host, as is. */
+export async function stdoutOf(...argv: string[]): Promise<string> {
   let out = '';
   const stdout = new Writable({ write: (c, _e, cb) => ((out += String(c)), cb()) });
   const stderr = new Writable({ write: (_c, _e, cb) => cb() });
   const code = await dispatch(['--json', ...argv], { stdout, stderr, admin: () => Promise.resolve(fakeClient()) });
   expect(code, argv.join(' ')).toBe(0);
-  // a document, or JSON Lines for the streaming commands
-  return out.trimStart().startsWith('{\n') ? [JSON.parse(out)] : out.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+  return out;
 }
 
 /**

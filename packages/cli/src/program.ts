@@ -29,10 +29,26 @@ function columns(stream: NodeJS.WritableStream): number {
   return typeof c === 'number' && c > 20 ? c : 80;
 }
 
-function argument(a: ArgSpec): Argument {
+function argument(a: ArgSpec, cmd: Command): Argument {
   const word = a.variadic ? `${a.name}...` : a.name;
   const arg = new Argument(a.optional || a.variadic ? `[${word}]` : `<${word}>`, a.description);
-  return a.choices ? arg.choices(a.choices) : arg;
+  // choices() for help and completion; the check says what is allowed in plain words
+  if (a.choices) arg.choices(a.choices);
+  if (a.choices && !a.variadic) arg.argParser(choiceParser(cmd, a.name, a.choices));
+  return arg;
+}
+
+/**
+ * Checks a value against `choices` with a message naming WHAT and the allowed values
+ * (`POLICY must be auto, confirm, off or default, got "sometimes"`), instead of commander's
+ * "command-argument value 'sometimes' is invalid" (which it prefixes to any parser's message).
+ */
+function choiceParser(cmd: Command, what: string, choices: readonly string[]): (value: string) => string {
+  const allowed = choices.length > 1 ? `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}` : (choices[0] ?? '');
+  return (value) => {
+    if (!choices.includes(value)) cmd.error(`error: ${what} must be ${allowed}, got "${value}"`);
+    return value;
+  };
 }
 
 /** Sends commander's output to our streams; a usage error is followed by the command's usage line. */
@@ -66,12 +82,12 @@ function addCommand(parent: Command, spec: CliCommand, o: ProgramOptions): void 
   const cmd = configure(parent.command(leaf), `binhostctl ${spec.name}`, o).summary(spec.summary);
   // Single newlines in a description are for the source only: commander wraps to the terminal.
   cmd.description(spec.description ? `${spec.summary}.\n\n${spec.description.replace(/(?<!\n)\n(?!\n)/g, ' ')}` : spec.summary);
-  for (const a of spec.args ?? []) cmd.addArgument(argument(a));
+  for (const a of spec.args ?? []) cmd.addArgument(argument(a, cmd));
   if (spec.passthrough) cmd.usage(`${cmd.usage()} ${spec.passthrough.required ? '' : '['}-- ${spec.passthrough.name}...${spec.passthrough.required ? '' : ']'}`);
   for (const opt of spec.options ?? []) {
     const option = new Option(opt.flags, opt.description);
     if (opt.default !== undefined) option.default(opt.default);
-    if (opt.choices) option.choices(opt.choices);
+    if (opt.choices) option.choices(opt.choices).argParser(choiceParser(cmd, option.long ?? opt.flags, opt.choices));
     if (opt.required) option.makeOptionMandatory();
     if (opt.repeatable) option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     cmd.addOption(option);
@@ -97,7 +113,24 @@ function addCommand(parent: Command, spec: CliCommand, o: ProgramOptions): void 
 function addGroup(root: Command, g: GroupSpec, specs: readonly CliCommand[], o: ProgramOptions): Command {
   const cmd = configure(root.command(g.name), `binhostctl ${g.name}`, o).summary(g.summary).description(g.summary);
   const examples = specs.filter((s) => s.name.startsWith(`${g.name} `)).map((s) => `  binhostctl ${s.examples[0] ?? s.name}`);
+  sayWhatIsWrong(cmd, `binhostctl ${g.name}`, 'subcommand');
   return cmd.addHelpText('after', `\nExamples:\n${examples.join('\n')}\n`);
+}
+
+/**
+ * Commander answers a missing (sub)command and `help NOSUCH` with the whole help on stderr and
+ * nothing else; this puts what is wrong on the first line: `binhostctl target: missing
+ * subcommand (add, remove, …)`, `binhostctl: unknown command "nosuch"`.
+ */
+function sayWhatIsWrong(cmd: Command, path: string, what: 'command' | 'subcommand'): void {
+  cmd.addHelpText('before', ({ error }) => {
+    if (!error) return '';
+    const [first, second] = cmd.args;
+    if (first === 'help' && second !== undefined) return `${path}: unknown ${what} "${second}"`;
+    // the program's commands are listed just below; a group's few are named here
+    if (what === 'command') return `${path}: missing command`;
+    return `${path}: missing subcommand (${cmd.commands.map((c) => c.name()).join(', ')})`;
+  });
 }
 
 /**
@@ -111,6 +144,7 @@ export function buildProgram(specs: readonly CliCommand[], groups: readonly Grou
     .version(o.version, '-V, --version', 'print the version')
     .addHelpText('after', `\n${HELP_EPILOGUE}\nEach command has --help, e.g. "binhostctl status --help".\n`);
   for (const g of GLOBAL_OPTIONS) root.option(g.flags, g.description);
+  sayWhatIsWrong(root, 'binhostctl', 'command');
   // Commands appear in the table's order; a group (`target`) where its first subcommand is.
   const parents = new Map<string, Command>();
   for (const spec of specs) {

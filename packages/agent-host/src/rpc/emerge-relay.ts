@@ -41,6 +41,10 @@ type Item = NonNullable<EmergeResponse['item']>;
 export async function* emergeRelay(deps: EmergeRelayDeps, req: EmergeRequest, signal: AbortSignal): AsyncGenerator<EmergeResponse> {
   deps.registry.get(req.target);
   if (!deps.builder) throw new FailedPreconditionError('this host has no build queue: Emerge is not available');
+  // Refused before any build: the install half needs the target's event stream.
+  if (!deps.registry.isConnected(req.target)) {
+    throw new FailedPreconditionError(`${req.target} is not connected: emerge needs it connected, nothing was built`);
+  }
   const out = new AsyncQueue<Item>();
   const emit = (item: Item) => out.push(item);
   const building = deps.builder
@@ -66,7 +70,8 @@ async function* relayInstall(deps: EmergeRelayDeps, req: EmergeRequest, signal: 
   try {
     const sync = triggerSync(deps, { target: req.target, confirmed: true, args: req.args }, 'binhostctl emerge');
     if (!sync.delivered) {
-      throw new AgentError(`${req.target} is not connected: it installs by its policy when it reconnects`, status.UNAVAILABLE);
+      // It left during the build: the host is reachable, the target is not.
+      throw new FailedPreconditionError(`${req.target} is not connected: it installs by its policy when it reconnects`);
     }
     for await (const i of items.drain(signal)) {
       if (i.kind === 'install') {

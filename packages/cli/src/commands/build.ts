@@ -1,7 +1,7 @@
 import { callUnary } from '@binhost/shared';
 import { optFlag, type CommandInput, type CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
-import { printJson } from '../output.js';
+import { printJson, printJsonLine } from '../output.js';
 import { buildView } from '../view.js';
 import { printLog, statusName } from './build-format.js';
 
@@ -24,7 +24,7 @@ export const spec: CliCommand = {
     },
   ],
   passthrough: { name: 'EMERGE_ARGS', description: 'emerge arguments (atoms, --update, ...)' },
-  json: '{version, build} (the build as in "builds --json"); with --follow then JSON Lines as "logs --json"',
+  json: '{version, build} (the build as in "builds --json"); with --follow JSON Lines: {version, event: "queued", build}, then the events of "logs --json"',
   examples: ['build alpha', 'build alpha -f -- --oneshot app-editors/vim', 'build alpha --reinstall-rebuilt -- --oneshot app-misc/hello'],
   run,
 };
@@ -34,8 +34,11 @@ async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
   const client = await ctx.admin();
   const { build } = await callUnary(client.triggerBuild.bind(client), { target, args: [...input.rest], reinstallRebuilt: optFlag(input, 'reinstallRebuilt') });
   if (!build) throw new Error('the host answered without a build');
-  if (ctx.json) printJson(ctx.stdout, { build: buildView(build) });
+  const follow = optFlag(input, 'follow');
+  // Followed, the whole output is JSON Lines: the queued build is its first event.
+  if (ctx.json && follow) printJsonLine(ctx.stdout, 'queued', { build: buildView(build) });
+  else if (ctx.json) printJson(ctx.stdout, { build: buildView(build) });
   else ctx.stdout.write(`${build.id}\n`);
   ctx.stderr.write(`build ${build.id} of ${target} ${statusName(build.status)} in root ${build.root}: emerge --buildpkg --root-deps ${build.args.join(' ')}\n`);
-  return optFlag(input, 'follow') ? printLog(ctx, target, build.id, true) : 0;
+  return follow ? printLog(ctx, target, build.id, true) : 0;
 }

@@ -33,7 +33,7 @@ export const spec: CliCommand = {
   name: 'emerge',
   summary: 'build ARGS on the host for NAME, then install them on NAME (like emerge --oneshot)',
   description:
-    'NAME must be connected. Like "emerge --oneshot", the atoms are not added to the world file\n' +
+    'NAME must be connected: otherwise the host refuses before building (exit 1). Like "emerge --oneshot", the atoms are not added to the world file\n' +
     '(on the host root nor on NAME) unless --select is given here or in ARGS (Portage\'s --select,\n' +
     '-w); ARGS with --oneshot/-1 or --select=n are passed as they are. Host lines are prefixed\n' +
     '"host|", target lines "NAME|". Exit 0 only when installed or already up to date.',

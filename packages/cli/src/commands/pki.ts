@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import {
+  AgentError,
   createCa,
+  errnoCode,
+  errorMessage,
   DEFAULT_PATHS,
   describeCertificate,
   issueCertificate,
@@ -14,6 +17,7 @@ import {
 import { optString, type CommandInput, type CliCommand, type OptionSpec } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
+import { readUserFile } from '../file-errors.js';
 
 const DIR: OptionSpec = { flags: '--dir <DIR>', description: 'the PKI directory', default: DEFAULT_PATHS.pkiDir, file: true };
 const DAYS: OptionSpec = { flags: '--days <N>', description: 'validity in days (default: the role\'s, see the README)' };
@@ -75,8 +79,13 @@ async function issue(input: CommandInput, ctx: CommandContext): Promise<number> 
   if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw new UsageError(`--days: expected a positive integer, got "${daysText}"`);
   const sans = input.opts['san'];
   if (Array.isArray(sans) && role !== 'host') throw new UsageError('--san is for host certificates only (target and admin certificates name no host)');
+  const ca = await readCa(dir).catch((err: unknown) => {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    const missing = (err as NodeJS.ErrnoException).path ?? pkiPaths.caCert(dir);
+    throw new AgentError(`no CA to sign with: ${missing} does not exist (create the CA with binhostctl pki init --dir ${dir}, or give --dir of an existing one)`, undefined, { cause: err });
+  });
   const pair = await issueCertificate({
-    ca: await readCa(dir),
+    ca,
     role,
     name,
     ...(Array.isArray(sans) ? { sans } : {}),
@@ -90,7 +99,15 @@ async function issue(input: CommandInput, ctx: CommandContext): Promise<number> 
 }
 
 async function show(input: CommandInput, ctx: CommandContext): Promise<number> {
-  const info = describeCertificate(await readFile(input.args[0]!, 'utf8'));
+  const file = input.args[0]!;
+  const pem = await readUserFile(file, () => readFile(file, 'utf8'));
+  let info: ReturnType<typeof describeCertificate>;
+  try {
+    info = describeCertificate(pem);
+  } catch (err) {
+    const detail = /no start line/.test(errorMessage(err)) ? 'no "-----BEGIN CERTIFICATE-----" line' : errorMessage(err).replace(/^error:[0-9A-F]+:/, '');
+    throw new AgentError(`${file}: not a PEM certificate (${detail})`, undefined, { cause: err });
+  }
   const view = {
     subject: info.subject,
     issuer: info.issuer,

@@ -5,6 +5,7 @@ import { optString, type CommandInput, type CliCommand } from '../command-spec.j
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { addView } from '../view.js';
+import { readUserFile } from '../file-errors.js';
 
 /** Bytes per upload message: well under the 4 MiB gRPC default, big enough to stream quickly. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -46,25 +47,24 @@ async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
   const policyWord = optString(input, 'policy');
   const policy = policyWord === undefined ? InstallPolicy.INSTALL_POLICY_UNSPECIFIED : (POLICIES[policyWord] ?? InstallPolicy.INSTALL_POLICY_UNSPECIFIED);
   const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(stage3);
-  const client = await ctx.admin();
-  const call = callClientStream<AddTargetRequest, AddTargetResponse>(client.addTarget.bind(client), { deadlineMs: DEADLINE_MS });
+  // Open the file before talking to the host, so a typo fails here with the option and the path.
+  const fh = isUrl ? undefined : await readUserFile(`--stage3 ${stage3}`, () => open(stage3, 'r'));
   const header = { name, sha256: optString(input, 'sha256') ?? '', url: isUrl ? stage3 : '', fileName: isUrl ? '' : basename(stage3), installPolicy: policy };
+  let call: ReturnType<typeof callClientStream<AddTargetRequest, AddTargetResponse>> | undefined;
   try {
-    // Open the file before talking to the host, so a typo fails here with the path.
-    const fh = isUrl ? undefined : await open(stage3, 'r');
-    try {
-      await call.write({ part: { $case: 'header', value: header } });
-      if (fh) {
-        for await (const chunk of fh.createReadStream({ highWaterMark: CHUNK_BYTES, autoClose: false }) as AsyncIterable<Buffer>) {
-          await call.write({ part: { $case: 'chunk', value: chunk } });
-        }
+    const client = await ctx.admin();
+    call = callClientStream<AddTargetRequest, AddTargetResponse>(client.addTarget.bind(client), { deadlineMs: DEADLINE_MS });
+    await call.write({ part: { $case: 'header', value: header } });
+    if (fh) {
+      for await (const chunk of fh.createReadStream({ highWaterMark: CHUNK_BYTES, autoClose: false }) as AsyncIterable<Buffer>) {
+        await call.write({ part: { $case: 'chunk', value: chunk } });
       }
-    } finally {
-      await fh?.close();
     }
   } catch (err) {
-    call.cancel();
+    call?.cancel();
     throw err;
+  } finally {
+    await fh?.close();
   }
   const res = await call.finish();
   if (ctx.json) {

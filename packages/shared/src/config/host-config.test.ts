@@ -85,14 +85,18 @@ describe('host and target config files', () => {
     expect(err.message).toBe(`${file}: tls.ca: cannot read ${join(dir, 'ca.pem')}: file not found`);
   });
 
-  it('refuses a private key readable by others', async () => {
+  it('refuses a private key readable by group or others, saying which', async () => {
     const file = await write('host.toml', tlsBlock);
     for (const f of ['ca.pem', 'host.pem', 'host.key']) await write(f, 'x');
     await chmod(join(dir, 'host.key'), 0o644);
     const config = await loadHostConfig(file);
     const err = await errorOf(readTlsFiles(config.tls, file));
     expect(err.message).toContain('tls.key');
-    expect(err.message).toContain('readable by others (mode 0644)');
+    expect(err.message).toContain('readable by group and others (mode 0644)');
+    await chmod(join(dir, 'host.key'), 0o640);
+    expect((await errorOf(readTlsFiles(config.tls, file))).message).toContain('host.key is readable by group (mode 0640)');
+    await chmod(join(dir, 'host.key'), 0o604);
+    expect((await errorOf(readTlsFiles(config.tls, file))).message).toContain('host.key is readable by others (mode 0604)');
     await chmod(join(dir, 'host.key'), 0o600);
     await expect(readTlsFiles(config.tls, file)).resolves.toBeDefined();
   });

@@ -113,7 +113,7 @@ function contextFor(
   if (identity.role !== options.role) {
     dispose();
     log.warn({ peer, required: options.role }, 'permission denied');
-    throw new PermissionDeniedError(`${method} needs a ${options.role} certificate; ${formatIdentity(identity)} may not call it`);
+    throw new PermissionDeniedError(`${method} needs ${/^[aeiou]/.test(options.role) ? 'an' : 'a'} ${options.role} certificate; ${formatIdentity(identity)} may not call it`);
   }
   return { ctx: { identity, signal: controller.signal, log, method }, dispose };
 }

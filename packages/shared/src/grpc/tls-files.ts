@@ -36,8 +36,15 @@ export async function readTlsFiles(files: TlsFiles, configFile: string, section 
     throw new ConfigError(
       configFile,
       `${section}.key`,
-      `${files.key} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 ${files.key}`,
+      `${files.key} is ${exposure(mode)} (mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 ${files.key}`,
     );
   }
   return material;
+}
+
+/** Who besides the owner may use a file of `mode`, in words: "readable by group", "writable by others", … */
+function exposure(mode: number): string {
+  const who = [mode & 0o070 ? 'group' : '', mode & 0o007 ? 'others' : ''].filter(Boolean).join(' and ');
+  const how = mode & 0o044 ? 'readable' : mode & 0o022 ? 'writable' : 'accessible';
+  return `${how} by ${who}`;
 }
