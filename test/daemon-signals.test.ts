@@ -109,6 +109,36 @@ describe('agent processes: signals and exit codes', () => {
     }
   });
 
+  it('host: a certificate that is not PEM, or a target certificate, exits 78 naming tls.cert, both at start and with --check-config', async () => {
+    const file = join(h.dir, 'host.toml');
+    const f = await h.pki.files('target', 'alpha');
+    const notPem = join(h.dir, 'not.pem');
+    await writeFile(notPem, 'hello\n');
+    const top = `listen = "127.0.0.1:0"\nstate_dir = ${JSON.stringify(join(h.dir, 'state'))}\n[tls]\nca = ${JSON.stringify(f.ca)}\nkey = ${JSON.stringify(f.key)}\n`;
+    for (const [cert, why] of [
+      [notPem, `${notPem} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" line)`],
+      [f.cert, `${f.cert} is a target certificate; the host agent needs a host certificate (binhostctl pki issue host NAME)`],
+    ] as const) {
+      await writeFile(file, `${top}cert = ${JSON.stringify(cert)}\n`);
+      for (const args of [['--config', file], ['--config', file, '--check-config']]) {
+        proc = spawnAgent(AGENT_MAIN.host, args);
+        expect(await proc.exited).toBe(78);
+        expect(proc.stderr()).toBe(`binhost-host: configuration error: ${file}: tls.cert: ${why}\n`);
+      }
+    }
+  });
+
+  it('target: a host certificate exits 78 naming tls.cert and both roles', async () => {
+    const file = join(h.dir, 'target.toml');
+    const f = await h.pki.files('host', 'host');
+    await writeFile(file, `host = "127.0.0.1:1"\n${await tlsBlock('host', 'host')}`);
+    for (const args of [['--config', file], ['--config', file, '--check-config']]) {
+      proc = spawnAgent(AGENT_MAIN.target, args);
+      expect(await proc.exited).toBe(78);
+      expect(proc.stderr()).toBe(`binhost-target: configuration error: ${file}: tls.cert: ${f.cert} is a host certificate; the target agent needs a target certificate (binhostctl pki issue target NAME)\n`);
+    }
+  });
+
   it('target: a missing required host exits 78; --check-config accepts a good file with exit 0', async () => {
     const file = join(h.dir, 'target.toml');
     await writeFile(file, await tlsBlock('target', 'alpha'));

@@ -136,7 +136,7 @@ export class HostDaemon {
 
   private async serve(): Promise<number> {
     const { config } = this.options;
-    const tls = await readTlsFiles(config.tls, config.configFile);
+    const tls = await readTlsFiles(config.tls, config.configFile, 'host');
     await this.registry.load();
     await sweepRemovals(this.layout); // what a host killed mid-`target remove` left behind
     await this.builds.start();

@@ -35,7 +35,7 @@ export class TargetDaemon {
 
   async start(): Promise<void> {
     const { config } = this.options;
-    const tls = await readTlsFiles(config.tls, config.configFile);
+    const tls = await readTlsFiles(config.tls, config.configFile, 'target');
     const log = this.options.log.child({ component: 'state' });
     const { root, report } = config;
     const collect = this.options.collectState ?? (() => collectTargetState({ root, maxFileBytes: report.maxFileBytes, log }));

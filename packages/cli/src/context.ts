@@ -62,7 +62,7 @@ export function createContext(options: ContextOptions): CommandContext {
       if (client) return client;
       if (options.admin) return (client = await options.admin());
       const config = await loadAdminConfig(configFile);
-      const tls = await readTlsFiles(config.tls, config.configFile);
+      const tls = await readTlsFiles(config.tls, config.configFile, 'admin');
       address = { configFile: config.configFile, host: config.host, serverName: config.serverName };
       client = new AdminServiceClient(config.host, clientCredentials(tls), clientChannelOptions({ serverName: config.serverName }));
       return client;

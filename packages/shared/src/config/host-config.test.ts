@@ -6,6 +6,7 @@ import { loadHostConfig, HOST_DEFAULTS } from './host-config.js';
 import { loadTargetConfig } from './target-config.js';
 import { readTlsFiles } from '../grpc/tls-files.js';
 import { ConfigError } from '../errors.js';
+import { createCa, issueCertificate } from '../pki/certificates.js';
 
 describe('host and target config files', () => {
   let dir: string;
@@ -87,7 +88,11 @@ describe('host and target config files', () => {
 
   it('refuses a private key readable by others', async () => {
     const file = await write('host.toml', tlsBlock);
-    for (const f of ['ca.pem', 'host.pem', 'host.key']) await write(f, 'x');
+    const ca = await createCa();
+    const host = await issueCertificate({ ca, role: 'host', name: 'binhost' });
+    await write('ca.pem', ca.certPem);
+    await write('host.pem', host.certPem);
+    await write('host.key', host.keyPem);
     await chmod(join(dir, 'host.key'), 0o644);
     const config = await loadHostConfig(file);
     const err = await errorOf(readTlsFiles(config.tls, file));
