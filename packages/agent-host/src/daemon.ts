@@ -5,11 +5,12 @@ import {
   adaptService,
   addIntrospection,
   AdminServiceService,
-  ConfigError,
   MAX_HOST_RECEIVE_BYTES,
   MAX_MESSAGE_BYTES,
   readTlsFiles,
   listenShared,
+  lockStateDir,
+  type StateDirLock,
   SpawnCommandRunner,
   type SharedListener,
   TargetServiceDefinition,
@@ -32,7 +33,6 @@ import type { EmergeBuilder } from './rpc/emerge-relay.js';
 import { buildSystemEmergeBuilder } from './rpc/emerge-builder.js';
 import { serveBulk } from './rpc/bulk-serve.js';
 import { sweepRemovals } from './registry/remove-target.js';
-import { HostLock, HostLockedError } from './host-lock.js';
 import { DamagedRecordError, DamagedRecords } from './registry/damaged-records.js';
 import { createMarchSummarizer } from './rpc/march-summary.js';
 
@@ -71,7 +71,7 @@ export class HostDaemon {
   private server: Server | undefined;
   /** The one listener: gRPC and bulk-data connections (shared/grpc/shared-listener.ts). */
   private listener: SharedListener | undefined;
-  private lock: HostLock | undefined;
+  private lock: StateDirLock | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
 
@@ -113,19 +113,16 @@ export class HostDaemon {
     }
   }
 
-  private async takeLock(): Promise<HostLock> {
+  private takeLock(): Promise<StateDirLock> {
     const { config } = this.options;
-    await this.layout.prepare(); // the lock lives in the state dir: create it first
-    try {
-      return await HostLock.acquire(this.layout.lockFile(), (pid) =>
-        this.log.warn({ pid, lockFile: this.layout.lockFile() }, 'took over the lock of a host agent that is gone'),
-      );
-    } catch (err) {
-      if (!(err instanceof HostLockedError)) throw err;
-      // two hosts on one state dir would corrupt it: a configuration error, not retried (exit 78)
-      const why = `${config.stateDir} is ${err.message}; stop that host first, or give this one its own state_dir`;
-      throw new ConfigError(config.configFile, 'state_dir', why, { cause: err });
-    }
+    // two hosts on one state dir would corrupt it: a configuration error, not retried (exit 78)
+    return lockStateDir({
+      agent: 'host',
+      configFile: config.configFile,
+      stateDir: config.stateDir,
+      prepare: () => this.layout.prepare(), // the lock lives in the state dir: create it first
+      onStale: (pid, lockFile) => this.log.warn({ pid, lockFile }, 'took over the lock of a host agent that is gone'),
+    });
   }
 
   private async releaseLock(): Promise<void> {

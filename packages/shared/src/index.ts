@@ -26,6 +26,7 @@ export { BULK_ALPN, listenShared, parseListenAddress, type SharedListener } from
 export { AsyncQueue } from './util/async-queue.js';
 export { backoffDelay, sleep, type BackoffOptions } from './util/backoff.js';
 export { stateDigest, stateDigestAsync, isExcludedPath } from './state/digest.js';
+export { lockStateDir, type StateDirLock } from './state/state-dir-lock.js';
 export { addIntrospection } from './grpc/introspection.js';
 export { assertSafeRelativePath } from './fs/safe-path.js';
 export { EXIT, UsageError, runMain } from './lifecycle.js';
