@@ -3,6 +3,7 @@ import { setMaxListeners } from 'node:events';
 import { HostLayout } from './layout.js';
 import {
   adaptService,
+  bindError,
   addIntrospection,
   AdminServiceService,
   MAX_HOST_RECEIVE_BYTES,
@@ -175,7 +176,9 @@ export class HostDaemon {
     const handshake = this.options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: this.options.handshakeTimeoutMs };
     // one listener for gRPC ('h2') and the bulk-data connections (BULK_ALPN), same mutual TLS
     const bulk = { publications: this.publications, log: this.options.log, shutdown: this.shutdown.signal };
-    const listener = await listenShared(server, address, tls, { ...handshake, onBulk: (socket) => void serveBulk(socket, bulk) });
+    const listener = await listenShared(server, address, tls, { ...handshake, onBulk: (socket) => void serveBulk(socket, bulk) }).catch((err: unknown) => {
+      throw bindError(err, config.configFile, 'listen', address);
+    });
     const port = listener.port;
     this.server = server;
     this.listener = listener;
