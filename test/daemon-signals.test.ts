@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { useHarness } from './helpers/harness.js';
 import { AGENT_MAIN, spawnAgent, type AgentProcess } from './helpers/agent-process.js';
@@ -106,6 +107,59 @@ describe('agent processes: signals and exit codes', () => {
       proc = spawnAgent(AGENT_MAIN.host, args);
       expect(await proc.exited).toBe(78);
       expect(proc.stderr()).toBe(`binhost-host: configuration error: ${file}: tls.key: cannot read ${missing}: file not found\n`);
+    }
+  });
+
+  it('host: a certificate that is not PEM, or a target certificate, exits 78 naming tls.cert, both at start and with --check-config', async () => {
+    const file = join(h.dir, 'host.toml');
+    const f = await h.pki.files('target', 'alpha');
+    const notPem = join(h.dir, 'not.pem');
+    await writeFile(notPem, 'hello\n');
+    const top = `listen = "127.0.0.1:0"\nstate_dir = ${JSON.stringify(join(h.dir, 'state'))}\n[tls]\nca = ${JSON.stringify(f.ca)}\nkey = ${JSON.stringify(f.key)}\n`;
+    for (const [cert, why] of [
+      [notPem, `${notPem} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" line)`],
+      [f.cert, `${f.cert} is a target certificate; the host agent needs a host certificate (binhostctl pki issue host NAME)`],
+    ] as const) {
+      await writeFile(file, `${top}cert = ${JSON.stringify(cert)}\n`);
+      for (const args of [['--config', file], ['--config', file, '--check-config']]) {
+        proc = spawnAgent(AGENT_MAIN.host, args);
+        expect(await proc.exited).toBe(78);
+        expect(proc.stderr()).toBe(`binhost-host: configuration error: ${file}: tls.cert: ${why}\n`);
+      }
+    }
+  });
+
+  it('target: a host certificate exits 78 naming tls.cert and both roles', async () => {
+    const file = join(h.dir, 'target.toml');
+    const f = await h.pki.files('host', 'host');
+    await writeFile(file, `host = "127.0.0.1:1"\n${await tlsBlock('host', 'host')}`);
+    for (const args of [['--config', file], ['--config', file, '--check-config']]) {
+      proc = spawnAgent(AGENT_MAIN.target, args);
+      expect(await proc.exited).toBe(78);
+      expect(proc.stderr()).toBe(`binhost-target: configuration error: ${file}: tls.cert: ${f.cert} is a host certificate; the target agent needs a target certificate (binhostctl pki issue target NAME)\n`);
+    }
+  });
+
+  it('a port already in use names the key and the address, for the host (listen) and the target (install.mirror_port); exit 1, retried by systemd', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const file = join(h.dir, 'host.toml');
+      await writeFile(file, `listen = "127.0.0.1:${port}"\nstate_dir = ${JSON.stringify(join(h.dir, 'state'))}\n${await tlsBlock('host', 'host')}`);
+      proc = spawnAgent(AGENT_MAIN.host, ['--config', file]);
+      expect(await proc.exited).toBe(1);
+      expect(proc.stderr()).toBe(`binhost-host: ${file}: listen: 127.0.0.1:${port} is already in use (EADDRINUSE)\n`);
+
+      const target = join(h.dir, 'target.toml');
+      const top = `host = "127.0.0.1:1"\nroot = ${JSON.stringify(h.dir)}\nstate_dir = ${JSON.stringify(join(h.dir, 'target-state'))}\n`;
+      await writeFile(target, `${top}${await tlsBlock('target', 'alpha')}[install]\nmirror_port = ${port}\n`);
+      proc = spawnAgent(AGENT_MAIN.target, ['--config', target]);
+      expect(await proc.exited).toBe(1);
+      expect(proc.stderr()).toBe(`binhost-target: ${target}: install.mirror_port: 127.0.0.1:${port} is already in use (EADDRINUSE)\n`);
+      await expect(access(join(h.dir, 'target-state', 'target.lock'))).rejects.toThrow(/ENOENT/); // released
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
     }
   });
 

@@ -3,13 +3,15 @@ import { setMaxListeners } from 'node:events';
 import { HostLayout } from './layout.js';
 import {
   adaptService,
+  bindError,
   addIntrospection,
   AdminServiceService,
-  ConfigError,
   MAX_HOST_RECEIVE_BYTES,
   MAX_MESSAGE_BYTES,
   readTlsFiles,
   listenShared,
+  lockStateDir,
+  type StateDirLock,
   SpawnCommandRunner,
   type SharedListener,
   TargetServiceDefinition,
@@ -32,7 +34,6 @@ import type { EmergeBuilder } from './rpc/emerge-relay.js';
 import { buildSystemEmergeBuilder } from './rpc/emerge-builder.js';
 import { serveBulk } from './rpc/bulk-serve.js';
 import { sweepRemovals } from './registry/remove-target.js';
-import { HostLock, HostLockedError } from './host-lock.js';
 import { DamagedRecordError, DamagedRecords } from './registry/damaged-records.js';
 import { createMarchSummarizer } from './rpc/march-summary.js';
 
@@ -71,7 +72,7 @@ export class HostDaemon {
   private server: Server | undefined;
   /** The one listener: gRPC and bulk-data connections (shared/grpc/shared-listener.ts). */
   private listener: SharedListener | undefined;
-  private lock: HostLock | undefined;
+  private lock: StateDirLock | undefined;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
 
@@ -113,19 +114,16 @@ export class HostDaemon {
     }
   }
 
-  private async takeLock(): Promise<HostLock> {
+  private takeLock(): Promise<StateDirLock> {
     const { config } = this.options;
-    await this.layout.prepare(); // the lock lives in the state dir: create it first
-    try {
-      return await HostLock.acquire(this.layout.lockFile(), (pid) =>
-        this.log.warn({ pid, lockFile: this.layout.lockFile() }, 'took over the lock of a host agent that is gone'),
-      );
-    } catch (err) {
-      if (!(err instanceof HostLockedError)) throw err;
-      // two hosts on one state dir would corrupt it: a configuration error, not retried (exit 78)
-      const why = `${config.stateDir} is ${err.message}; stop that host first, or give this one its own state_dir`;
-      throw new ConfigError(config.configFile, 'state_dir', why, { cause: err });
-    }
+    // two hosts on one state dir would corrupt it: a configuration error, not retried (exit 78)
+    return lockStateDir({
+      agent: 'host',
+      configFile: config.configFile,
+      stateDir: config.stateDir,
+      prepare: () => this.layout.prepare(), // the lock lives in the state dir: create it first
+      onStale: (pid, lockFile) => this.log.warn({ pid, lockFile }, 'took over the lock of a host agent that is gone'),
+    });
   }
 
   private async releaseLock(): Promise<void> {
@@ -136,7 +134,7 @@ export class HostDaemon {
 
   private async serve(): Promise<number> {
     const { config } = this.options;
-    const tls = await readTlsFiles(config.tls, config.configFile);
+    const tls = await readTlsFiles(config.tls, config.configFile, 'host');
     await this.registry.load();
     await sweepRemovals(this.layout); // what a host killed mid-`target remove` left behind
     await this.builds.start();
@@ -178,7 +176,9 @@ export class HostDaemon {
     const handshake = this.options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: this.options.handshakeTimeoutMs };
     // one listener for gRPC ('h2') and the bulk-data connections (BULK_ALPN), same mutual TLS
     const bulk = { publications: this.publications, log: this.options.log, shutdown: this.shutdown.signal };
-    const listener = await listenShared(server, address, tls, { ...handshake, onBulk: (socket) => void serveBulk(socket, bulk) });
+    const listener = await listenShared(server, address, tls, { ...handshake, onBulk: (socket) => void serveBulk(socket, bulk) }).catch((err: unknown) => {
+      throw bindError(err, config.configFile, 'listen', address);
+    });
     const port = listener.port;
     this.server = server;
     this.listener = listener;

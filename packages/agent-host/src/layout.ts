@@ -17,7 +17,7 @@ import { assertValidName } from '@binhost/shared';
  *     builds/<id>.json        one Build each; builds/<id>.log its log
  *     snapshots/<n>/          an immutable publication: Packages, the files it names (hard links),
  *                             snapshot.json (Snapshot.toJSON)
- * <state_dir>/host.lock                  the pid of the host agent that owns this state dir (host-lock.ts)
+ * <state_dir>/host.lock                  the pid of the host agent that owns this state dir (shared state/state-dir-lock.ts)
  * <state_dir>/keys/<root>/secret/        the root's OpenPGP signing keyring (GNUPGHOME, 0700): one
  *                                        key per root, so a build can sign only for its own targets
  * <state_dir>/keys/<root>/verify/        its public key, trusted: Portage's verify keyring for builds
@@ -80,9 +80,6 @@ export class HostLayout {
   snapshotDir(root: string, id: number): string {
     if (!Number.isInteger(id) || id <= 0) throw new Error(`invalid snapshot id ${id}`);
     return join(this.snapshotsDir(root), String(id));
-  }
-  lockFile(): string {
-    return join(this.stateDir, 'host.lock');
   }
   /** The signing keys of a root's builds (secret/ and verify/). */
   keysDir(root: string): string {

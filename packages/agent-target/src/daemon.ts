@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { readTlsFiles, type Logger, type TargetConfig, type TargetState } from '@binhost/shared';
+import { lockStateDir, readTlsFiles, type Logger, type StateDirLock, type TargetConfig, type TargetState, type TlsMaterial } from '@binhost/shared';
 import { HostConnection } from './connection/host-connection.js';
 import { StateReporter } from './connection/state-reporter.js';
 import { collectTargetState } from './report/collect-state.js';
@@ -28,14 +28,36 @@ export class TargetDaemon {
   monitor: StateMonitor | undefined;
   delivery: Delivery | undefined;
   private readonly log: Logger;
+  private lock: StateDirLock | undefined;
 
   constructor(private readonly options: TargetDaemonOptions) {
     this.log = options.log.child({ component: 'target' });
   }
 
+  /**
+   * Takes the state dir's lock (`<state_dir>/target.lock`: two targets on one state dir would
+   * corrupt its mirror; a {@link ConfigError} naming the other's pid), then serves the mirror and
+   * connects. A start that fails releases the lock.
+   */
   async start(): Promise<void> {
     const { config } = this.options;
-    const tls = await readTlsFiles(config.tls, config.configFile);
+    const tls = await readTlsFiles(config.tls, config.configFile, 'target');
+    this.lock = await lockStateDir({
+      agent: 'target',
+      configFile: config.configFile,
+      stateDir: config.stateDir,
+      onStale: (pid, lockFile) => this.log.warn({ pid, lockFile }, 'took over the lock of a target agent that is gone'),
+    });
+    try {
+      await this.serve(tls);
+    } catch (err) {
+      await this.stop().catch(() => undefined); // what did start, and the lock
+      throw err;
+    }
+  }
+
+  private async serve(tls: TlsMaterial): Promise<void> {
+    const { config } = this.options;
     const log = this.options.log.child({ component: 'state' });
     const { root, report } = config;
     const collect = this.options.collectState ?? (() => collectTargetState({ root, maxFileBytes: report.maxFileBytes, log }));
@@ -101,6 +123,9 @@ export class TargetDaemon {
     // the sync stops before the connection (an install in progress is finished first)
     await this.delivery?.stop();
     await this.connection?.stop();
+    const lock = this.lock;
+    this.lock = undefined;
+    await lock?.release();
     this.log.info('stopped');
   }
 }

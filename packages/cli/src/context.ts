@@ -74,7 +74,7 @@ export function createContext(options: ContextOptions): CommandContext {
       if (client) return client;
       if (options.admin) return (client = await options.admin());
       const config = await loadAdminConfig(configFile);
-      const tls = await readTlsFiles(config.tls, config.configFile);
+      const tls = await readTlsFiles(config.tls, config.configFile, 'admin');
       material = tls;
       address = { configFile: config.configFile, host: config.host, serverName: config.serverName, caFile: config.tls.ca, certFile: config.tls.cert };
       client = new AdminServiceClient(config.host, clientCredentials(tls), clientChannelOptions({ serverName: config.serverName }));

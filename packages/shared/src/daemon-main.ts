@@ -22,8 +22,8 @@ export interface AgentDaemon {
 export interface DaemonProgram<C extends AgentConfig, D extends AgentDaemon> {
   /** `binhost-host` */
   program: string;
-  /** `host`: the `agent` field of every log line. */
-  agent: string;
+  /** `host`: the `agent` field of every log line, and the role its certificate must have. */
+  agent: 'host' | 'target';
   /** The config file used without `--config`. */
   defaultConfig: string;
   /** `--version`: the program's version (see {@link packageVersion}). */
@@ -77,7 +77,7 @@ export function runDaemonMain<C extends AgentConfig, D extends AgentDaemon>(p: D
     }
     const config = await p.load(values.config);
     if (values['check-config']) {
-      await readTlsFiles(config.tls, config.configFile); // certificates present, key not readable by others
+      await readTlsFiles(config.tls, config.configFile, p.agent); // PEM, the key is the cert's, the cert's role, key not readable by others
       process.stdout.write(`${config.configFile}: ok\n`);
       return EXIT.OK;
     }

@@ -70,3 +70,22 @@ export function errnoCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
   return undefined;
 }
+
+/**
+ * What a failed bind of a configured address becomes: an error naming the config file, the key
+ * and the address (`host.toml: listen: 127.0.0.1:7453 is already in use (EADDRINUSE)`).
+ *
+ * A port in use is NOT a configuration error (exit 1, so systemd's Restart=on-failure retries):
+ * the usual holder is the agent's own previous instance still stopping, or a service that goes
+ * away, and a retry then succeeds. An address this machine does not have (EADDRNOTAVAIL) is
+ * treated the same way, as it may be an interface still coming up at boot. A port the agent may
+ * not bind (EACCES) is a {@link ConfigError} (exit 78): retrying cannot change it.
+ */
+export function bindError(err: unknown, file: string, key: string, address: string): Error {
+  const code = errnoCode(err);
+  const options = { cause: err };
+  if (code === 'EADDRINUSE') return new AgentError(`${file}: ${key}: ${address} is already in use (EADDRINUSE)`, status.UNAVAILABLE, options);
+  if (code === 'EADDRNOTAVAIL') return new AgentError(`${file}: ${key}: ${address} is not an address of this machine (EADDRNOTAVAIL)`, status.UNAVAILABLE, options);
+  if (code === 'EACCES') return new ConfigError(file, key, `${address}: permission denied to bind (EACCES)`, options);
+  return new AgentError(`${file}: ${key}: cannot listen on ${address}: ${errorMessage(err)}`, status.INTERNAL, options);
+}

@@ -3,7 +3,7 @@
  * each module lists what the other packages use (npm run lint finds exports nobody imports).
  */
 export { FileKind, FileEntry, NativeFlags, TargetState, DigestRecord, BuildKind, BuildStatus, Build, PackageBuildStats, Snapshot, RepoRevision, InstallPolicy, PlannedPackage, InstallPlan, InstallOutcome, InstallResult, TransferProgress, ConfigRewrite, AppliedConfig, DistccStats, buildStatusToJSON, buildKindToJSON, installPolicyToJSON, installPolicyFromJSON, installOutcomeToJSON, TargetServiceService, TargetServiceClient, RegisterResponse, ReportStateRequest, ReportStateResponse, OpenEventsResponse, SyncRequest, SigningKey, GetPublicationRequest, GetPublicationResponse, FetchFileRequest, FetchFileResponse, FileDigest, StreamActivityRequest, AdminServiceService, AdminServiceClient, TargetSummary, GetTargetResponse, MarchSummary, DiffTargetRequest, DiffTargetResponse, FileChange, FileDiff, fileChangeToJSON, AddTargetHeader, AddTargetRequest, AddTargetResponse, RemoveTargetRequest, RemoveTargetResponse, SetInstallPolicyRequest, ListBuildsRequest, ListBuildsResponse, TriggerBuildRequest, TriggerBuildResponse, CancelBuildRequest, CancelBuildResponse, FollowBuildLogRequest, FollowBuildLogResponse, ListSnapshotsRequest, ListSnapshotsResponse, PublishSnapshotRequest, PublishSnapshotResponse, TriggerSyncRequest, TriggerSyncResponse, EmergeRequest, EmergeResponse, GetDiskUsageRequest, GetDiskUsageResponse, RootDiskUsage, CollectGarbageRequest, CollectGarbageResponse, RootGarbageResult } from './api.js';
-export { AgentError, ConfigError, PermissionDeniedError, NotFoundError, InvalidArgumentError, FailedPreconditionError, errorMessage, errnoCode } from './errors.js';
+export { AgentError, ConfigError, bindError, PermissionDeniedError, NotFoundError, InvalidArgumentError, FailedPreconditionError, errorMessage, errnoCode } from './errors.js';
 export { createLogger, silentLogger, type Logger } from './logger.js';
 export { atomicWrite } from './fs/atomic-write.js';
 export { DEFAULT_PATHS } from './config/paths.js';
@@ -26,6 +26,7 @@ export { BULK_ALPN, listenShared, parseListenAddress, type SharedListener } from
 export { AsyncQueue } from './util/async-queue.js';
 export { backoffDelay, sleep, type BackoffOptions } from './util/backoff.js';
 export { stateDigest, stateDigestAsync, isExcludedPath } from './state/digest.js';
+export { lockStateDir, type StateDirLock } from './state/state-dir-lock.js';
 export { addIntrospection } from './grpc/introspection.js';
 export { assertSafeRelativePath } from './fs/safe-path.js';
 export { EXIT, UsageError, runMain } from './lifecycle.js';

@@ -8,6 +8,7 @@ import {
   InstallPolicy,
   InstallResult,
   installOutcomeToJSON,
+  bindError,
   type InstallPolicyName,
   type Logger,
   type OpenEventsResponse,
@@ -114,7 +115,9 @@ export class Delivery {
     const { config, log } = this.options;
     await this.store.ensureDirs();
     this.installed = await this.store.installedId();
-    this.port = await this.server.start(config.install.mirrorPort);
+    this.port = await this.server.start(config.install.mirrorPort).catch((err: unknown) => {
+      throw bindError(err, config.configFile, 'install.mirror_port', `127.0.0.1:${config.install.mirrorPort}`);
+    });
     const file = await this.writeBinrepos();
     log.info({ port: this.port, binrepos: file, installed: this.installed }, 'mirror endpoint listening');
   }

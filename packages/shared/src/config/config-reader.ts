@@ -43,7 +43,12 @@ export class ConfigReader {
   /** A string that must be present. */
   requiredString(key: string): string {
     const v = this.string(key);
-    if (v === undefined) this.fail(key, 'missing (required)');
+    if (v === undefined) {
+      // `hots = ...` for `host`: the misspelt key is what to fix, so it is named first
+      const typo = this.keys().find((k) => !this.seen.has(k) && isTypoOf(k, key));
+      if (typo !== undefined) this.fail(typo, `unknown key (did you mean "${key}"? ${this.path(key)} is required)`);
+      this.fail(key, 'missing (required)');
+    }
     return v;
   }
 
@@ -83,6 +88,13 @@ export class ConfigReader {
     return v as string[];
   }
 
+  /** A command (program and leading arguments), or `fallback` when absent: an empty array is refused. */
+  command(key: string, fallback: readonly string[]): readonly string[] {
+    const v = this.stringArray(key, fallback);
+    if (v.length === 0) this.fail(key, 'expected a program and its arguments, got an empty array');
+    return v;
+  }
+
   /** A sub-table as its own reader (an empty one when absent). Call its finish() too. */
   section(key: string): ConfigReader {
     const v = this.get(key);
@@ -116,6 +128,18 @@ export class ConfigReader {
       if (!this.seen.has(key)) this.fail(key, 'unknown key');
     }
   }
+}
+
+/** Whether `a` is `b` with one letter changed, added, dropped, or two neighbours swapped. */
+function isTypoOf(a: string, b: string): boolean {
+  if (a === b || Math.abs(a.length - b.length) > 1) return false;
+  const lower = (s: string) => s.toLowerCase().replace(/-/g, '_');
+  const [x, y] = [lower(a), lower(b)];
+  if (x === y) return true;
+  let i = 0;
+  while (i < x.length && x[i] === y[i]) i++;
+  if (x.length === y.length) return x.slice(i + 1) === y.slice(i + 1) || (x[i] === y[i + 1] && x[i + 1] === y[i] && x.slice(i + 2) === y.slice(i + 2));
+  return x.length > y.length ? x.slice(i + 1) === y.slice(i) : x.slice(i) === y.slice(i + 1);
 }
 
 function isTable(v: unknown): v is Table {

@@ -7,8 +7,15 @@ import type { ConfigReader } from './config-reader.js';
  */
 export function readDialAddress(r: ConfigReader): { host: string; serverName: string } {
   const host = r.requiredString('host');
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(host);
-  if (!m) throw new ConfigError(r.file, 'host', `expected "name:port", got "${host}"`);
-  const serverName = r.string('server_name', m[1]!.replace(/^\[|\]$/g, ''));
+  const name = addressName(host);
+  if (name === undefined) throw new ConfigError(r.file, 'host', `expected "name:port" with a port from 1 to 65535, got "${host}"`);
+  const serverName = r.string('server_name', name.replace(/^\[|\]$/g, ''));
   return { host, serverName };
+}
+
+/** The name part of `name:port` or `[v6]:port` (brackets kept); undefined unless the port is `minPort`–65535. */
+export function addressName(address: string, minPort = 1): string | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
+  const port = Number(m?.[2]);
+  return m && port >= minPort && port <= 65535 ? m[1] : undefined;
 }

@@ -6,6 +6,7 @@ import { loadHostConfig, HOST_DEFAULTS } from './host-config.js';
 import { loadTargetConfig } from './target-config.js';
 import { readTlsFiles } from '../grpc/tls-files.js';
 import { ConfigError } from '../errors.js';
+import { createCa, issueCertificate } from '../pki/certificates.js';
 
 describe('host and target config files', () => {
   let dir: string;
@@ -72,7 +73,7 @@ describe('host and target config files', () => {
 
   it('requires host in the target config and checks its form', async () => {
     const file = await write('target.toml', `host = "no-port"\n${tlsBlock}`);
-    expect((await errorOf(loadTargetConfig(file))).message).toBe(`${file}: host: expected "name:port", got "no-port"`);
+    expect((await errorOf(loadTargetConfig(file))).message).toBe(`${file}: host: expected "name:port" with a port from 1 to 65535, got "no-port"`);
     const ok = await loadTargetConfig(await write('t2.toml', `host = "binhost.lan:7453"\n${tlsBlock}`));
     expect(ok.serverName).toBe('binhost.lan');
     expect(ok.install.policy).toBe('auto');
@@ -87,7 +88,11 @@ describe('host and target config files', () => {
 
   it('refuses a private key readable by group or others, saying which', async () => {
     const file = await write('host.toml', tlsBlock);
-    for (const f of ['ca.pem', 'host.pem', 'host.key']) await write(f, 'x');
+    const ca = await createCa();
+    const host = await issueCertificate({ ca, role: 'host', name: 'binhost' });
+    await write('ca.pem', ca.certPem);
+    await write('host.pem', host.certPem);
+    await write('host.key', host.keyPem);
     await chmod(join(dir, 'host.key'), 0o644);
     const config = await loadHostConfig(file);
     const err = await errorOf(readTlsFiles(config.tls, file));
@@ -99,5 +104,53 @@ describe('host and target config files', () => {
     expect((await errorOf(readTlsFiles(config.tls, file))).message).toContain('host.key is readable by others (mode 0604)');
     await chmod(join(dir, 'host.key'), 0o600);
     await expect(readTlsFiles(config.tls, file)).resolves.toBeDefined();
+  });
+
+  it('refuses a listen port above 65535, or a host port outside 1-65535, at load', async () => {
+    for (const port of ['99999', '65536']) {
+      const file = await write('host.toml', `listen = "127.0.0.1:${port}"\n${tlsBlock}`);
+      expect((await errorOf(loadHostConfig(file))).message).toBe(`${file}: listen: expected "address:port" with a port from 0 to 65535, got "127.0.0.1:${port}"`);
+    }
+    for (const port of ['0', '65535']) await loadHostConfig(await write('host.toml', `listen = "127.0.0.1:${port}"\n${tlsBlock}`));
+    const zero = await write('target.toml', `host = "binhost.lan:0"\n${tlsBlock}`);
+    expect((await errorOf(loadTargetConfig(zero))).message).toContain('host: expected "name:port" with a port from 1 to 65535');
+    const file = await write('target.toml', `host = "binhost.lan:70000"\n${tlsBlock}`);
+    expect((await errorOf(loadTargetConfig(file))).message).toBe(`${file}: host: expected "name:port" with a port from 1 to 65535, got "binhost.lan:70000"`);
+  });
+
+  it('refuses a state_dir under /proc, /sys or /dev', async () => {
+    for (const dirPath of ['/proc/binhost', '/sys/x', '/dev']) {
+      const file = await write('host.toml', `state_dir = "${dirPath}"\n${tlsBlock}`);
+      expect((await errorOf(loadHostConfig(file))).message).toMatch(new RegExp(`^${file}: state_dir: ${dirPath} is under /\\w+, a kernel filesystem`));
+    }
+    const file = await write('target.toml', `host = "h:7453"\nstate_dir = "/proc/t"\n${tlsBlock}`);
+    expect((await errorOf(loadTargetConfig(file))).message).toContain(`${file}: state_dir: /proc/t is under /proc`);
+  });
+
+  it('refuses an empty command array (build.emerge, retention.emaint, install.emerge)', async () => {
+    for (const [table, key] of [['build', 'emerge'], ['retention', 'emaint']]) {
+      const file = await write('host.toml', `${tlsBlock}[${table}]\n${key} = []\n`);
+      expect((await errorOf(loadHostConfig(file))).message).toBe(`${file}: ${table}.${key}: expected a program and its arguments, got an empty array`);
+    }
+    const file = await write('target.toml', `host = "h:7453"\n${tlsBlock}[install]\nemerge = []\n`);
+    expect((await errorOf(loadTargetConfig(file))).message).toBe(`${file}: install.emerge: expected a program and its arguments, got an empty array`);
+  });
+
+  it('names a misspelt required key as unknown rather than the required key as missing', async () => {
+    const file = await write('target.toml', `hots = "binhost.lan:7453"\n${tlsBlock}`);
+    expect((await errorOf(loadTargetConfig(file))).message).toBe(`${file}: hots: unknown key (did you mean "host"? host is required)`);
+    const tls = await write('host.toml', '[tls]\nca = "ca.pem"\ncert = "c.pem"\nkye = "k.pem"\n');
+    expect((await errorOf(loadHostConfig(tls))).message).toBe(`${tls}: tls.kye: unknown key (did you mean "key"? tls.key is required)`);
+  });
+
+  it('refuses a target root that does not exist or is not a directory; one without etc/portage is fine', async () => {
+    const missing = join(dir, 'nonexistent', 'root');
+    let file = await write('target.toml', `host = "h:7453"\nroot = ${JSON.stringify(missing)}\n${tlsBlock}`);
+    expect((await errorOf(loadTargetConfig(file))).message).toBe(`${file}: root: ${missing} does not exist`);
+    const plain = await write('plain', 'x');
+    file = await write('target.toml', `host = "h:7453"\nroot = ${JSON.stringify(plain)}\n${tlsBlock}`);
+    expect((await errorOf(loadTargetConfig(file))).message).toBe(`${file}: root: ${plain} is not a directory`);
+    file = await write('target.toml', `host = "h:7453"\nroot = ${JSON.stringify(dir)}\n${tlsBlock}`);
+    expect((await loadTargetConfig(file)).root).toBe(dir);
   });
 });

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { loadToml } from './load-toml.js';
 import type { ConfigReader } from './config-reader.js';
-import { DEFAULT_PATHS, DEFAULT_PORT } from './paths.js';
+import { assertStateDirPath, DEFAULT_PATHS, DEFAULT_PORT } from './paths.js';
+import { addressName } from './dial-address.js';
 import type { TlsFiles } from '../grpc/tls-files.js';
 import { ConfigError } from '../errors.js';
 import { readDistcc, type DistccConfig } from './distcc-config.js';
@@ -107,15 +108,16 @@ export async function loadHostConfig(file: string): Promise<HostConfig> {
 function parseHostConfig(r: ConfigReader, baseDir: string): HostConfig {
   const abs = (p: string) => resolve(baseDir, p);
   const listen = r.string('listen', HOST_DEFAULTS.listen);
-  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(listen)) {
-    throw new ConfigError(r.file, 'listen', `expected "address:port", got "${listen}"`);
+  // port 0 binds an ephemeral port (tests, the demo): the bound one is logged
+  if (addressName(listen, 0) === undefined) {
+    throw new ConfigError(r.file, 'listen', `expected "address:port" with a port from 0 to 65535, got "${listen}"`);
   }
-  const stateDir = abs(r.string('state_dir', HOST_DEFAULTS.stateDir));
+  const stateDir = assertStateDirPath(r.file, 'state_dir', abs(r.string('state_dir', HOST_DEFAULTS.stateDir)));
   const logLevel = r.choice('log_level', LOG_LEVELS, 'info');
   const tls = readTls(r.section('tls'), abs);
   const b = r.section('build');
   const build = {
-    emerge: b.stringArray('emerge', HOST_DEFAULTS.emerge),
+    emerge: b.command('emerge', HOST_DEFAULTS.emerge),
     autoArgs: b.stringArray('auto_args', HOST_DEFAULTS.autoArgs),
     cancelGraceSeconds: b.integer('cancel_grace_seconds', HOST_DEFAULTS.cancelGraceSeconds, 1, 3600),
     keepSnapshots: b.integer('keep_snapshots', HOST_DEFAULTS.keepSnapshots, 1, 1000),
@@ -131,8 +133,7 @@ function parseHostConfig(r: ConfigReader, baseDir: string): HostConfig {
   b.finish();
   const t = r.section('retention');
   const keepBuilds = t.integer('keep_builds', HOST_DEFAULTS.keepBuilds, 1, 100_000);
-  const given = t.stringArray('emaint', []);
-  const emaint = given.length ? given : (siblingEmaint(build.emerge) ?? ['emaint']);
+  const emaint = t.has('emaint') ? t.command('emaint', []) : (siblingEmaint(build.emerge) ?? ['emaint']);
   t.finish();
   const retention = { keepBuilds, emaint };
   const rp = r.section('repos');

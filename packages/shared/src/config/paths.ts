@@ -1,3 +1,5 @@
+import { ConfigError } from '../errors.js';
+
 /**
  * Where things live on a Gentoo machine (FHS). Every path is overridable in the config files and
  * on the command line, so tests run in temp dirs.
@@ -19,3 +21,13 @@ export const DEFAULT_PATHS = {
 
 /** The port the host listens on unless told otherwise. @default 7453 */
 export const DEFAULT_PORT = 7453;
+
+/**
+ * Refuses a state dir in a kernel filesystem (/proc, /sys, /dev): nothing can be kept there, and
+ * Node's recursive mkdir never returns under /proc. A {@link ConfigError} naming `key`.
+ */
+export function assertStateDirPath(file: string, key: string, dir: string): string {
+  const fs = ['/proc', '/sys', '/dev'].find((top) => dir === top || dir.startsWith(`${top}/`));
+  if (fs) throw new ConfigError(file, key, `${dir} is under ${fs}, a kernel filesystem; choose a directory on disk (like ${DEFAULT_PATHS.hostStateDir})`);
+  return dir;
+}

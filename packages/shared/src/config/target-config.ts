@@ -1,7 +1,9 @@
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadToml } from './load-toml.js';
 import type { ConfigReader } from './config-reader.js';
-import { DEFAULT_PATHS } from './paths.js';
+import { assertStateDirPath, DEFAULT_PATHS } from './paths.js';
+import { ConfigError, errnoCode, errorMessage } from '../errors.js';
 import type { TlsFiles } from '../grpc/tls-files.js';
 import { readTls } from './host-config.js';
 import { readDialAddress } from './dial-address.js';
@@ -43,7 +45,25 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const
 /** Loads and validates a target config file; relative paths are resolved against the file's directory. */
 export async function loadTargetConfig(file: string): Promise<TargetConfig> {
   const r = await loadToml(file);
-  return parseTargetConfig(r, resolve(file, '..'));
+  const config = parseTargetConfig(r, resolve(file, '..'));
+  await assertRootDir(config);
+  return config;
+}
+
+/**
+ * `root` must be a directory. (A root without etc/portage is accepted: the agent reports that and
+ * watches for it to appear.)
+ */
+async function assertRootDir(config: TargetConfig): Promise<void> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(config.root)).isDirectory();
+  } catch (err) {
+    const code = errnoCode(err);
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory (a parent is a file)' : errorMessage(err);
+    throw new ConfigError(config.configFile, 'root', `${config.root} ${why}`, { cause: err });
+  }
+  if (!isDir) throw new ConfigError(config.configFile, 'root', `${config.root} is not a directory`);
 }
 
 /** Validates an already parsed target config. */
@@ -51,7 +71,7 @@ function parseTargetConfig(r: ConfigReader, baseDir: string): TargetConfig {
   const abs = (p: string) => resolve(baseDir, p);
   const { host, serverName } = readDialAddress(r);
   const root = abs(r.string('root', '/'));
-  const stateDir = abs(r.string('state_dir', DEFAULT_PATHS.targetStateDir));
+  const stateDir = assertStateDirPath(r.file, 'state_dir', abs(r.string('state_dir', DEFAULT_PATHS.targetStateDir)));
   const logLevel = r.choice('log_level', LOG_LEVELS, 'info');
   const tls = readTls(r.section('tls'), abs);
   const rep = r.section('report');
@@ -63,7 +83,7 @@ function parseTargetConfig(r: ConfigReader, baseDir: string): TargetConfig {
   const ins = r.section('install');
   const install = {
     policy: ins.choice<InstallPolicyName>('policy', ['auto', 'confirm', 'off'], 'auto'),
-    emerge: ins.stringArray('emerge', ['emerge']),
+    emerge: ins.command('emerge', ['emerge']),
     mirrorPort: ins.integer('mirror_port', 0, 0, 65535),
   };
   ins.finish();

@@ -3,9 +3,9 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HostLock, HostLockedError } from './host-lock.js';
+import { StateDirLock, StateDirLockedError } from './state-dir-lock.js';
 
-describe('HostLock', () => {
+describe('StateDirLock', () => {
   let dir: string;
   let file: string;
   beforeEach(async () => {
@@ -15,10 +15,10 @@ describe('HostLock', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('holds the pid; a second acquire is refused naming it; release removes the file', async () => {
-    const lock = await HostLock.acquire(file);
+    const lock = await StateDirLock.acquire(file, 'host');
     expect((await readFile(file, 'utf8')).split('\n')[0]).toBe(String(process.pid));
-    const second = await HostLock.acquire(file).catch((err: unknown) => err);
-    expect(second).toBeInstanceOf(HostLockedError);
+    const second = await StateDirLock.acquire(file, 'host').catch((err: unknown) => err);
+    expect(second).toBeInstanceOf(StateDirLockedError);
     expect(second).toMatchObject({ pid: process.pid, lockFile: file });
     await lock.release();
     expect(await readdir(dir)).toEqual([]);
@@ -31,7 +31,7 @@ describe('HostLock', () => {
     for (const stale of [`${dead}\n\n`, reused, '', 'garbage']) {
       await writeFile(file, stale);
       const taken: number[] = [];
-      const lock = await HostLock.acquire(file, (pid) => taken.push(pid));
+      const lock = await StateDirLock.acquire(file, 'host', (pid) => taken.push(pid));
       expect(taken).toHaveLength(1);
       expect((await readFile(file, 'utf8')).split('\n')[0]).toBe(String(process.pid));
       await lock.release();
@@ -40,7 +40,7 @@ describe('HostLock', () => {
   });
 
   it('release leaves a lock that is no longer its own', async () => {
-    const lock = await HostLock.acquire(file);
+    const lock = await StateDirLock.acquire(file, 'host');
     await writeFile(file, '1\n\n');
     await lock.release();
     expect(await readFile(file, 'utf8')).toBe('1\n\n');
