@@ -1,14 +1,8 @@
 import { connect } from 'node:tls';
-import type { TlsMaterial } from '@binhost/shared';
+import { parseListenAddress, type TlsMaterial } from '@binhost/shared';
 
 /** What {@link probeTls} says when the host closed the connection right after the handshake. */
 export const REFUSED_AFTER_HANDSHAKE = 'the host closed the connection after the TLS handshake';
-
-/** Splits `name:port` / `[v6]:port` as dialled. */
-function splitHostPort(address: string): { host: string; port: number } | undefined {
-  const m = /^\[?(.*?)\]?:(\d+)$/.exec(address);
-  return m ? { host: m[1]!, port: Number(m[2]) } : undefined;
-}
 
 /**
  * grpc-js reports a refused TLS handshake as a bare UNAVAILABLE ("Failed to connect"), hiding
@@ -19,8 +13,12 @@ function splitHostPort(address: string): { host: string; port: number } | undefi
  * (connection refused: grpc-js already said that).
  */
 export function probeTls(address: string, serverName: string, tls: TlsMaterial, timeoutMs = 3000): Promise<string | undefined> {
-  const where = splitHostPort(address);
-  if (!where) return Promise.resolve(undefined);
+  let where: { host: string; port: number };
+  try {
+    where = parseListenAddress(address);
+  } catch {
+    return Promise.resolve(undefined);
+  }
   return new Promise((resolve) => {
     let settled = false;
     const socket = connect({ host: where.host, port: where.port, servername: serverName, ca: tls.ca, cert: tls.cert, key: tls.key, ALPNProtocols: ['h2'] });
