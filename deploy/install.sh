@@ -19,7 +19,8 @@
 #   --destdir DIR       install under DIR (packaging); also read from $DESTDIR
 #   --dry-run           print what would be done, change nothing
 #   --init KIND         auto (default: what this machine runs; both with a DESTDIR), systemd,
-#                       openrc, both or none
+#                       openrc, both or none; the first line printed names the choice and why
+#                       (systemd found, OpenRC found, or neither: no service files)
 #   --lib DIR           the staged trees (default: build/lib next to this script's directory)
 #   --node PATH         the node binary the wrappers run (default: /usr/bin/node)
 #   --systemd-unitdir DIR  (default: /usr/lib/systemd/system)
@@ -56,19 +57,27 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+# why: the reason for the choice of $init, printed with it (in --dry-run too).
 case $init in
 auto)
 	if [ -n "$DESTDIR" ]; then
 		init=both
+		why="a DESTDIR: systemd units and OpenRC scripts both; --init picks one"
 	else
 		# systemd's own test for "booted with systemd" (sd_booted).
 		sd=0; rc=0
 		[ -d /run/systemd/system ] && sd=1
 		[ -x /sbin/openrc-run ] && rc=1
-		case $sd$rc in 11) init=both ;; 10) init=systemd ;; 01) init=openrc ;; *) init=none ;; esac
+		case $sd$rc in
+		11) init=both; why="systemd found (/run/systemd/system) and OpenRC found (/sbin/openrc-run)" ;;
+		10) init=systemd; why="systemd found (/run/systemd/system)" ;;
+		01) init=openrc; why="OpenRC found (/sbin/openrc-run)" ;;
+		*) init=none; why="neither systemd nor OpenRC found: no service files; --init systemd, openrc or both installs them" ;;
+		esac
 	fi
 	;;
-systemd | openrc | both | none) ;;
+none) why="--init none: no service files" ;;
+systemd | openrc | both) why="--init $init" ;;
 *) die "--init: expected auto, systemd, openrc, both or none, got \"$init\"" ;;
 esac
 
@@ -81,6 +90,8 @@ fi
 for c in $components; do
 	[ -f "$lib/$c/dist/main.js" ] || die "$lib/$c/dist/main.js is missing: run 'sh deploy/stage.sh' first"
 done
+
+printf 'init system: %s (%s)\n' "$init" "$why"
 
 # Every change goes through run: printed with --dry-run, done otherwise.
 run() {

@@ -8,7 +8,7 @@
 //
 // The agents never know about any of this: they are configured with DIR/bin/emerge as their emerge
 // command, exactly as they would be with /usr/bin/emerge on Gentoo. What the wrappers set, and why,
-// is in ../shared/docs/real-portage.md (running root, no portage user, gtar, no sys-apps/sandbox).
+// is in docs/real-portage.md (running root, no portage user, gtar, no sys-apps/sandbox).
 // On a real Gentoo machine none of this is used: the agents run the system's own emerge.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

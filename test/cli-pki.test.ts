@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { dispatch } from '@binhost/cli';
@@ -38,6 +38,18 @@ describe('binhostctl pki', () => {
     const host = new X509Certificate(await readFile(`${dir}/host-build1.pem`));
     expect(host.subjectAltName).toBe('DNS:build1.lan, IP Address:192.0.2.7');
     expect(host.checkIssued(new X509Certificate(await readFile(`${dir}/ca.pem`)))).toBe(true);
+  });
+
+  it('creates a new PKI directory mode 0700 and leaves an existing one\'s mode alone', async () => {
+    const dir = `${h.dir}/new/pki`;
+    expect(await dispatch(['pki', 'init', '--dir', dir], io())).toBe(0);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect((await stat(`${h.dir}/new`)).mode & 0o777).toBe(0o755 & ~process.umask());
+    const existing = `${h.dir}/existing`;
+    await mkdir(existing, { mode: 0o750 });
+    await chmod(existing, 0o750);
+    expect(await dispatch(['pki', 'init', '--dir', existing], io())).toBe(0);
+    expect((await stat(existing)).mode & 0o777).toBe(0o750);
   });
 
   it('never overwrites an existing key', async () => {

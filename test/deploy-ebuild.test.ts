@@ -31,6 +31,13 @@ describe('Gentoo ebuild', () => {
     expect(text.split('\n').filter((l) => /^ +\S/.test(l))).toEqual([]);
   });
 
+  it("pkg_postinst names every certificate to issue (host, target, admin) and admin.toml", async () => {
+    const text = await readFile(EBUILD, 'utf8');
+    const postinst = text.slice(text.indexOf('pkg_postinst() {'));
+    for (const role of ['host', 'target', 'admin']) expect(postinst).toMatch(new RegExp(`elog "  binhostctl pki issue ${role} NAME`));
+    expect(postinst).toContain('/etc/binhost/admin.toml.example');
+  });
+
   it('installs every unit, init script, conf.d file and template that deploy/ ships', async () => {
     const text = await readFile(EBUILD, 'utf8');
     const shipped = ['systemd/binhost-host.service', 'systemd/binhost-target.service', 'config/host.toml.example', 'config/target.toml.example', 'config/admin.toml.example'];

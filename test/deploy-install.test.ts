@@ -133,7 +133,28 @@ describe('deploy/install.sh', () => {
     expect(res.stdout).toContain(`chmod 0750 ${dry}/var/lib/binhost-target`);
     expect(res.stdout).toContain(`cp ${REPO.replace(/\/$/, '')}/deploy/systemd/binhost-target.service ${dry}/usr/lib/systemd/system/binhost-target.service`);
     expect(res.stdout).not.toContain('init.d');
+    expect(res.stdout.split('\n')[0]).toBe('init system: systemd (--init systemd)');
     expect(existsSync(dry)).toBe(false);
+    // The init system is named with its reason, in dry runs and real ones alike.
+    const auto = sh(['deploy/install.sh', '--dry-run', '--lib', lib, '--destdir', dry, 'target']);
+    expect(auto.stdout.split('\n')[0]).toBe('init system: both (a DESTDIR: systemd units and OpenRC scripts both; --init picks one)');
+    const none = sh(['deploy/install.sh', '--dry-run', '--lib', lib, '--destdir', dry, '--init', 'none', 'target']);
+    expect(none.stdout.split('\n')[0]).toBe('init system: none (--init none: no service files)');
+    expect(none.stdout).not.toContain('systemd/system');
+    // Without a DESTDIR, auto looks at this machine (a dry run changes nothing).
+    const sd = existsSync('/run/systemd/system');
+    const rc = existsSync('/sbin/openrc-run');
+    const here = sh(['deploy/install.sh', '--dry-run', '--lib', lib, 'target'], { DESTDIR: '' });
+    expect(here.stdout.split('\n')[0]).toBe(
+      sd && rc
+        ? 'init system: both (systemd found (/run/systemd/system) and OpenRC found (/sbin/openrc-run))'
+        : sd
+          ? 'init system: systemd (systemd found (/run/systemd/system))'
+          : rc
+            ? 'init system: openrc (OpenRC found (/sbin/openrc-run))'
+            : 'init system: none (neither systemd nor OpenRC found: no service files; --init systemd, openrc or both installs them)',
+    );
+    expect(setup.install!.stdout).toContain('init system: both (a DESTDIR');
     const bad = sh(['deploy/install.sh', '--init', 'upstart', '--destdir', dry]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toBe('install.sh: --init: expected auto, systemd, openrc, both or none, got "upstart"\n');

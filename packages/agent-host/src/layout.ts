@@ -35,7 +35,7 @@ export class HostLayout {
   /**
    * Creates the state dir, and lets others pass through it (0711: search, no listing; what is
    * inside keeps its own modes, 0750 and 0700 for records and keys). Portage verifies each
-   * package it has just signed as user nobody, with the keyring in signing-verify/, so nobody
+   * package it has just signed as user nobody, with the keyring in keys/<root>/verify/, so nobody
    * must be able to reach it; a state dir made 0750 by an older release gets the search bit.
    */
   async prepare(): Promise<void> {

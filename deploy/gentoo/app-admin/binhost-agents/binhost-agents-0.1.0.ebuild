@@ -86,10 +86,13 @@ pkg_postinst() {
 		elog "  binhostctl pki init"
 		elog "  binhostctl pki issue host NAME --san NAME.example.org"
 		elog "  binhostctl pki issue target NAME"
+		elog "  binhostctl pki issue admin NAME    (for binhostctl itself)"
 		elog "Copy /etc/binhost/host.toml.example (on the host) or target.toml.example (on a"
 		elog "target) to host.toml / target.toml, fill in the certificate paths, check it with"
 		elog "  binhost-host --check-config   or   binhost-target --check-config"
 		elog "and start the agent:"
 		elog "  systemctl enable --now binhost-host   or   rc-update add binhost-host default"
+		elog "For binhostctl, copy /etc/binhost/admin.toml.example to admin.toml and name the"
+		elog "admin certificate and the host's address in it."
 	fi
 }

@@ -28,9 +28,9 @@ export interface SigningKeysOptions {
 
 /**
  * The host's OpenPGP key for signing binary packages (Portage ≥ 3.0.78 refuses unsigned gpkgs by
- * default). The key lives in `<state_dir>/signing/`; when that home already holds a signing
+ * default). The key of a root lives in `<state_dir>/keys/<root>/secret/`; when that home already holds a signing
  * secret key (an admin imported one: "given"), it is used, otherwise an ed25519 key without a
- * passphrase is made. Beside it, `signing-verify/` is a keyring holding only the public key,
+ * passphrase is made. Beside it, `keys/<root>/verify/` is a keyring holding only the public key,
  * ultimately trusted: Portage verifies each package right after signing it and needs a keyring
  * that trusts the key (transcripts/signed-build-without-binhost-keyring.txt), readable by
  * `nobody` (see openKeyringToPortage).

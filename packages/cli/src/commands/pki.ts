@@ -20,14 +20,16 @@ import { printJson } from '../output.js';
 import { readUserFile } from '../file-errors.js';
 
 const DIR: OptionSpec = { flags: '--dir <DIR>', description: 'the PKI directory', default: DEFAULT_PATHS.pkiDir, file: true };
-const DAYS: OptionSpec = { flags: '--days <N>', description: 'validity in days (default: the role\'s, see the README)' };
+const DAYS: OptionSpec = { flags: '--days <N>', description: 'validity in days (default: 825, about 27 months, for every role)' };
 
 /** `binhostctl pki …`: the project's own CA, and certificates that carry (role, name). */
 export const specs: readonly CliCommand[] = [
   {
     name: 'pki init',
     summary: 'create the CA (ca.pem, ca.key) in DIR',
-    description: 'Keys are written mode 0600 and never overwritten. Keep ca.key off the host.',
+    description:
+      'The CA certificate is valid for 3650 days (10 years). Keys are written mode 0600 and never\n' +
+      'overwritten; a new DIR is created mode 0700. Keep ca.key off the host.',
     options: [DIR],
     json: '{version, files: {ca, key}}',
     examples: ['pki init --dir /etc/binhost/pki'],

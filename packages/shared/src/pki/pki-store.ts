@@ -1,5 +1,5 @@
 import { open, readFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AgentError, errnoCode } from '../errors.js';
 import { status } from '@grpc/grpc-js';
 import type { CertifiedKey } from './certificates.js';
@@ -30,8 +30,21 @@ export async function writeCertifiedKey(certPath: string, keyPath: string, pair:
   await writeNew(certPath, pair.certPem, 0o644);
 }
 
+/**
+ * Creates a missing PKI directory mode 0700 (as install.sh makes /etc/binhost/pki: it holds private
+ * keys); missing parents get 0755. An existing directory's mode is left alone.
+ */
+async function makePkiDir(dir: string): Promise<void> {
+  await mkdir(dirname(dir), { recursive: true, mode: 0o755 });
+  try {
+    await mkdir(dir, { mode: 0o700 });
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') throw err;
+  }
+}
+
 async function writeNew(path: string, data: string, mode: number): Promise<void> {
-  await mkdir(join(path, '..'), { recursive: true, mode: 0o755 });
+  await makePkiDir(dirname(path));
   let handle;
   try {
     handle = await open(path, 'wx', mode);
