@@ -54,4 +54,4 @@ async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
 }
 
 /** The most characters of the DETAIL column in the list of builds. */
-export const DETAIL_MAX = 100;
+const DETAIL_MAX = 100;
