@@ -71,6 +71,8 @@ function summarize(deps: AdminServiceDeps, name: string, roots = targetRoots(dep
     queuedSyncRequestId: queued?.requestId ?? '',
     queuedSyncConfirmed: queued?.confirmed ?? false,
     damaged: damageOf(deps, name).map(({ file, problem, remedy }) => ({ file, problem, remedy })),
+    awaitingConfirmationSnapshotId: r.awaitingConfirmation?.snapshotId ?? 0,
+    awaitingConfirmationPackages: r.awaitingConfirmation?.packages ?? 0,
     repoSkew: describeSkew(name, deps.publications.publishedSnapshotSync(name)?.repoRevisions ?? [], deps.registry.repoRevisionsOf(name)),
   };
 }
