@@ -28,6 +28,8 @@ const started = Date.now();
 const pki = join(work, 'pki');
 const targetRoot = join(work, 'target-root');
 const children = [];
+/** What each agent has logged so far ({agent, msg, ...fields}), for waiting on a line. */
+const logged = [];
 const step = (msg) => console.log(`\n==> ${msg}`);
 const ctlEnv = { ...process.env, BINHOST_ADMIN_CONFIG: join(work, 'admin.toml') };
 
@@ -48,9 +50,11 @@ function start(name, file, config) {
     for (const line of lines) {
       try {
         const j = JSON.parse(line);
+        logged.push({ agent: name, ...j });
+        // a digest is shortened to its start; an error is shown whole
         const extra = ['target', 'buildId', 'snapshotId', 'digest', 'err']
           .filter((k) => j[k] !== undefined)
-          .map((k) => `${k}=${typeof j[k] === 'object' ? j[k].message : String(j[k]).slice(0, 19)}`)
+          .map((k) => `${k}=${typeof j[k] === 'object' ? j[k].message : k === 'digest' ? String(j[k]).slice(0, 19) : String(j[k])}`)
           .join(' ');
         if (j.level >= 30) console.log(`    [${name}] ${j.msg}${extra ? ` (${extra})` : ''}`);
       } catch {
@@ -136,6 +140,8 @@ try {
 
   step(`starting the host agent on 127.0.0.1:${port} (the only listener; emerge = ${emergeName})`);
   start('host', bin.host, join(work, 'host.toml'));
+  // the target would otherwise dial before the host listens, and log a first retry
+  await waitUntil(() => logged.some((l) => l.agent === 'host' && l.msg === 'listening'), 'the host to listen', 30_000);
   step('starting the target agent: it dials the host and reports its state');
   start('target', bin.target, join(work, 'target.toml'));
   await waitUntil(() => {
@@ -161,6 +167,8 @@ try {
     const s = status();
     return s?.installedSnapshotId >= 2 && s.builtDigest === s.configDigest;
   }, 'the rebuild and its install');
+  // the host knows of the install before the target's own log line about it has been printed here
+  await waitUntil(() => logged.some((l) => l.agent === 'target' && l.msg === 'snapshot installed' && l.snapshotId >= 2), "the target's report of the install", 30_000);
   step('binhostctl status');
   show(ctl('status'));
   step('binhostctl builds demo-target');
@@ -194,7 +202,6 @@ try {
   for (const home of [join(work, 'host-state/keys/demo-target/secret'), join(targetRoot, 'etc/portage/gnupg')]) {
     if (existsSync(home)) spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent']);
   }
-  if (keep) console.log(`\nkept ${work}`);
-  else rmSync(work, { recursive: true, force: true, maxRetries: 5 });
-  step('stopped both agents and cleaned up');
+  if (!keep) rmSync(work, { recursive: true, force: true, maxRetries: 5 });
+  step(keep ? `stopped both agents; kept ${work}` : 'stopped both agents and cleaned up');
 }

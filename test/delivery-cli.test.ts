@@ -117,6 +117,37 @@ describe('binhostctl status, sync, emerge, policy', () => {
     expect((await cli('--json', 'snapshots', 'alpha')).out).toBe(snapshotsBefore.out);
   });
 
+  it('status and target show say when a plan awaits confirmation, with its packages and the command that confirms it', async () => {
+    await waitFor(async () => (await host.daemon.installs.last('alpha'))?.outcome === InstallOutcome.INSTALL_OUTCOME_UP_TO_DATE, { timeoutMs: 30_000, what: 'first sync' });
+    const shownBefore = await cli('target', 'show', 'alpha');
+    expect(shownBefore.out).toMatch(/^last install:\n  outcome +up_to_date\n  snapshot +#1\n  when +\S+ \(.*\)\n/m);
+    expect(shownBefore.out).not.toContain('confirm');
+    const snap = await writeSnapshot({
+      stateDir: host.stateDir,
+      root: 'alpha',
+      id: 2,
+      files: [{ path: 'app-misc/hello/hello-2.0-1.gpkg.tar', data: randomBytes(1000) }],
+      builtDigest: state.digest,
+      publishFor: ['alpha'],
+      daemon: host.daemon,
+    });
+    host.daemon.hub.publish('alpha', { $case: 'snapshotPublished', value: snap });
+    await waitFor(async () => (await host.daemon.installs.last('alpha'))?.outcome === InstallOutcome.INSTALL_OUTCOME_AWAITING_CONFIRMATION, { timeoutMs: 30_000, what: 'a plan awaiting confirmation' });
+    const status = await cli('status');
+    expect(status.out).toMatch(/alpha\s+connected\s+[0-9a-f]{12}\s+[0-9a-f]{12}\s+#2\s+#1 \(#2 to confirm\)\s+default\s+-\n/);
+    expect(status.out).toContain('alpha: install of snapshot #2 awaits confirmation (1 package(s); "binhostctl target show alpha" lists them): binhostctl sync alpha --yes\n');
+    const json = JSON.parse((await cli('--json', 'status')).out) as { targets: { awaitingConfirmation: unknown }[] };
+    expect(json.targets[0]!.awaitingConfirmation).toEqual({ snapshotId: 2, packages: 1 });
+    const shown = await cli('target', 'show', 'alpha');
+    expect(shown.out).toMatch(/^last install:\n  outcome +awaiting_confirmation\n  snapshot +#2\n  when +\S+ \(.*\)\n  plan +1 package\(s\), binary only\n    .*app-misc\/hello-2\.0.*\n  confirm +binhostctl sync alpha --yes\n/m);
+    // confirmed and installed: nothing awaits any more
+    expect((await cli('sync', 'alpha', '--yes')).code).toBe(0);
+    await waitFor(async () => (await host.daemon.installs.last('alpha'))?.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED, { timeoutMs: 30_000, what: 'the confirmed install' });
+    const after = await cli('status');
+    expect(after.out).not.toContain('confirm');
+    expect(after.out).toMatch(/alpha\s+connected\s+[0-9a-f]{12}\s+[0-9a-f]{12}\s+#2\s+#2\s+default\s+-\n/);
+  });
+
   it('status shows digests and snapshots; policy reaches the target; sync --yes is delivered', async () => {
     await waitFor(async () => (await host.daemon.installs.last('alpha'))?.outcome === InstallOutcome.INSTALL_OUTCOME_UP_TO_DATE, { timeoutMs: 30_000, what: 'first sync' });
     const table = await cli('status');

@@ -22,6 +22,14 @@ describe('npm run demo', () => {
     expect(out).toMatch(/greet-1\.0-\d+\.gpkg\.tar: gpkg-1, metadata\.tar\.zst, metadata\.tar\.zst\.sig, image\.tar\.zst, image\.tar\.zst\.sig, Manifest/);
     expect(out).toMatch(/greet-1\.0\/CFLAGS: -O2 -pipe -march=(?!native)\S+/);
     // binhostctl history: each reported digest with the build made from it and its snapshot
+    // the order of what it prints: the target starts once the host listens (no retry), the
+    // install of snapshot 2 is reported before "done", the clean-up last
+    expect(out).not.toContain('host unreachable');
+    expect(out.indexOf('[host] listening')).toBeGreaterThan(-1);
+    expect(out.indexOf('[host] listening')).toBeLessThan(out.indexOf('starting the target agent'));
+    expect(out.indexOf('[target] snapshot installed (snapshotId=2)')).toBeGreaterThan(-1);
+    expect(out.indexOf('[target] snapshot installed (snapshotId=2)')).toBeLessThan(out.indexOf('==> done in'));
+    expect(out.trimEnd().endsWith('==> stopped both agents and cleaned up')).toBe(true);
     expect(out).toMatch(/REPORTED\s+DIGEST\s+BUILDS\s+SNAPSHOTS\n.*[0-9a-f]{12}\s+#1 succeeded\s+#1\n.*[0-9a-f]{12}\s+#2 succeeded\s+#2\n/);
   }, 180_000);
 });

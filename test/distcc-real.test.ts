@@ -87,7 +87,8 @@ describe('real Portage with distcc helpers', () => {
     const refused = d.problems.find((p) => p.host === `127.0.0.1:${deadPort}`);
     expect(refused?.reason).toBe('connection refused');
     expect(log).toContain(`>>> binhost: distcc: 5 compile jobs: ${onHelper} on 127.0.0.1:${helper.port}, ${d.localJobs} here`);
-    const listed = await binhostctl(h.pki, h.dir, host.address, ['builds', 'alpha']);
+    // one build shows all of DETAIL (the list shortens it)
+    const listed = await binhostctl(h.pki, h.dir, host.address, ['builds', 'alpha', '1']);
     expect(listed.stdout).toContain(`${onHelper} on 127.0.0.1:${helper.port}`);
     expect(listed.stdout).toContain(`127.0.0.1:${deadPort} connection refused`);
 
@@ -129,7 +130,7 @@ describe('real Portage with distcc helpers', () => {
     const log = await readFile(join(host.daemon.layout.buildsDir('alpha'), `${build.id}.log`), 'utf8');
     expect(log).toContain('>>> binhost: distcc: 5 compile jobs: 5 here (5 fell back to local compiles)');
     expect(log).toContain('fell back to local compiles: no helper could take them');
-    const listed = await binhostctl(h.pki, h.dir, host.address, ['builds', 'alpha']);
+    const listed = await binhostctl(h.pki, h.dir, host.address, ['builds', 'alpha', String(build.id)]);
     expect(listed.stdout).toContain('5 here (5 fell back to local compiles)');
     await writeFile(host.configFile, original);
     await reloader.reload();
@@ -146,7 +147,7 @@ describe('real Portage with distcc helpers', () => {
       expect(build.status).toBe(BuildStatus.BUILD_STATUS_FAILED);
       expect(build.error).toContain('distcc is on for root "alpha"');
       expect(build.error).toMatch(/etc\/portage\/make\.conf:\d+ CFLAGS has -mtune=native/);
-      const listed = await binhostctl(h.pki, h.dir, host.address, ['builds', 'alpha']);
+      const listed = await binhostctl(h.pki, h.dir, host.address, ['builds', 'alpha', String(build.id)]);
       expect(listed.stdout).toContain('-mtune=native');
     } finally {
       await writeFile(makeConf, before);

@@ -77,6 +77,31 @@ describe('binhostctl target remove', () => {
     expect(again.stderr).toBe('binhostctl: target remove: no target named "alpha"\n');
   });
 
+  it('a removed target that registers again is listed with the root it builds in, which a second remove names', async () => {
+    await makeHarnessTarget(join(h.dir, 'alpha', 'root'));
+    agents.set('alpha', await h.startTarget({ name: 'alpha', address: host.address, extra: '[install]\npolicy = "off"' }));
+    const { registry, builds } = host.daemon;
+    await waitFor(() => registry.currentKey('alpha'), { what: "alpha's state" });
+    await addTarget('alpha');
+    await waitFor(() => builds.list('alpha', 1)[0]?.status === BuildStatus.BUILD_STATUS_SUCCEEDED, { what: 'the first build', timeoutMs: 60_000 });
+    await stopAgent('alpha');
+    expect((await ctl('target', 'remove', 'alpha')).code).toBe(0);
+
+    agents.set('alpha', await h.startTarget({ name: 'alpha', address: host.address, extra: '[install]\npolicy = "off"' }));
+    await waitFor(() => registry.has('alpha') && registry.currentKey('alpha'), { what: 'alpha registered again' });
+    // it builds in root alpha, kept on disk ...
+    const rebuilt = await waitFor(() => builds.list('alpha', 5).find((b) => b.id > 1 && b.status === BuildStatus.BUILD_STATUS_SUCCEEDED), { what: 'a build after re-registering', timeoutMs: 60_000 });
+    expect(rebuilt.root).toBe('alpha');
+    // ... and the listings say so
+    expect((await ctl('targets')).stdout).toMatch(/^alpha\s.*\salpha\s*$/m);
+    const targets = (JSON.parse((await ctl('--json', 'targets')).stdout) as { targets: { name: string; root: string }[] }).targets;
+    expect(targets.map((t) => [t.name, t.root])).toEqual([['alpha', 'alpha']]);
+    const status = (JSON.parse((await ctl('--json', 'status')).stdout) as { targets: { root: string }[] }).targets;
+    expect(status[0]!.root).toBe('alpha');
+    await stopAgent('alpha');
+    expect((await ctl('target', 'remove', 'alpha')).stdout).toBe('target alpha removed\nroot alpha kept, with its builds and snapshots (--purge deletes it)\n');
+  }, 120_000);
+
   it('with --purge deletes an unshared root and its meta dir, and --json says so', async () => {
     await addTarget('alpha');
     await addTarget('beta');

@@ -8,6 +8,7 @@ describe('binhostctl --json', () => {
       {
         "targets": [
           {
+            "awaitingConfirmation": "null",
             "builtDigest": "string",
             "configDigest": "string",
             "connected": "boolean",
@@ -133,6 +134,7 @@ describe('binhostctl --json', () => {
           },
         },
         "target": {
+          "awaitingConfirmation": "null",
           "builtDigest": "string",
           "configDigest": "string",
           "connected": "boolean",

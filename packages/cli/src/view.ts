@@ -82,6 +82,8 @@ export function targetView(t: TargetSummary) {
     queuedSync: t.queuedSyncRequestId ? { requestId: t.queuedSyncRequestId, confirmed: t.queuedSyncConfirmed } : null,
     damaged: t.damaged.map((d) => ({ file: d.file, problem: d.problem, remedy: d.remedy })),
     repoSkew: t.repoSkew,
+    /** Under the confirm policy, a plan waiting for `sync NAME --yes`. */
+    awaitingConfirmation: t.awaitingConfirmationSnapshotId ? { snapshotId: t.awaitingConfirmationSnapshotId, packages: t.awaitingConfirmationPackages } : null,
   };
 }
 

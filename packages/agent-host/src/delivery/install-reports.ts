@@ -50,6 +50,9 @@ export class InstallReports {
       InstallOutcome.INSTALL_OUTCOME_HELD,
     ].includes(stored.outcome);
     await this.deps.registry.update(target, (r) => {
+      // status shows a plan waiting for `sync --yes` until the next report replaces it
+      r.awaitingConfirmation =
+        stored.outcome === InstallOutcome.INSTALL_OUTCOME_AWAITING_CONFIRMATION ? { snapshotId: stored.snapshotId, packages: stored.plan?.packages.length ?? 0 } : undefined;
       if (stored.outcome === InstallOutcome.INSTALL_OUTCOME_INSTALLED || stored.outcome === InstallOutcome.INSTALL_OUTCOME_UP_TO_DATE) {
         r.installedSnapshotId = stored.snapshotId;
         r.lastError = '';

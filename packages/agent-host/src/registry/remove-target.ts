@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -119,7 +120,9 @@ function assertDisconnected(deps: RemoveTargetDeps, name: string): void {
 function rootOfTarget(deps: RemoveTargetDeps, name: string): string | undefined {
   const { registry, builds } = deps;
   const root = builds.rootOf(name);
-  return registry.names().some((t) => registry.get(t).root === root) ? root : undefined;
+  // on disk but named by no record: kept by an earlier `target remove` of NAME, which registered
+  // again and builds in it (the listing names it too, admin-service.ts targetRoots)
+  return registry.names().some((t) => registry.get(t).root === root) || existsSync(deps.layout.rootDir(root)) ? root : undefined;
 }
 
 /** The other targets that build in `root`, own it or are served one of its snapshots, by name. */

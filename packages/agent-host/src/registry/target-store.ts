@@ -22,6 +22,8 @@ export interface TargetRecord {
    * them. Read back through the reported-facts grammar; anything else is read as none.
    */
   repoRevisions?: unknown[] | undefined;
+  /** The target's last install report was awaiting_confirmation: the snapshot and how many packages its plan has. */
+  awaitingConfirmation?: { snapshotId: number; packages: number } | undefined;
 }
 
 /** A sync request waiting for its target's next event stream (see serve/sync-queue.ts). */
@@ -214,6 +216,10 @@ function parseTargetRecord(name: string, raw: Record<string, unknown>): TargetRe
   if (!optionalString(record.root)) throw bad('root');
   if (record.root) assertValidName(record.root, 'root name');
   record.root ??= undefined;
+  // only shown by status (the last install report has the plan): anything malformed is read as none
+  const a = record.awaitingConfirmation as Record<string, unknown> | undefined | null;
+  const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  record.awaitingConfirmation = a && typeof a === 'object' && count(a['snapshotId']) && count(a['packages']) ? record.awaitingConfirmation : undefined;
   record.lastSeen ??= undefined;
   record.installPolicy ??= undefined;
   return record;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import {
   describeSkew,
   NotFoundError,
@@ -71,6 +72,8 @@ function summarize(deps: AdminServiceDeps, name: string, roots = targetRoots(dep
     queuedSyncRequestId: queued?.requestId ?? '',
     queuedSyncConfirmed: queued?.confirmed ?? false,
     damaged: damageOf(deps, name).map(({ file, problem, remedy }) => ({ file, problem, remedy })),
+    awaitingConfirmationSnapshotId: r.awaitingConfirmation?.snapshotId ?? 0,
+    awaitingConfirmationPackages: r.awaitingConfirmation?.packages ?? 0,
     repoSkew: describeSkew(name, deps.publications.publishedSnapshotSync(name)?.repoRevisions ?? [], deps.registry.repoRevisionsOf(name)),
   };
 }
@@ -94,14 +97,23 @@ async function unlessDamaged<T>(read: Promise<T>): Promise<T | undefined> {
 /**
  * The root each target builds in (its own, or one it shares), if one was created (`target add`).
  * Computed for all targets at once, so listing N targets stays O(N²) rather than O(N³).
+ *
+ * A root is "created" when a record names it or when it is on disk: `target remove` without
+ * --purge keeps root NAME, and NAME registering again builds in it (the auto-builder builds in
+ * any root that exists), so the listing must name it too, not "-".
  */
 function targetRoots(deps: AdminServiceDeps): Map<string, string | undefined> {
   const names = deps.registry.names();
   const created = new Set(names.map((t) => deps.registry.get(t).root).filter((r) => r !== undefined));
+  const onDisk = new Map<string, boolean>();
+  const exists = (root: string) => {
+    if (!onDisk.has(root)) onDisk.set(root, existsSync(deps.layout.rootDir(root)));
+    return onDisk.get(root)!;
+  };
   return new Map(
     names.map((t) => {
       const root = deps.builds.rootOf(t);
-      return [t, created.has(root) ? root : undefined];
+      return [t, created.has(root) || exists(root) ? root : undefined];
     }),
   );
 }

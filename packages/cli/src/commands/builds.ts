@@ -1,7 +1,7 @@
 import { callUnary, NotFoundError, UsageError } from '@binhost/shared';
 import { optString, type CommandInput, type CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
-import { printJson, table } from '../output.js';
+import { printJson, table, truncate } from '../output.js';
 import { buildView } from '../view.js';
 import { buildRow, packageRow, parseId } from './build-format.js';
 
@@ -44,6 +44,14 @@ async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
     printJson(ctx.stdout, { builds: res.builds.map(buildView) });
     return 0;
   }
-  table(ctx.stdout, ['BUILD', 'TARGET', 'STATUS', 'KIND', 'STARTED', 'DETAIL'], res.builds.map(buildRow));
+  // A failed build's error can be thousands of characters (a whole emerge command line): the list
+  // shows its start; `builds NAME BUILD` and --json have all of it.
+  const rows = res.builds.map(buildRow);
+  const cut = rows.some((r) => r[5]!.length > DETAIL_MAX || r[5]!.includes('\n'));
+  table(ctx.stdout, ['BUILD', 'TARGET', 'STATUS', 'KIND', 'STARTED', 'DETAIL'], rows.map((r) => [...r.slice(0, 5), truncate(r[5]!, DETAIL_MAX)]));
+  if (cut) ctx.stdout.write(`(DETAIL shortened; "binhostctl builds NAME BUILD" shows all of it)\n`);
   return 0;
 }
+
+/** The most characters of the DETAIL column in the list of builds. */
+const DETAIL_MAX = 100;

@@ -29,7 +29,9 @@ describe('binhostctl completion', () => {
     const { code, out } = await completion('bash');
     expect(code).toBe(0);
     expect(spawnSync('bash', ['-n'], { input: out, encoding: 'utf8' }).status).toBe(0);
-    expect(complete(out, ['binhostctl', ''])).toEqual(TOP);
+    expect(complete(out, ['binhostctl', ''])).toEqual([...TOP, 'help']);
+    expect(complete(out, ['binhostctl', 'he'])).toEqual(['help']);
+    expect(complete(out, ['binhostctl', 'help', 'sta'])).toEqual(['status']);
     expect(complete(out, ['binhostctl', '--json', 'ta'])).toEqual(['targets', 'target']);
     expect(complete(out, ['binhostctl', '--'])).toEqual(['--config', '--json', '--verbose', '--help', '--version']);
     // --config takes a file, and its value is not mistaken for the command.
@@ -54,6 +56,7 @@ describe('binhostctl completion', () => {
     expect(code).toBe(0);
     expect(out.startsWith('#compdef binhostctl\n')).toBe(true);
     for (const c of COMMANDS.filter((x) => !x.name.includes(' '))) expect(out).toContain(`'${c.name}:${c.summary.replace(/'/g, `'\\''`).replace(/:/g, '\\:')}'`);
+    expect(out).toContain("'help:show help for a command'");
     expect(out).toContain("'remove:forget a target on the host; --purge also deletes its root'");
     const zsh = spawnSync('zsh', ['-n'], { input: out, encoding: 'utf8' });
     // zsh is not on every test machine; bash -n at least checks quoting and brackets then.

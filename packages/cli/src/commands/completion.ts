@@ -72,7 +72,9 @@ function entries(t: CompletionTable): Entry[] {
     const subs = t.commands.filter((c) => c.name.startsWith(`${g.name} `)).map((c) => c.name.split(' ')[1]!);
     out.push({ key: word(g.name), options: [], positional: [{ words: subs.map(word), files: false }], variadic: false });
   }
-  out.push({ key: '', options: [], positional: [{ words: top.map(word), files: false }], variadic: false });
+  // Commander's implicit `help [COMMAND]`: offered among the commands, and completes a command after it.
+  out.push({ key: 'help', options: [], positional: [{ words: top.map(word), files: false }], variadic: false });
+  out.push({ key: '', options: [], positional: [{ words: [...top, 'help'].map(word), files: false }], variadic: false });
   return out;
 }
 
@@ -160,7 +162,7 @@ function zshCompletion(t: CompletionTable): string {
   const described = (items: { name: string; text: string }[]) => items.map((i) => `'${i.name}:${zq(i.text)}'`).join(' ');
   const optionItems = (opts: readonly OptionSpec[]) =>
     described(opts.flatMap((o) => optionNames(o).names.map((n) => ({ name: n, text: o.description }))));
-  const summaries = new Map<string, string>([...t.commands.map((c) => [c.name, c.summary] as const), ...t.groups.map((g) => [g.name, g.summary] as const)]);
+  const summaries = new Map<string, string>([['help', 'show help for a command'], ...t.commands.map((c) => [c.name, c.summary] as const), ...t.groups.map((g) => [g.name, g.summary] as const)]);
   const caseFor = (e: Entry) => {
     const positions = e.positional
       .map((p, i) => {

@@ -19,9 +19,10 @@ export const spec: CliCommand = {
   description:
     'BUILT is the config digest the published snapshot was built from, "(stale)" when the target\n' +
     'has reported another config since. LAST ERROR is shortened to fit; --verbose prints each\n' +
-    'whole under the table.',
+    'whole under the table. A plan waiting for confirmation (install policy confirm) shows as\n' +
+    '"#4 (#5 to confirm)" under INSTALLED, with the command that confirms it under the table.',
   args: [{ name: 'NAME', description: 'only these targets', variadic: true }],
-  json: '{version, targets: [{name, connected, hostname, lastSeen, configDigest, builtDigest, stale, publishedSnapshotId, installedSnapshotId, installPolicy, lastBuildStatus, lastError, root, sharesRootWith, queuedSync, damaged, repoSkew}]}',
+  json: '{version, targets: [{name, connected, hostname, lastSeen, configDigest, builtDigest, stale, publishedSnapshotId, installedSnapshotId, installPolicy, lastBuildStatus, lastError, root, sharesRootWith, queuedSync, damaged, repoSkew, awaitingConfirmation: {snapshotId, packages} | null}]}',
   examples: ['status', 'status alpha --verbose', 'status --json'],
   run,
 };
@@ -54,7 +55,7 @@ async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
       shortDigest(t.configDigest),
       t.builtDigest ? shortDigest(t.builtDigest) + (t.builtDigest === t.configDigest ? '' : ' (stale)') : '-',
       t.publishedSnapshotId ? `#${t.publishedSnapshotId}` : '-',
-      t.installedSnapshotId ? `#${t.installedSnapshotId}` : '-',
+      (t.installedSnapshotId ? `#${t.installedSnapshotId}` : '-') + (t.awaitingConfirmationSnapshotId ? ` (#${t.awaitingConfirmationSnapshotId} to confirm)` : ''),
       policyWord(t.installPolicy),
       t.lastError ? truncate(t.lastError, LAST_ERROR_WIDTH) : '-',
     ]),
@@ -62,6 +63,12 @@ async function run(input: CommandInput, ctx: CommandContext): Promise<number> {
   printDamaged(ctx.stdout, targets);
   // the ebuild trees of host and target, when they differ (README "Repository revisions")
   for (const t of targets.filter((x) => x.repoSkew)) ctx.stdout.write(`${t.name}: ${t.repoSkew}\n`);
+  // the confirm policy: a plan the target made and waits on (target show NAME lists its packages)
+  for (const t of targets.filter((x) => x.awaitingConfirmationSnapshotId)) {
+    ctx.stdout.write(
+      `${t.name}: install of snapshot #${t.awaitingConfirmationSnapshotId} awaits confirmation (${t.awaitingConfirmationPackages} package(s); "binhostctl target show ${t.name}" lists them): binhostctl sync ${t.name} --yes\n`,
+    );
+  }
   const cut = targets.filter((t) => truncate(t.lastError, LAST_ERROR_WIDTH) !== t.lastError);
   if (ctx.verbose) for (const t of targets.filter((x) => x.lastError)) ctx.stdout.write(`${t.name}: last error: ${t.lastError}\n`);
   else if (cut.length) ctx.stdout.write('(last errors shortened; --verbose prints them whole)\n');

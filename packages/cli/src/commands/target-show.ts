@@ -1,8 +1,8 @@
-import { callUnary, FileKind, type GetTargetResponse, type TargetState } from '@binhost/shared';
+import { callUnary, FileKind, InstallOutcome, type GetTargetResponse, type InstallResult, type TargetState } from '@binhost/shared';
 import type { CommandInput, CliCommand } from '../command-spec.js';
 import type { CommandContext } from '../context.js';
 import { ago, printJson } from '../output.js';
-import { digestView, installView, marchView, nativeFlagsView, targetView } from '../view.js';
+import { digestView, installView, marchView, nativeFlagsView, outcomeWord, targetView } from '../view.js';
 import { adminFlags } from './march-view.js';
 
 /**
@@ -77,6 +77,7 @@ function printText(out: NodeJS.WritableStream, name: string, res: GetTargetRespo
   for (const d of res.summary?.damaged ?? []) row('damaged', `${d.file}: ${d.problem}; ${d.remedy}`);
   if (!s) {
     row('state', 'none reported yet');
+    printLastInstall(out, name, res.lastInstall);
     return;
   }
   const when = lastReport(res);
@@ -106,6 +107,28 @@ function printText(out: NodeJS.WritableStream, name: string, res: GetTargetRespo
   row('world', `${w.atoms} atoms, ${w.sets} sets`);
   row('files', String(s.files.filter((f) => f.kind !== FileKind.FILE_KIND_DIRECTORY).length));
   for (const warning of s.warnings) row('warning', warning);
+  printLastInstall(out, name, res.lastInstall);
   out.write('history (oldest first):\n');
   for (const h of res.history) out.write(`  ${h.digest}  ${h.reportedAt?.toISOString() ?? ''}\n`);
+}
+
+/** The target's last install report; a plan awaiting confirmation with its packages and the command that confirms it. */
+function printLastInstall(out: NodeJS.WritableStream, name: string, r: InstallResult | undefined): void {
+  const row = (k: string, v: string) => out.write(`  ${k.padEnd(12)} ${v}\n`);
+  out.write('last install:\n');
+  if (!r) {
+    row('outcome', 'none reported yet');
+    return;
+  }
+  row('outcome', outcomeWord(r.outcome));
+  row('snapshot', r.snapshotId ? `#${r.snapshotId}` : '-');
+  row('when', r.finishedAt ? `${r.finishedAt.toISOString()} (${ago(r.finishedAt)})` : '-');
+  if (r.error) row('error', r.error);
+  for (const f of r.differingFiles) row('differs', f);
+  if (r.outcome !== InstallOutcome.INSTALL_OUTCOME_AWAITING_CONFIRMATION) return;
+  const packages = r.plan?.packages ?? [];
+  row('plan', `${packages.length} package(s)${r.plan?.binaryOnly ? ', binary only' : ''}`);
+  for (const p of packages) out.write(`    ${p.line || `[${p.kind}${p.flags ? ` ${p.flags}` : ''}] ${p.cpv}`}\n`);
+  for (const p of r.plan?.problems ?? []) row('problem', p);
+  row('confirm', `binhostctl sync ${name} --yes`);
 }

@@ -37,6 +37,19 @@ describe('findEmergeFailure (real Portage 3.0.82 output)', () => {
     expect(explainEmergeFailure(lines('refused-tampered.txt'))).toContain('BAD signature ((none available))');
   });
 
+  it('quotes "there are no ebuilds to satisfy" for an unknown atom, not the suggestions line after it (real Portage 3.0.83)', () => {
+    const made = (name: string) => readFileSync(fileURLToPath(new URL(`../../../../test/fixtures/portage-made/${name}`, import.meta.url)), 'utf8').split('\n');
+    expect(findEmergeFailure(made('emerge-no-ebuilds.txt'))).toMatchObject({ kind: 'no-ebuild', subject: 'nosuchpkg', detail: '' });
+    expect(explainEmergeFailure(made('emerge-no-ebuilds.txt'))).toBe('there are no ebuilds to satisfy "nosuchpkg"');
+    expect(explainEmergeFailure(made('emerge-no-ebuilds-similar.txt'))).toBe(
+      'there are no ebuilds to satisfy "app-misc/nosuch"; maybe you meant app-misc/calc, app-misc/hello, app-misc/broken?',
+    );
+    // with ROOT set Portage names the root; a single suggestion has no "any of these"
+    expect(explainEmergeFailure(['emerge: there are no ebuilds to satisfy "helo" for /var/roots/a/.', '', 'emerge: searching for similar names...', 'emerge: Maybe you meant app-misc/hello?'])).toBe(
+      'there are no ebuilds to satisfy "helo"; maybe you meant app-misc/hello?',
+    );
+  });
+
   it('finds nothing in a successful run', () => {
     expect(findEmergeFailure(lines('signed-install-ok.txt'))).toBeUndefined();
     expect(findEmergeFailure(lines('binhost-build.txt'))).toBeUndefined();

@@ -3,7 +3,8 @@ import { stripAnsi } from './emerge-progress.js';
 /**
  * Why an emerge run failed, read from its output in words an admin acts on. The shapes are real
  * Portage's (test/fixtures/portage/transcripts/: refused-*.txt, target-use-mismatch-refused.txt,
- * target-pretend-missing.txt, binhost-build-broken.txt, signed-build-without-binhost-keyring.txt).
+ * target-pretend-missing.txt, binhost-build-broken.txt, signed-build-without-binhost-keyring.txt;
+ * test/fixtures/portage-made/emerge-no-ebuilds*.txt).
  */
 export type EmergeFailureKind =
   /** gpg: NO_PUBKEY — the verifying keyring lacks the signer's key. */
@@ -24,6 +25,8 @@ export type EmergeFailureKind =
   | 'masked'
   /** No binary package for an atom (`--getbinpkgonly`). */
   | 'no-binary'
+  /** No ebuild for an atom (an unknown or misspelt package); detail: Portage's suggestions, if any. */
+  | 'no-ebuild'
   /** An ebuild phase died (compile, install, …). */
   | 'phase';
 
@@ -54,6 +57,10 @@ const DIGEST_FILE = /^!!! (?:Digest verification failed:?|Previously fetched fil
 const MASKED_ALL = /^!!! All ebuilds that could satisfy "(.+)" for \S+ have been masked\./;
 const MASKED_BY = /^- (\S+?)(?:::\S+)? \(masked by: (.*)\)$/;
 const NO_BINARY = /^emerge: there are no binary packages to satisfy "(.+)" for /;
+const NO_EBUILD = /^emerge: there are no ebuilds to satisfy "(.+)"(?: for \S+?)?\.?$/;
+const SIMILAR = /^emerge: Maybe you meant (?:any of these: )?(.+?)\??$/;
+/** Portage's suggestions are kept up to this length (it lists few, but names can be long). */
+const SIMILAR_MAX = 200;
 const PHASE_ERROR = /^\s*\*\s+ERROR: (\S+?)(?:::\S+)? failed \(([a-z_]+) phase\):/;
 const FAILED_TO_EMERGE = /^>>> Failed to emerge (\S+?)(?:::\S+)?(?:,| for )/;
 const EMERGING = /^>>> Emerging (?:binary )?\(\d+ of \d+\) (\S+?)(?:::\S+)?(?: for .*)?$/;
@@ -86,6 +93,11 @@ export function findEmergeFailure(rawLines: readonly string[]): EmergeFailure | 
       return failure(reason ? 'masked' : 'use-mismatch', by?.[1] ?? m[1]!, '', reason);
     }
     if ((m = NO_BINARY.exec(line))) return failure('no-binary', m[1]!, '', '');
+    if ((m = NO_EBUILD.exec(line))) {
+      // "searching for similar names..." then "Maybe you meant …?" (or "nothing similar found.")
+      const similar = lines.slice(i + 1, i + 5).map((l) => SIMILAR.exec(l)?.[1]).find(Boolean) ?? '';
+      return failure('no-ebuild', m[1]!, '', similar.length <= SIMILAR_MAX ? similar : '');
+    }
     if ((m = PHASE_ERROR.exec(line))) {
       // the die message is the next " * " line of the ERROR block
       const die = /^\s*\*\s+(.+)$/.exec(lines[i + 1] ?? '')?.[1]?.trim() ?? '';
@@ -129,6 +141,8 @@ export function describeEmergeFailure(f: EmergeFailure): string {
       return `${pkg} is masked (masked by: ${f.detail})`;
     case 'no-binary':
       return `no binary package for ${pkg}: build it on the host first (binhostctl emerge NAME -- ${pkg})`;
+    case 'no-ebuild':
+      return `there are no ebuilds to satisfy "${f.subject}"${f.detail ? `; maybe you meant ${f.detail}?` : ''}`;
     case 'phase': {
       const last = f.lastLines.length ? `; last lines: ${f.lastLines.slice(-3).join(' | ')}` : '';
       return `${pkg} failed in the ${f.phase} phase${f.detail ? `: ${f.detail}` : ''}${last}`;

@@ -120,6 +120,13 @@ export interface TargetSummary {
    * ("host tree is 3 days older than alpha's"); empty when they match or either is unknown.
    */
   repoSkew: string;
+  /**
+   * Under the confirm policy: the snapshot whose install plan waits for `binhostctl sync NAME --yes`
+   * (the target's last install report was awaiting_confirmation), and how many packages it plans;
+   * 0 when no plan waits.
+   */
+  awaitingConfirmationSnapshotId: number;
+  awaitingConfirmationPackages: number;
 }
 
 /** A truncated or corrupt file under the host's state dir. */
@@ -446,6 +453,8 @@ function createBaseTargetSummary(): TargetSummary {
     queuedSyncConfirmed: false,
     damaged: [],
     repoSkew: "",
+    awaitingConfirmationSnapshotId: 0,
+    awaitingConfirmationPackages: 0,
   };
 }
 
@@ -501,6 +510,12 @@ export const TargetSummary: MessageFns<TargetSummary> = {
     }
     if (message.repoSkew !== "") {
       writer.uint32(138).string(message.repoSkew);
+    }
+    if (message.awaitingConfirmationSnapshotId !== 0) {
+      writer.uint32(144).uint32(message.awaitingConfirmationSnapshotId);
+    }
+    if (message.awaitingConfirmationPackages !== 0) {
+      writer.uint32(152).uint32(message.awaitingConfirmationPackages);
     }
     return writer;
   },
@@ -654,6 +669,22 @@ export const TargetSummary: MessageFns<TargetSummary> = {
             message.repoSkew = reader.string();
             continue;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.awaitingConfirmationSnapshotId = reader.uint32();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.awaitingConfirmationPackages = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -735,6 +766,16 @@ export const TargetSummary: MessageFns<TargetSummary> = {
         : isSet(object.repo_skew)
         ? globalThis.String(object.repo_skew)
         : "",
+      awaitingConfirmationSnapshotId: isSet(object.awaitingConfirmationSnapshotId)
+        ? globalThis.Number(object.awaitingConfirmationSnapshotId)
+        : isSet(object.awaiting_confirmation_snapshot_id)
+        ? globalThis.Number(object.awaiting_confirmation_snapshot_id)
+        : 0,
+      awaitingConfirmationPackages: isSet(object.awaitingConfirmationPackages)
+        ? globalThis.Number(object.awaitingConfirmationPackages)
+        : isSet(object.awaiting_confirmation_packages)
+        ? globalThis.Number(object.awaiting_confirmation_packages)
+        : 0,
     };
   },
 
@@ -791,6 +832,12 @@ export const TargetSummary: MessageFns<TargetSummary> = {
     if (message.repoSkew !== "") {
       obj.repoSkew = message.repoSkew;
     }
+    if (message.awaitingConfirmationSnapshotId !== 0) {
+      obj.awaitingConfirmationSnapshotId = Math.round(message.awaitingConfirmationSnapshotId);
+    }
+    if (message.awaitingConfirmationPackages !== 0) {
+      obj.awaitingConfirmationPackages = Math.round(message.awaitingConfirmationPackages);
+    }
     return obj;
   },
 
@@ -816,6 +863,8 @@ export const TargetSummary: MessageFns<TargetSummary> = {
     message.queuedSyncConfirmed = object.queuedSyncConfirmed ?? false;
     message.damaged = object.damaged?.map((e) => DamagedRecord.fromPartial(e)) || [];
     message.repoSkew = object.repoSkew ?? "";
+    message.awaitingConfirmationSnapshotId = object.awaitingConfirmationSnapshotId ?? 0;
+    message.awaitingConfirmationPackages = object.awaitingConfirmationPackages ?? 0;
     return message;
   },
 };
