@@ -62,14 +62,6 @@ export {
   RemoveTargetRequest,
   RemoveTargetResponse,
   SetInstallPolicyRequest,
-  ListBuildsRequest,
-  ListBuildsResponse,
-  TriggerBuildRequest,
-  TriggerBuildResponse,
-  CancelBuildRequest,
-  CancelBuildResponse,
-  FollowBuildLogRequest,
-  FollowBuildLogResponse,
   ListSnapshotsRequest,
   ListSnapshotsResponse,
   PublishSnapshotRequest,
@@ -78,10 +70,22 @@ export {
   TriggerSyncResponse,
   EmergeRequest,
   EmergeResponse,
+} from './gen/binhost/agent/v1/admin_service.js';
+export {
+  ListBuildsRequest,
+  ListBuildsResponse,
+  TriggerBuildRequest,
+  TriggerBuildResponse,
+  CancelBuildRequest,
+  CancelBuildResponse,
+  FollowBuildLogRequest,
+  FollowBuildLogResponse,
+} from './gen/binhost/agent/v1/admin_builds.js';
+export {
   GetDiskUsageRequest,
   GetDiskUsageResponse,
   RootDiskUsage,
   CollectGarbageRequest,
   CollectGarbageResponse,
   RootGarbageResult,
-} from './gen/binhost/agent/v1/admin_service.js';
+} from './gen/binhost/agent/v1/admin_disk.js';
