@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { rootCreated } from './created-root.js';
 import {
   BuildStatus,
   errnoCode,
@@ -120,9 +120,7 @@ function assertDisconnected(deps: RemoveTargetDeps, name: string): void {
 function rootOfTarget(deps: RemoveTargetDeps, name: string): string | undefined {
   const { registry, builds } = deps;
   const root = builds.rootOf(name);
-  // on disk but named by no record: kept by an earlier `target remove` of NAME, which registered
-  // again and builds in it (the listing names it too, admin-service.ts targetRoots)
-  return registry.names().some((t) => registry.get(t).root === root) || existsSync(deps.layout.rootDir(root)) ? root : undefined;
+  return rootCreated(root, new Set(registry.names().map((t) => registry.get(t).root)), deps.layout) ? root : undefined;
 }
 
 /** The other targets that build in `root`, own it or are served one of its snapshots, by name. */

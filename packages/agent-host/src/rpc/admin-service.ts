@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import {
   describeSkew,
   NotFoundError,
@@ -13,6 +12,7 @@ import {
   type NativeFlags,
 } from '@binhost/shared';
 import type { TargetRegistry } from '../registry/target-registry.js';
+import { rootCreated } from '../registry/created-root.js';
 import type { EventHub } from '../events/event-hub.js';
 import type { PublicationSource } from '../delivery/publication-source.js';
 import type { ActivityHub } from '../delivery/activity-hub.js';
@@ -95,25 +95,17 @@ async function unlessDamaged<T>(read: Promise<T>): Promise<T | undefined> {
 }
 
 /**
- * The root each target builds in (its own, or one it shares), if one was created (`target add`).
- * Computed for all targets at once, so listing N targets stays O(N²) rather than O(N³).
- *
- * A root is "created" when a record names it or when it is on disk: `target remove` without
- * --purge keeps root NAME, and NAME registering again builds in it (the auto-builder builds in
- * any root that exists), so the listing must name it too, not "-".
+ * The root each target builds in (its own, or one it shares), if one was created (`target add`;
+ * registry/created-root.ts). Computed for all targets at once, so listing N targets stays O(N²)
+ * rather than O(N³).
  */
 function targetRoots(deps: AdminServiceDeps): Map<string, string | undefined> {
   const names = deps.registry.names();
-  const created = new Set(names.map((t) => deps.registry.get(t).root).filter((r) => r !== undefined));
-  const onDisk = new Map<string, boolean>();
-  const exists = (root: string) => {
-    if (!onDisk.has(root)) onDisk.set(root, existsSync(deps.layout.rootDir(root)));
-    return onDisk.get(root)!;
-  };
+  const named = new Set(names.map((t) => deps.registry.get(t).root));
   return new Map(
     names.map((t) => {
       const root = deps.builds.rootOf(t);
-      return [t, created.has(root) || exists(root) ? root : undefined];
+      return [t, rootCreated(root, named, deps.layout) ? root : undefined];
     }),
   );
 }

@@ -9,7 +9,7 @@ import type {
 import type { Logger } from 'pino';
 import { once } from 'node:events';
 import { PermissionDeniedError } from '../errors.js';
-import { identityFromSubject, formatIdentity, type Identity, type Role } from '../pki/identity.js';
+import { certificateOfRole, identityFromSubject, formatIdentity, type Identity, type Role } from '../pki/identity.js';
 import { toStatus } from './status.js';
 
 /** What every handler gets besides its request: who called, and a signal for cancellation. */
@@ -113,7 +113,7 @@ function contextFor(
   if (identity.role !== options.role) {
     dispose();
     log.warn({ peer, required: options.role }, 'permission denied');
-    throw new PermissionDeniedError(`${method} needs ${/^[aeiou]/.test(options.role) ? 'an' : 'a'} ${options.role} certificate; ${formatIdentity(identity)} may not call it`);
+    throw new PermissionDeniedError(`${method} needs ${certificateOfRole(options.role)}; ${formatIdentity(identity)} may not call it`);
   }
   return { ctx: { identity, signal: controller.signal, log, method }, dispose };
 }

@@ -48,7 +48,9 @@ export async function listenShared(server: Server, address: string, tls: TlsMate
     socket.on('error', () => undefined);
     all.add(socket);
     socket.once('close', () => all.delete(socket));
-    if (socket.alpnProtocol === 'h2') injector.injectConnection(socket);
+    // never reached unverified (rejectUnauthorized), checked here all the same: the injector trusts it
+    if (!socket.authorized) socket.destroy();
+    else if (socket.alpnProtocol === 'h2') injector.injectConnection(socket);
     else if (socket.alpnProtocol === BULK_ALPN) {
       bulk.add(socket);
       socket.once('close', () => bulk.delete(socket));

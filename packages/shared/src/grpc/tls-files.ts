@@ -1,7 +1,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigError, errnoCode, errorMessage } from '../errors.js';
-import { identityFromSubject, type Role, type SubjectFields } from '../pki/identity.js';
+import { certificateOfRole, identityFromSubject, type Role, type SubjectFields } from '../pki/identity.js';
 
 /** Paths of the PEM files an agent or the CLI authenticates with. */
 export interface TlsFiles {
@@ -25,14 +25,13 @@ export interface TlsMaterial {
  * the agent refuses to start — and `--check-config` fails — rather than run half-configured.
  */
 export async function readTlsFiles(files: TlsFiles, configFile: string, role?: Role): Promise<TlsMaterial> {
-  const section = 'tls';
   const read = async (key: keyof TlsFiles): Promise<Buffer> => {
     const path = files[key];
     try {
       return await readFile(path);
     } catch (err) {
       const why = errnoCode(err) === 'ENOENT' ? 'file not found' : errorMessage(err);
-      throw new ConfigError(configFile, `${section}.${key}`, `cannot read ${path}: ${why}`, { cause: err });
+      throw new ConfigError(configFile, `tls.${key}`, `cannot read ${path}: ${why}`, { cause: err });
     }
   };
   const material = { ca: await read('ca'), cert: await read('cert'), key: await read('key') };
@@ -40,7 +39,7 @@ export async function readTlsFiles(files: TlsFiles, configFile: string, role?: R
   if (mode & 0o077) {
     throw new ConfigError(
       configFile,
-      `${section}.key`,
+      'tls.key',
       `${files.key} is ${exposure(mode)} (mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 ${files.key}`,
     );
   }
@@ -78,13 +77,13 @@ function checkMaterial(material: TlsMaterial, files: TlsFiles, configFile: strin
   }
   if (!cert.checkPrivateKey(key)) fail('key', `${files.key} is not the private key of the certificate ${files.cert} (tls.cert)`);
   if (role === undefined) return;
-  let has: string;
+  let has: Role;
   try {
     has = identityFromSubject(subjectFields(cert.subject)).role;
   } catch (err) {
-    return fail('cert', `${files.cert} is not a binhost certificate (${errorMessage(err)}); the ${role} agent needs a ${role} certificate`, err);
+    return fail('cert', `${files.cert} is not a binhost certificate (${errorMessage(err)}); the ${role} agent needs ${certificateOfRole(role)}`, err);
   }
-  if (has !== role) fail('cert', `${files.cert} is a ${has} certificate; the ${role} agent needs a ${role} certificate (binhostctl pki issue ${role} NAME)`);
+  if (has !== role) fail('cert', `${files.cert} is ${certificateOfRole(has)}; the ${role} agent needs ${certificateOfRole(role)} (binhostctl pki issue ${role} NAME)`);
 }
 
 /** Node's X509Certificate.subject (`CN=a\nOU=host\nO=…`) as tls.PeerCertificate's subject fields. */

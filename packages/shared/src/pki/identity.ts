@@ -58,6 +58,11 @@ export function identityFromSubject(subject: SubjectFields | undefined): Identit
 }
 
 /** "target/alpha" — how identities appear in logs. */
+/** "a host certificate", "an admin certificate": a certificate of `role`, in words. */
+export function certificateOfRole(role: Role): string {
+  return `${role === 'admin' ? 'an' : 'a'} ${role} certificate`;
+}
+
 export function formatIdentity(id: Identity): string {
   return `${id.role}/${id.name}`;
 }
