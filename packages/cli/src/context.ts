@@ -8,6 +8,7 @@ import {
   type TlsMaterial,
 } from '@binhost/shared';
 import { probeTls } from './tls-probe.js';
+import { terminalSafe } from './terminal-safe.js';
 
 /** Where the host is, as the config file says: for error messages that name it. */
 export interface HostAddress {
@@ -68,7 +69,8 @@ export function createContext(options: ContextOptions): CommandContext {
     json: options.json ?? false,
     verbose: options.verbose ?? false,
     configFile,
-    stdout: options.stdout ?? process.stdout,
+    // what commands print holds text from targets: never raw control characters (terminal-safe.ts)
+    stdout: terminalSafe(options.stdout ?? process.stdout),
     stderr: options.stderr ?? process.stderr,
     async admin() {
       if (client) return client;
